@@ -1,0 +1,301 @@
+// Package assess turns a questionnaire and an answers document into an
+// Assessment: the status of every requirement, the SLSA Build level the
+// answers support, and what is missing for the next level up.
+//
+// The mapping from answers to requirements is data (each choice's effects in
+// the questionnaire); this package only combines those effects:
+//
+//   - a requirement is not met when any answer deciding it has a choice that
+//     fails it, or when its deciding questions are answered but none meets it;
+//   - otherwise it is unanswered while any deciding question is unanswered;
+//   - otherwise it needs evidence when the catalogue requires evidence and an
+//     answer that meets it cites none (or an auditor asked for more);
+//   - otherwise it is met.
+//
+// The achieved level is the highest level whose requirements, and those of
+// every level below, are all met. Best-practice (BP) findings are reported
+// separately and never raise or lower the level.
+//
+// Assess is a pure function: no I/O, no clock.
+package assess
+
+import (
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+// Status is the state of one requirement.
+type Status string
+
+const (
+	Met           Status = "met"
+	NotMet        Status = "not-met"
+	Unanswered    Status = "unanswered"
+	NeedsEvidence Status = "needs-evidence"
+)
+
+// Verdict is an auditor's decision on one answer (see the review document).
+type Verdict string
+
+const (
+	Accepted             Verdict = "accepted"
+	Rejected             Verdict = "rejected"
+	VerdictNeedsEvidence Verdict = "needs-evidence"
+)
+
+// Options changes how answers count.
+type Options struct {
+	// Verdicts, when non-nil, makes the assessment count only accepted
+	// answers: a rejected answer fails every requirement it decides, a
+	// needs-evidence or unreviewed answer marks them as needing evidence.
+	Verdicts map[string]Verdict
+}
+
+// Decision is one answer that bears on a requirement.
+type Decision struct {
+	Question string               `json:"question"`
+	Choice   string               `json:"choice,omitempty"`
+	Label    string               `json:"label,omitempty"`
+	Effect   questionnaire.Effect `json:"effect,omitempty"`
+	Evidence int                  `json:"evidence"`
+	Verdict  Verdict              `json:"verdict,omitempty"`
+	Outcome  Status               `json:"outcome"`
+}
+
+// RequirementResult is the status of one requirement with the answers that
+// decided it.
+type RequirementResult struct {
+	Code      string              `json:"code"`
+	Title     string              `json:"title"`
+	Level     questionnaire.Level `json:"level"`
+	Status    Status              `json:"status"`
+	Reason    string              `json:"reason"`
+	Decisions []Decision          `json:"decisions"`
+}
+
+// Gap is a requirement of the next level that is not met, with the threat it
+// leaves open and what to change.
+type Gap struct {
+	Code      string     `json:"code"`
+	Title     string     `json:"title"`
+	Status    Status     `json:"status"`
+	Reason    string     `json:"reason"`
+	Threats   []string   `json:"threats"`
+	Threat    string     `json:"threat"`
+	HowToMeet string     `json:"howToMeet"`
+	Decisions []Decision `json:"decisions"`
+}
+
+// Finding is a best-practice answer that falls short or is missing.
+type Finding struct {
+	Question string `json:"question"`
+	Text     string `json:"text"`
+	Status   Status `json:"status"`
+	Label    string `json:"label,omitempty"`
+}
+
+// Assessment is the result of assessing an answers document.
+type Assessment struct {
+	Questionnaire  string               `json:"questionnaire"`
+	Level          questionnaire.Level  `json:"level"`
+	ClaimedLevel   *questionnaire.Level `json:"claimedLevel,omitempty"`
+	ClaimSupported bool                 `json:"claimSupported"`
+	Reviewed       bool                 `json:"reviewed"`
+	Requirements   []RequirementResult  `json:"requirements"`
+	NextLevel      *questionnaire.Level `json:"nextLevel,omitempty"`
+	Gaps           []Gap                `json:"gaps"`
+	BestPractice   []Finding            `json:"bestPractice"`
+	Answered       int                  `json:"answered"`
+	Total          int                  `json:"total"`
+	Unanswered     []string             `json:"unanswered"`
+}
+
+// Requirement returns the result for a code.
+func (a *Assessment) Requirement(code string) (RequirementResult, bool) {
+	for _, r := range a.Requirements {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return RequirementResult{}, false
+}
+
+// Unmet lists the codes of level-defining requirements up to and including
+// level l that are not met.
+func (a *Assessment) Unmet(l questionnaire.Level) []string {
+	var out []string
+	for _, r := range a.Requirements {
+		if r.Level >= 1 && r.Level <= l && r.Status != Met {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
+
+// Assess evaluates doc against its questionnaire.
+func Assess(doc *questionnaire.Document, opts Options) *Assessment {
+	q := doc.Q()
+	a := &Assessment{
+		Questionnaire: q.Version,
+		ClaimedLevel:  doc.Profile.ClaimedLevel,
+		Reviewed:      opts.Verdicts != nil,
+		Total:         len(q.Questions),
+		Gaps:          []Gap{},
+		BestPractice:  []Finding{},
+		Unanswered:    []string{},
+	}
+	for _, qu := range q.Questions {
+		if doc.Answers[qu.ID].Answered() {
+			a.Answered++
+		} else {
+			a.Unanswered = append(a.Unanswered, qu.ID)
+		}
+	}
+	for _, req := range q.Requirements {
+		a.Requirements = append(a.Requirements, evaluate(q, doc, req, opts))
+	}
+
+	for l := questionnaire.Level(1); l <= questionnaire.MaxLevel; l++ {
+		if len(a.Unmet(l)) > 0 {
+			break
+		}
+		a.Level = l
+	}
+	if a.ClaimedLevel != nil {
+		a.ClaimSupported = a.Level >= *a.ClaimedLevel
+	}
+	if a.Level < questionnaire.MaxLevel {
+		next := a.Level + 1
+		a.NextLevel = &next
+		for _, r := range a.Requirements {
+			if r.Level != next || r.Status == Met {
+				continue
+			}
+			req, _ := q.Requirement(r.Code)
+			a.Gaps = append(a.Gaps, Gap{
+				Code: r.Code, Title: r.Title, Status: r.Status, Reason: r.Reason,
+				Threats: req.Threats, Threat: req.Threat, HowToMeet: req.HowToMeet,
+				Decisions: r.Decisions,
+			})
+		}
+	}
+	for _, qu := range q.Deciders(questionnaire.BestPracticeCode) {
+		ans := doc.Answers[qu.ID]
+		d := decide(qu, ans, questionnaire.BestPracticeCode, false, opts)
+		if d.Outcome != Met {
+			a.BestPractice = append(a.BestPractice, Finding{Question: qu.ID, Text: qu.Text, Status: d.Outcome, Label: d.Label})
+		}
+	}
+	return a
+}
+
+// decide works out what one answer does to one requirement.
+func decide(qu *questionnaire.Question, ans questionnaire.Answer, code string, evidenceRequired bool, opts Options) Decision {
+	d := Decision{Question: qu.ID, Evidence: len(ans.Evidence)}
+	if opts.Verdicts != nil {
+		d.Verdict = opts.Verdicts[qu.ID]
+	}
+	if !ans.Answered() {
+		d.Outcome = Unanswered
+		return d
+	}
+	c, _ := qu.Choice(ans.Choice)
+	d.Choice, d.Label = c.Value, c.Label
+	d.Effect = c.Effects[code]
+	switch {
+	case opts.Verdicts != nil && d.Verdict == Rejected:
+		d.Outcome = NotMet
+	case d.Effect == questionnaire.Fails:
+		d.Outcome = NotMet
+	case d.Effect != questionnaire.Meets:
+		d.Outcome = "" // neutral: this choice neither meets nor fails the requirement
+	case opts.Verdicts != nil && d.Verdict != Accepted:
+		d.Outcome = NeedsEvidence
+	case evidenceRequired && len(ans.Evidence) == 0:
+		d.Outcome = NeedsEvidence
+	default:
+		d.Outcome = Met
+	}
+	return d
+}
+
+func evaluate(q *questionnaire.Questionnaire, doc *questionnaire.Document, req questionnaire.Requirement, opts Options) RequirementResult {
+	r := RequirementResult{Code: req.Code, Title: req.Title, Level: req.Level, Decisions: []Decision{}}
+	var failing, unanswered, evidence []string
+	meets := 0
+	for _, qu := range q.Deciders(req.Code) {
+		d := decide(qu, doc.Answers[qu.ID], req.Code, req.EvidenceRequired, opts)
+		r.Decisions = append(r.Decisions, d)
+		switch d.Outcome {
+		case NotMet:
+			failing = append(failing, qu.ID)
+		case Unanswered:
+			unanswered = append(unanswered, qu.ID)
+		case NeedsEvidence:
+			evidence = append(evidence, qu.ID)
+			meets++
+		case Met:
+			meets++
+		}
+	}
+	switch {
+	case len(failing) > 0:
+		r.Status = NotMet
+		r.Reason = "not met by " + answersTo(failing)
+	case len(unanswered) > 0:
+		r.Status = Unanswered
+		r.Reason = "waiting for " + join(unanswered)
+	case meets == 0:
+		r.Status = NotMet
+		r.Reason = "no answer establishes it"
+	case len(evidence) > 0:
+		r.Status = NeedsEvidence
+		if opts.Verdicts != nil {
+			r.Reason = "not accepted by the auditor yet: " + answersTo(evidence)
+		} else {
+			r.Reason = "no evidence cited for " + answersTo(evidence)
+		}
+	default:
+		r.Status = Met
+		r.Reason = "met by " + answersTo(questionIDs(r.Decisions))
+	}
+	return r
+}
+
+func questionIDs(ds []Decision) []string {
+	var out []string
+	for _, d := range ds {
+		if d.Outcome == Met {
+			out = append(out, d.Question)
+		}
+	}
+	return out
+}
+
+// answersTo renders "the answer to X" or "the answers to X and Y".
+func answersTo(ids []string) string {
+	if len(ids) == 1 {
+		return "the answer to " + ids[0]
+	}
+	return "the answers to " + join(ids)
+}
+
+func join(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return ids[0]
+	}
+	s := ""
+	for i, id := range ids {
+		switch {
+		case i == 0:
+		case i == len(ids)-1:
+			s += " and "
+		default:
+			s += ", "
+		}
+		s += id
+	}
+	return s
+}

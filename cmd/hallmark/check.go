@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/render"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+func newCheckCmd(e *env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "check ANSWERS.json",
+		Short: "Assess an answers document and print the level it supports",
+		Long: `check assesses an answers document: the status of every requirement, the
+SLSA Build level the answers support, and what is missing for the next level.
+
+Exit codes: 0 the claimed level (profile.claimedLevel) is supported; 1 it is
+not, or no level is claimed; 2 the file cannot be read or is invalid.`,
+		Example: `  hallmark check testdata/answers/l3-hosted.json
+  hallmark check --format json answers.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return cli.Usage(fmt.Errorf("--format: expected text or json, got %q", format))
+			}
+			doc, err := loadAnswers(args[0])
+			if err != nil {
+				return err
+			}
+			a := assess.Assess(doc, assess.Options{})
+			if format == "json" {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(a); err != nil {
+					return err
+				}
+			} else {
+				render.Assessment(e.stdout, args[0], doc.Q(), a)
+			}
+			if !a.ClaimSupported {
+				return cli.FailedQuiet()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// loadAnswers reads and validates an answers document; failures are usage
+// errors (exit 2).
+func loadAnswers(path string) (*questionnaire.Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	defer f.Close()
+	doc, err := questionnaire.ReadAnswers(f)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
+	}
+	return doc, nil
+}

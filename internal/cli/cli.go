@@ -1,0 +1,69 @@
+// Package cli holds what the hallmark and trustmap commands share: exit codes
+// and the mapping from errors to them.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of both commands.
+const (
+	ExitOK     = 0 // success: the check passed, the file was written
+	ExitFailed = 1 // the check or verification ran and failed
+	ExitUsage  = 2 // bad usage, or input that could not be read or parsed
+)
+
+// ExitError carries an exit code. Err may be nil when the command already
+// reported the failure on its output (a failed check prints its result).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Failed returns an error that exits 1 with err's message.
+func Failed(err error) error { return &ExitError{Code: ExitFailed, Err: err} }
+
+// FailedQuiet exits 1 without a further message.
+func FailedQuiet() error { return &ExitError{Code: ExitFailed} }
+
+// Usage returns an error that exits 2.
+func Usage(err error) error { return &ExitError{Code: ExitUsage, Err: err} }
+
+// Execute runs root with args and maps its error to an exit code. Errors
+// without a code are usage errors (cobra's own flag errors are among them).
+func Execute(root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	root.SilenceErrors = true
+	root.SilenceUsage = true
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitUsage
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
+		if ee.Err == nil {
+			return code
+		}
+	}
+	fmt.Fprintf(root.ErrOrStderr(), "%s: %v\n", root.Name(), err)
+	return code
+}
+
+// Out is a small helper for formatted writes whose errors are irrelevant
+// (the command's exit status already reflects the outcome).
+func Out(w io.Writer, format string, a ...any) { fmt.Fprintf(w, format, a...) }

@@ -1,0 +1,368 @@
+package questionnaire
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+)
+
+// AnswersSchema is the schema identifier of the current answers format.
+const AnswersSchema = "https://hallmark.build/answers/v1"
+
+// Limits on untrusted answers documents.
+const (
+	MaxAnswersBytes = 1 << 20 // whole document
+	MaxTextBytes    = 16 << 10
+	MaxEvidence     = 64
+	MaxBuilders     = 32
+	MaxSigners      = 32
+)
+
+// Errors returned when loading answers documents; test with errors.Is.
+var (
+	ErrMalformed            = errors.New("malformed answers document")
+	ErrTooLarge             = errors.New("answers document too large")
+	ErrUnknownSchema        = errors.New("unknown answers schema")
+	ErrUnknownQuestionnaire = errors.New("unknown questionnaire version")
+	ErrUnknownQuestion      = errors.New("unknown question")
+	ErrInvalidChoice        = errors.New("invalid choice")
+	ErrInvalidField         = errors.New("invalid field")
+)
+
+// Document is an answers document: the builder profile and the answers to the
+// questionnaire. Partial documents are valid; unanswered questions are absent.
+type Document struct {
+	Schema        string            `json:"schema"`
+	Questionnaire string            `json:"questionnaire"`
+	Profile       Profile           `json:"profile"`
+	Answers       map[string]Answer `json:"answers"`
+
+	q *Questionnaire
+}
+
+// Profile is the free-form part of the builder profile. The profile's
+// structured questions (platform, provenance format, signing) are answered in
+// Answers like every other question.
+type Profile struct {
+	Organization string    `json:"organization,omitempty"`
+	Builders     []Builder `json:"builders,omitempty"`
+	Signers      []Signer  `json:"signers,omitempty"`
+	ClaimedLevel *Level    `json:"claimedLevel,omitempty"`
+}
+
+// Builder is one builder.id the platform issues and what that mode is.
+type Builder struct {
+	ID   string `json:"id"`
+	Mode string `json:"mode,omitempty"`
+}
+
+// Signer is an identity verifiers should pin: a public key (PEM), or a
+// Sigstore OIDC issuer with a certificate SAN (exact) or SAN regular
+// expression (anchored).
+type Signer struct {
+	PublicKey  string `json:"publicKey,omitempty"`
+	OIDCIssuer string `json:"oidcIssuer,omitempty"`
+	SAN        string `json:"san,omitempty"`
+	SANRegexp  string `json:"sanRegexp,omitempty"`
+}
+
+// Sigstore reports whether s is a keyless (Sigstore) identity.
+func (s Signer) Sigstore() bool { return s.OIDCIssuer != "" }
+
+// Answer is the answer to one question.
+type Answer struct {
+	Choice      string   `json:"choice,omitempty"`
+	Explanation string   `json:"explanation,omitempty"`
+	Evidence    []string `json:"evidence,omitempty"`
+	// Reviewed is the date (YYYY-MM-DD) the operator last reviewed the answer.
+	Reviewed string `json:"reviewed,omitempty"`
+}
+
+// Answered reports whether a choice was made.
+func (a Answer) Answered() bool { return a.Choice != "" }
+
+// NewDocument returns an empty answers document for q.
+func NewDocument(q *Questionnaire) *Document {
+	return &Document{Schema: AnswersSchema, Questionnaire: q.Version, Answers: map[string]Answer{}, q: q}
+}
+
+// Q returns the questionnaire the document was made with.
+func (d *Document) Q() *Questionnaire { return d.q }
+
+// ReadAnswers reads at most MaxAnswersBytes from r and parses them.
+func ReadAnswers(r io.Reader) (*Document, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxAnswersBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswers(b)
+}
+
+// ParseAnswers decodes and validates an answers document against the
+// questionnaire version it names.
+func ParseAnswers(b []byte) (*Document, error) {
+	if len(b) > MaxAnswersBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxAnswersBytes)
+	}
+	var head struct {
+		Schema        string `json:"schema"`
+		Questionnaire string `json:"questionnaire"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if head.Schema != AnswersSchema {
+		return nil, fmt.Errorf("%w: expected %q, got %q", ErrUnknownSchema, AnswersSchema, head.Schema)
+	}
+	q, err := ByVersion(head.Questionnaire)
+	if err != nil {
+		return nil, err
+	}
+	var d Document
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	d.q = q
+	if d.Answers == nil {
+		d.Answers = map[string]Answer{}
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Validate checks every field against the questionnaire. Errors name the
+// offending question or field.
+func (d *Document) Validate() error {
+	q := d.q
+	if q == nil {
+		return fmt.Errorf("%w: document has no questionnaire", ErrUnknownQuestionnaire)
+	}
+	if err := d.Profile.validate(); err != nil {
+		return err
+	}
+	for id, a := range d.Answers {
+		qu, ok := q.Question(id)
+		if !ok {
+			return fmt.Errorf("%w: %q is not a question of questionnaire %s", ErrUnknownQuestion, id, q.Version)
+		}
+		if err := validateAnswer(qu, a); err != nil {
+			return fmt.Errorf("question %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func validateAnswer(qu *Question, a Answer) error {
+	if a.Choice != "" {
+		if _, ok := qu.Choice(a.Choice); !ok {
+			return fmt.Errorf("%w: expected one of %s, got %q", ErrInvalidChoice, strings.Join(qu.ChoiceValues(), ", "), truncate(a.Choice, 60))
+		}
+	}
+	if err := checkText("explanation", a.Explanation); err != nil {
+		return err
+	}
+	if len(a.Evidence) > MaxEvidence {
+		return fmt.Errorf("%w: more than %d evidence references", ErrInvalidField, MaxEvidence)
+	}
+	for i, e := range a.Evidence {
+		if strings.TrimSpace(e) == "" {
+			return fmt.Errorf("%w: evidence[%d] is empty", ErrInvalidField, i)
+		}
+		if err := checkText(fmt.Sprintf("evidence[%d]", i), e); err != nil {
+			return err
+		}
+	}
+	if a.Reviewed != "" {
+		if _, err := time.Parse(time.DateOnly, a.Reviewed); err != nil {
+			return fmt.Errorf("%w: reviewed: expected a date YYYY-MM-DD, got %q", ErrInvalidField, truncate(a.Reviewed, 40))
+		}
+	}
+	return nil
+}
+
+func checkText(field, s string) error {
+	if len(s) > MaxTextBytes {
+		return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalidField, field, MaxTextBytes)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidField, field)
+	}
+	return nil
+}
+
+func (p Profile) validate() error {
+	if err := checkText("profile.organization", p.Organization); err != nil {
+		return err
+	}
+	if len(p.Builders) > MaxBuilders {
+		return fmt.Errorf("%w: profile.builders: more than %d", ErrInvalidField, MaxBuilders)
+	}
+	seen := map[string]bool{}
+	for i, b := range p.Builders {
+		if err := ValidateBuilderID(b.ID); err != nil {
+			return fmt.Errorf("%w: profile.builders[%d].id: %v", ErrInvalidField, i, err)
+		}
+		if seen[b.ID] {
+			return fmt.Errorf("%w: profile.builders[%d].id: duplicate %q", ErrInvalidField, i, b.ID)
+		}
+		seen[b.ID] = true
+		if err := checkText(fmt.Sprintf("profile.builders[%d].mode", i), b.Mode); err != nil {
+			return err
+		}
+	}
+	if len(p.Signers) > MaxSigners {
+		return fmt.Errorf("%w: profile.signers: more than %d", ErrInvalidField, MaxSigners)
+	}
+	for i, s := range p.Signers {
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("%w: profile.signers[%d]: %v", ErrInvalidField, i, err)
+		}
+	}
+	return nil
+}
+
+// ValidateBuilderID checks that id is an absolute URI, as SLSA requires of
+// builder.id.
+func ValidateBuilderID(id string) error {
+	if id == "" {
+		return errors.New("empty builder id")
+	}
+	if len(id) > 2048 {
+		return errors.New("builder id longer than 2048 bytes")
+	}
+	u, err := url.Parse(id)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("expected an absolute URI, got %q", truncate(id, 80))
+	}
+	return nil
+}
+
+// Validate checks that exactly one kind of identity is given and is well
+// formed.
+func (s Signer) Validate() error {
+	switch {
+	case s.PublicKey != "" && s.OIDCIssuer != "":
+		return errors.New("give either publicKey or oidcIssuer, not both")
+	case s.PublicKey != "":
+		if s.SAN != "" || s.SANRegexp != "" {
+			return errors.New("san and sanRegexp belong to a Sigstore identity (oidcIssuer)")
+		}
+		_, err := s.Fingerprint()
+		return err
+	case s.OIDCIssuer != "":
+		u, err := url.Parse(s.OIDCIssuer)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("oidcIssuer: expected an https URL, got %q", truncate(s.OIDCIssuer, 80))
+		}
+		if (s.SAN == "") == (s.SANRegexp == "") {
+			return errors.New("a Sigstore identity needs exactly one of san or sanRegexp")
+		}
+		if s.SANRegexp != "" {
+			if _, err := regexp.Compile(AnchorRegexp(s.SANRegexp)); err != nil {
+				return fmt.Errorf("sanRegexp: %v", err)
+			}
+		}
+		return nil
+	}
+	return errors.New("a signer needs publicKey or oidcIssuer")
+}
+
+// AnchorRegexp anchors a pattern at both ends, so that "a" never matches "xa".
+func AnchorRegexp(p string) string { return `^(?:` + p + `)$` }
+
+// Fingerprint returns "SHA256:<hex>" of the DER SubjectPublicKeyInfo of a PEM
+// public key. The same fingerprint is the DSSE keyid of signatures made by
+// the matching private key.
+func (s Signer) Fingerprint() (string, error) {
+	blk, rest := pem.Decode([]byte(s.PublicKey))
+	if blk == nil || strings.TrimSpace(string(rest)) != "" {
+		return "", errors.New("publicKey: expected one PEM block")
+	}
+	if _, err := x509.ParsePKIXPublicKey(blk.Bytes); err != nil {
+		return "", fmt.Errorf("publicKey: %v", err)
+	}
+	return KeyFingerprint(blk.Bytes), nil
+}
+
+// KeyFingerprint renders the fingerprint of a DER SubjectPublicKeyInfo.
+func KeyFingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return "SHA256:" + hex.EncodeToString(sum[:])
+}
+
+// Canonical returns the canonical encoding: two-space indented JSON with keys
+// in a fixed order (struct order, maps sorted), no HTML escaping, and a final
+// newline. Parsing and re-encoding a canonical document gives the same bytes.
+func (d *Document) Canonical() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	c := *d
+	if c.Answers == nil {
+		c.Answers = map[string]Answer{}
+	}
+	if err := enc.Encode(&c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Digest is the sha256 (lowercase hex) of the canonical encoding, which is
+// also the digest of the file as Save writes it.
+func (d *Document) Digest() (string, error) {
+	b, err := d.Canonical()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Save writes the canonical encoding to path atomically.
+func (d *Document) Save(path string) error {
+	b, err := d.Canonical()
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
+// Set records an answer after validating it against the question.
+func (d *Document) Set(id string, a Answer) error {
+	qu, ok := d.q.Question(id)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownQuestion, id)
+	}
+	a.Evidence = slices.DeleteFunc(slices.Clone(a.Evidence), func(s string) bool { return strings.TrimSpace(s) == "" })
+	if err := validateAnswer(qu, a); err != nil {
+		return fmt.Errorf("question %s: %w", id, err)
+	}
+	if a.Choice == "" && a.Explanation == "" && len(a.Evidence) == 0 && a.Reviewed == "" {
+		delete(d.Answers, id)
+		return nil
+	}
+	if d.Answers == nil {
+		d.Answers = map[string]Answer{}
+	}
+	d.Answers[id] = a
+	return nil
+}

@@ -1,0 +1,220 @@
+package questionnaire
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hallmark-build/hallmark/internal/golden"
+)
+
+func samples(t testing.TB) []string {
+	t.Helper()
+	paths, err := filepath.Glob("../testdata/answers/*.json")
+	if err != nil || len(paths) < 12 {
+		t.Fatalf("sample answers: %v (%d files)", err, len(paths))
+	}
+	return paths
+}
+
+// The samples are stored in canonical form, so their file digest is the
+// document digest. -update rewrites them canonically.
+func TestSamplesAreCanonical(t *testing.T) {
+	for _, p := range samples(t) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := ParseAnswers(b)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		c, err := doc.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, p, c)
+	}
+}
+
+func TestRoundTripAndDigestStability(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range samples(t) {
+		b, _ := os.ReadFile(p)
+		doc, err := ParseAnswers(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d1, err := doc.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, filepath.Base(p))
+		if err := doc.Save(out); err != nil {
+			t.Fatal(err)
+		}
+		saved, _ := os.ReadFile(out)
+		sum := sha256.Sum256(saved)
+		if hex.EncodeToString(sum[:]) != d1 {
+			t.Fatalf("%s: file digest differs from Digest()", p)
+		}
+		doc2, err := ParseAnswers(saved)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, _ := doc2.Digest()
+		if d1 != d2 {
+			t.Fatalf("%s: digest changed across a round trip: %s vs %s", p, d1, d2)
+		}
+		// Re-encoding must not depend on map iteration order.
+		for range 5 {
+			c, _ := doc2.Canonical()
+			if !bytes.Equal(c, saved) {
+				t.Fatalf("%s: canonical encoding not stable", p)
+			}
+		}
+	}
+}
+
+func TestDigestChangesWithContent(t *testing.T) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	d1, _ := doc.Digest()
+	a := doc.Answers["IT1"]
+	a.Explanation += "."
+	if err := doc.Set("IT1", a); err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := doc.Digest()
+	if d1 == d2 {
+		t.Fatal("digest did not change when an explanation changed")
+	}
+}
+
+const minimal = `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{},"answers":%s}`
+
+func TestParseAnswersRejects(t *testing.T) {
+	cases := []struct {
+		name     string
+		doc      string
+		sentinel error
+		mention  string
+	}{
+		{"unknown question", strings.Replace(minimal, "%s", `{"IT9":{"choice":"x"}}`, 1), ErrUnknownQuestion, `"IT9"`},
+		{"wrong choice", strings.Replace(minimal, "%s", `{"IT1":{"choice":"docker"}}`, 1), ErrInvalidChoice, "question IT1"},
+		{"bad date", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","reviewed":"15/10/2026"}}`, 1), ErrInvalidField, "question CA1"},
+		{"empty evidence", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":[" "]}}`, 1), ErrInvalidField, "evidence[0]"},
+		{"unknown field", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","score":3}}`, 1), ErrMalformed, "score"},
+		{"wrong schema", `{"schema":"https://example.com/v9","questionnaire":"slsa-build-1.0/1"}`, ErrUnknownSchema, "example.com"},
+		{"unknown questionnaire", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"v0"}`, ErrUnknownQuestionnaire, `"v0"`},
+		{"not json", `{"schema":`, ErrMalformed, ""},
+		{"trailing data", strings.Replace(minimal, "%s", `{}`, 1) + `{}`, ErrMalformed, "after top-level value"},
+		{"bad level", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"claimedLevel":5}}`, ErrMalformed, "expected 0-3"},
+		{"bad builder id", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"builders":[{"id":"not a uri"}]}}`, ErrInvalidField, "builders[0]"},
+		{"bad public key", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"signers":[{"publicKey":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}]}}`, ErrInvalidField, "signers[0]"},
+		{"sigstore without san", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"signers":[{"oidcIssuer":"https://token.actions.githubusercontent.com"}]}}`, ErrInvalidField, "san"},
+		{"bad san regexp", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"signers":[{"oidcIssuer":"https://issuer.example","sanRegexp":"("}]}}`, ErrInvalidField, "sanRegexp"},
+		{"oversize", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","explanation":"`+strings.Repeat("a", MaxAnswersBytes)+`"}}`, 1), ErrTooLarge, ""},
+		{"oversize explanation", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","explanation":"`+strings.Repeat("a", MaxTextBytes+1)+`"}}`, 1), ErrInvalidField, "question CA1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseAnswers([]byte(tc.doc))
+			if !errors.Is(err, tc.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tc.sentinel)
+			}
+			if !strings.Contains(err.Error(), tc.mention) {
+				t.Fatalf("error %q does not mention %q", err, tc.mention)
+			}
+		})
+	}
+}
+
+func TestPartialDocumentIsValid(t *testing.T) {
+	doc, err := ParseAnswers([]byte(strings.Replace(minimal, "%s", `{"IT1":{"explanation":"still thinking"}}`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Answers["IT1"].Answered() {
+		t.Fatal("an answer without a choice counts as answered")
+	}
+}
+
+func TestReadAnswersLimitsInput(t *testing.T) {
+	big := strings.NewReader(strings.Repeat(" ", MaxAnswersBytes+10))
+	if _, err := ReadAnswers(big); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestSetValidatesAndClears(t *testing.T) {
+	doc := NewDocument(Default())
+	if err := doc.Set("IT1", Answer{Choice: "nope"}); !errors.Is(err, ErrInvalidChoice) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := doc.Set("XX", Answer{}); !errors.Is(err, ErrUnknownQuestion) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := doc.Set("IT1", Answer{Choice: "vm-per-build", Evidence: []string{"", "doc"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Answers["IT1"].Evidence; len(got) != 1 || got[0] != "doc" {
+		t.Fatalf("blank evidence kept: %q", got)
+	}
+	if err := doc.Set("IT1", Answer{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Answers["IT1"]; ok {
+		t.Fatal("empty answer not removed")
+	}
+}
+
+func TestSignerFingerprint(t *testing.T) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, err := ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := doc.Profile.Signers[0].Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(fp, "SHA256:") || len(fp) != len("SHA256:")+64 {
+		t.Fatalf("fingerprint %q", fp)
+	}
+}
+
+func FuzzParseAnswers(f *testing.F) {
+	for _, p := range samples(f) {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Add([]byte(strings.Replace(minimal, "%s", `{"IT1":{"choice":"docker"}}`, 1)))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		doc, err := ParseAnswers(b)
+		if err != nil {
+			return
+		}
+		// Property: anything accepted re-encodes canonically, parses again
+		// and keeps its digest.
+		c, err := doc.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc2, err := ParseAnswers(c)
+		if err != nil {
+			t.Fatalf("canonical form rejected: %v", err)
+		}
+		c2, _ := doc2.Canonical()
+		if !bytes.Equal(c, c2) {
+			t.Fatal("canonical form not a fixed point")
+		}
+	})
+}
