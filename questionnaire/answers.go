@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/keyid"
 )
 
 // AnswersSchema is the schema identifier of the current answers format.
@@ -288,24 +289,23 @@ func (s Signer) Validate() error {
 // AnchorRegexp anchors a pattern at both ends, so that "a" never matches "xa".
 func AnchorRegexp(p string) string { return `^(?:` + p + `)$` }
 
-// Fingerprint returns "SHA256:<hex>" of the DER SubjectPublicKeyInfo of a PEM
-// public key. The same fingerprint is the DSSE keyid of signatures made by
-// the matching private key.
+// Fingerprint returns the fingerprint of the public key ("SHA256:<base64>",
+// see internal/keyid): the DSSE keyid of signatures by the matching private
+// key.
 func (s Signer) Fingerprint() (string, error) {
 	blk, rest := pem.Decode([]byte(s.PublicKey))
 	if blk == nil || strings.TrimSpace(string(rest)) != "" {
 		return "", errors.New("publicKey: expected one PEM block")
 	}
-	if _, err := x509.ParsePKIXPublicKey(blk.Bytes); err != nil {
+	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
 		return "", fmt.Errorf("publicKey: %v", err)
 	}
-	return KeyFingerprint(blk.Bytes), nil
-}
-
-// KeyFingerprint renders the fingerprint of a DER SubjectPublicKeyInfo.
-func KeyFingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	return "SHA256:" + hex.EncodeToString(sum[:])
+	fp, err := keyid.Of(pub)
+	if err != nil {
+		return "", fmt.Errorf("publicKey: %v", err)
+	}
+	return fp, nil
 }
 
 // Canonical returns the canonical encoding: two-space indented JSON with keys

@@ -184,7 +184,7 @@ func TestSignerFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(fp, "SHA256:") || len(fp) != len("SHA256:")+64 {
+	if !strings.HasPrefix(fp, "SHA256:") || len(fp) != len("SHA256:")+43 {
 		t.Fatalf("fingerprint %q", fp)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"io"
 	"os"
 	"time"
@@ -16,10 +17,14 @@ type env struct {
 	stderr io.Writer
 	getenv func(string) string
 	now    func() time.Time
+	rand   io.Reader
+	// readPassword prompts on the terminal without echo.
+	readPassword func(prompt string) ([]byte, error)
 }
 
 func defaultEnv() *env {
-	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
+	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
+		rand: rand.Reader, readPassword: terminalPassword}
 }
 
 func newRoot(e *env) *cobra.Command {
@@ -36,6 +41,6 @@ unreadable input.`,
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.AddCommand(newCheckCmd(e))
+	root.AddCommand(newCheckCmd(e), newKeygenCmd(e), newAttestCmd(e), newVerifyAttestationCmd(e), newInspectCmd(e))
 	return root
 }

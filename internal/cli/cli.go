@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ func Execute(root *cobra.Command, args []string) int {
 	root.SetArgs(args)
 	root.SilenceErrors = true
 	root.SilenceUsage = true
-	err := root.Execute()
+	err := root.ExecuteContext(context.Background())
 	if err == nil {
 		return ExitOK
 	}

@@ -1,0 +1,239 @@
+package attest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
+	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+)
+
+// Limits on untrusted envelopes.
+const (
+	MaxEnvelopeBytes = 8 << 20
+	MaxSignatures    = 16
+	MaxSubjects      = 1024
+)
+
+// Envelope is a DSSE envelope.
+type Envelope = ssldsse.Envelope
+
+// Sign wraps payload in a DSSE envelope signed by key. The signature's keyid
+// is the key's fingerprint.
+func Sign(ctx context.Context, payloadType string, payload []byte, key *PrivateKey) (*Envelope, error) {
+	s, err := key.sigSigner()
+	if err != nil {
+		return nil, err
+	}
+	es, err := ssldsse.NewEnvelopeSigner(&sigdsse.SignerAdapter{SignatureSigner: s, Pub: key.signer.Public(), PubKeyID: key.fp})
+	if err != nil {
+		return nil, err
+	}
+	return es.SignPayload(ctx, payloadType, payload)
+}
+
+// MarshalEnvelope encodes an envelope as one line of JSON with a newline, so
+// files of several envelopes are JSON Lines.
+func MarshalEnvelope(e *Envelope) ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseEnvelope decodes a DSSE envelope without verifying it.
+func ParseEnvelope(b []byte) (*Envelope, error) {
+	if len(b) > MaxEnvelopeBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnvelope, MaxEnvelopeBytes)
+	}
+	var e Envelope
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after the envelope", ErrMalformedEnvelope)
+	}
+	if e.PayloadType == "" {
+		return nil, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
+	}
+	if e.Payload == "" {
+		return nil, fmt.Errorf("%w: missing payload", ErrMalformedEnvelope)
+	}
+	if len(e.Signatures) == 0 {
+		return nil, ErrNoSignatures
+	}
+	if len(e.Signatures) > MaxSignatures {
+		return nil, fmt.Errorf("%w: %d signatures, at most %d accepted", ErrMalformedEnvelope, len(e.Signatures), MaxSignatures)
+	}
+	return &e, nil
+}
+
+// decodeB64 accepts standard and URL-safe base64, padded or not, as DSSE
+// allows.
+func decodeB64(s string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("not valid base64")
+}
+
+// VerifyEnvelope checks that at least one signature of e verifies with one of
+// keys, and that the payload type is the expected one. It returns the
+// verified payload (never re-read the envelope after this) and the key that
+// verified it. keyids are hints only: every key is tried on every signature.
+func VerifyEnvelope(ctx context.Context, e *Envelope, payloadType string, keys []*PublicKey) ([]byte, *PublicKey, error) {
+	if len(keys) == 0 {
+		return nil, nil, ErrNoKeys
+	}
+	if len(e.Signatures) == 0 {
+		return nil, nil, ErrNoSignatures
+	}
+	if e.PayloadType != payloadType {
+		return nil, nil, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, payloadType, truncate(e.PayloadType, 80))
+	}
+	payload, err := decodeB64(e.Payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: payload: %v", ErrMalformedEnvelope, err)
+	}
+	pae := ssldsse.PAE(e.PayloadType, payload)
+	for _, s := range e.Signatures {
+		sig, err := decodeB64(s.Sig)
+		if err != nil {
+			continue
+		}
+		for _, k := range keys {
+			v, err := k.verifier()
+			if err != nil {
+				return nil, nil, err
+			}
+			if v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(pae)) == nil {
+				return payload, k, nil
+			}
+		}
+	}
+	fps := make([]string, len(keys))
+	for i, k := range keys {
+		fps[i] = k.Fingerprint
+	}
+	return nil, nil, fmt.Errorf("%w: expected a signature by %v, none of the %d signatures verifies", ErrBadSignature, fps, len(e.Signatures))
+}
+
+// Verified is a verified capability attestation.
+type Verified struct {
+	Statement      *Statement
+	Predicate      *Predicate
+	Key            *PublicKey // the key whose signature verified
+	AnswersDigest  string     // sha256 of the answers document (the subject)
+	EnvelopeDigest string     // sha256 of the envelope file as given
+}
+
+// VerifyOptions controls Verify.
+type VerifyOptions struct {
+	// At is the time validity is checked at. Required.
+	At time.Time
+	// Answers, when non-nil, must be the exact bytes of the answers
+	// document the attestation names.
+	Answers []byte
+}
+
+// Verify checks a capability attestation envelope: signature by one of keys,
+// payload type, statement and predicate types, validity at opts.At, and the
+// answers digest when answers are given. Each failure wraps its own sentinel.
+func Verify(ctx context.Context, envelope []byte, keys []*PublicKey, opts VerifyOptions) (*Verified, error) {
+	if opts.At.IsZero() {
+		return nil, fmt.Errorf("%w: no verification time", ErrValidity)
+	}
+	e, err := ParseEnvelope(envelope)
+	if err != nil {
+		return nil, err
+	}
+	payload, key, err := VerifyEnvelope(ctx, e, PayloadType, keys)
+	if err != nil {
+		return nil, err
+	}
+	st, p, err := ParseStatement(payload)
+	if err != nil {
+		return nil, err
+	}
+	at := opts.At
+	if at.Before(p.ValidFrom) {
+		return nil, fmt.Errorf("%w: valid from %s, checked at %s", ErrNotYetValid, p.ValidFrom.Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	}
+	if !at.Before(p.ValidUntil) {
+		return nil, fmt.Errorf("%w: valid until %s, checked at %s", ErrExpired, p.ValidUntil.Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	}
+	digest := st.Subject[0].Digest["sha256"]
+	if opts.Answers != nil {
+		sum := sha256.Sum256(opts.Answers)
+		if got := hex.EncodeToString(sum[:]); got != digest {
+			return nil, fmt.Errorf("%w: the attestation names sha256:%s, the answers given are sha256:%s", ErrAnswersDigestMismatch, digest, got)
+		}
+	}
+	sum := sha256.Sum256(envelope)
+	return &Verified{Statement: st, Predicate: p, Key: key, AnswersDigest: digest, EnvelopeDigest: hex.EncodeToString(sum[:])}, nil
+}
+
+// ParseStatement decodes a capability statement and its predicate and checks
+// their types and shape (not signatures or validity).
+func ParseStatement(payload []byte) (*Statement, *Predicate, error) {
+	var st Statement
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedStatement, err)
+	}
+	if st.Type != StatementType {
+		return nil, nil, fmt.Errorf("%w: expected %q, got %q", ErrWrongStatementType, StatementType, truncate(st.Type, 80))
+	}
+	if st.PredicateType != PredicateType {
+		return nil, nil, fmt.Errorf("%w: expected %q, got %q", ErrWrongPredicateType, PredicateType, truncate(st.PredicateType, 80))
+	}
+	if len(st.Subject) != 1 {
+		return nil, nil, fmt.Errorf("%w: expected exactly one subject (the answers document), got %d", ErrMalformedStatement, len(st.Subject))
+	}
+	d := st.Subject[0].Digest["sha256"]
+	if len(d) != 64 || !isLowerHex(d) {
+		return nil, nil, fmt.Errorf("%w: subject has no lowercase hex sha256 digest", ErrMalformedStatement)
+	}
+	var p Predicate
+	dec := json.NewDecoder(bytes.NewReader(st.Predicate))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, nil, fmt.Errorf("%w: predicate: %v", ErrMalformedStatement, err)
+	}
+	if p.Builder.ID == "" || p.SLSABuildLevel < 1 {
+		return nil, nil, fmt.Errorf("%w: predicate needs builder.id and slsaBuildLevel 1-3", ErrMalformedStatement)
+	}
+	if p.ValidFrom.IsZero() || !p.ValidUntil.After(p.ValidFrom) {
+		return nil, nil, fmt.Errorf("%w: validUntil must be after validFrom", ErrMalformedStatement)
+	}
+	if p.ValidUntil.Sub(p.ValidFrom) > MaxValidity {
+		return nil, nil, fmt.Errorf("%w: validity of %s exceeds 366 days", ErrMalformedStatement, p.ValidUntil.Sub(p.ValidFrom))
+	}
+	return &st, &p, nil
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,254 @@
+package attest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+// Types of the formats involved.
+const (
+	PredicateType = "https://hallmark.build/builder-capability/v0.1"
+	StatementType = "https://in-toto.io/Statement/v1"
+	PayloadType   = "application/vnd.in-toto+json"
+)
+
+// MaxValidity is the longest validity an attestation may have.
+const MaxValidity = 366 * 24 * time.Hour
+
+// DefaultValidity is the validity when none is given.
+const DefaultValidity = 90 * 24 * time.Hour
+
+// Assessment kinds.
+const (
+	SelfAssessment       = "self"
+	ThirdPartyAssessment = "third-party"
+)
+
+// Statement is an in-toto Statement v1.
+type Statement struct {
+	Type          string          `json:"_type"`
+	Subject       []Subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+// Subject is a Statement subject.
+type Subject struct {
+	Name   string            `json:"name,omitempty"`
+	Digest map[string]string `json:"digest"`
+}
+
+// Predicate is the builder capability predicate,
+// https://hallmark.build/builder-capability/v0.1.
+type Predicate struct {
+	Builder        Builder             `json:"builder"`
+	SLSABuildLevel questionnaire.Level `json:"slsaBuildLevel"`
+	Requirements   []RequirementStatus `json:"requirements"`
+	Questionnaire  string              `json:"questionnaire"`
+	Assessment     Assessment          `json:"assessment"`
+	IssuedAt       time.Time           `json:"issuedAt"`
+	ValidFrom      time.Time           `json:"validFrom"`
+	ValidUntil     time.Time           `json:"validUntil"`
+	Evidence       []string            `json:"evidence,omitempty"`
+}
+
+// Builder identifies the certified builder and how verifiers recognise its
+// provenance.
+type Builder struct {
+	ID      string           `json:"id"`
+	Mode    string           `json:"mode,omitempty"`
+	Signers []SignerIdentity `json:"signers"`
+}
+
+// SignerIdentity is a provenance signer verifiers should pin: a public key
+// (PEM and fingerprint) or a Sigstore identity (OIDC issuer with exact SAN or
+// anchored SAN regular expression).
+type SignerIdentity struct {
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	PublicKey      string `json:"publicKey,omitempty"`
+	OIDCIssuer     string `json:"oidcIssuer,omitempty"`
+	SAN            string `json:"san,omitempty"`
+	SANRegexp      string `json:"sanRegexp,omitempty"`
+}
+
+// RequirementStatus is the status of one requirement at attestation time.
+type RequirementStatus struct {
+	Code   string        `json:"code"`
+	Status assess.Status `json:"status"`
+}
+
+// Assessment says who assessed the answers.
+type Assessment struct {
+	Kind                   string `json:"kind"`
+	AssessorID             string `json:"assessorId,omitempty"`
+	AssessorKeyFingerprint string `json:"assessorKeyFingerprint"`
+	ReviewDigest           string `json:"reviewDigest,omitempty"` // sha256 of the review document (third-party)
+}
+
+// IssueOptions controls NewStatement.
+type IssueOptions struct {
+	// AnswersName is the subject name (the answers file's base name).
+	AnswersName string
+	// BuilderID selects the builder when the profile lists several.
+	BuilderID string
+	// Level to attest; nil means the claimed level, or else the level the
+	// answers support.
+	Level *questionnaire.Level
+	Now   time.Time
+	// NotBefore starts validity later than Now; zero means Now.
+	NotBefore time.Time
+	// ValidFor is the validity period; zero means DefaultValidity.
+	ValidFor time.Duration
+	// Kind is SelfAssessment (default) or ThirdPartyAssessment.
+	Kind         string
+	AssessorID   string
+	ReviewDigest string
+}
+
+// NewStatement builds the capability statement for an answers document and
+// its assessment, to be signed by the key with fingerprint signerFP. It
+// refuses to attest a level the assessment does not support.
+func NewStatement(doc *questionnaire.Document, a *assess.Assessment, signerFP string, o IssueOptions) (*Statement, *Predicate, error) {
+	level := a.Level
+	switch {
+	case o.Level != nil:
+		level = *o.Level
+	case doc.Profile.ClaimedLevel != nil:
+		level = *doc.Profile.ClaimedLevel
+	}
+	if level > a.Level || level < 1 {
+		var unmet []string
+		for _, code := range a.Unmet(max(level, 1)) {
+			r, _ := a.Requirement(code)
+			unmet = append(unmet, fmt.Sprintf("%s (%s: %s)", code, r.Title, r.Status))
+		}
+		return nil, nil, fmt.Errorf("%w: requested %s, the answers support %s; unmet: %s", ErrLevelNotSupported, level, a.Level, strings.Join(unmet, "; "))
+	}
+	b, err := pickBuilder(doc, o.BuilderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if level >= 2 && len(doc.Profile.Signers) == 0 {
+		return nil, nil, fmt.Errorf("%w: level %s needs at least one provenance signer in profile.signers for verifiers to pin", ErrLevelNotSupported, level)
+	}
+	validFor := o.ValidFor
+	if validFor == 0 {
+		validFor = DefaultValidity
+	}
+	if validFor < 0 || validFor > MaxValidity {
+		return nil, nil, fmt.Errorf("%w: expected at most %s (366 days), got %s", ErrValidity, MaxValidity, validFor)
+	}
+	if o.Now.IsZero() {
+		return nil, nil, fmt.Errorf("%w: no issue time", ErrValidity)
+	}
+	now := o.Now.UTC().Truncate(time.Second)
+	from := now
+	if !o.NotBefore.IsZero() {
+		if o.NotBefore.Before(now) {
+			return nil, nil, fmt.Errorf("%w: --not-before %s is before the issue time %s", ErrValidity, o.NotBefore.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+		from = o.NotBefore.UTC().Truncate(time.Second)
+	}
+	kind := o.Kind
+	if kind == "" {
+		kind = SelfAssessment
+	}
+	p := &Predicate{
+		Builder:        b,
+		SLSABuildLevel: level,
+		Questionnaire:  doc.Questionnaire,
+		Assessment:     Assessment{Kind: kind, AssessorID: o.AssessorID, AssessorKeyFingerprint: signerFP, ReviewDigest: o.ReviewDigest},
+		IssuedAt:       now,
+		ValidFrom:      from,
+		ValidUntil:     from.Add(validFor),
+		Evidence:       evidence(doc),
+	}
+	for _, r := range a.Requirements {
+		p.Requirements = append(p.Requirements, RequirementStatus{Code: r.Code, Status: r.Status})
+	}
+	digest, err := doc.Digest()
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := o.AnswersName
+	if name == "" {
+		name = "answers.json"
+	}
+	st := &Statement{
+		Type:          StatementType,
+		Subject:       []Subject{{Name: name, Digest: map[string]string{"sha256": digest}}},
+		PredicateType: PredicateType,
+		Predicate:     raw,
+	}
+	return st, p, nil
+}
+
+func pickBuilder(doc *questionnaire.Document, id string) (Builder, error) {
+	var signers []SignerIdentity
+	for _, s := range doc.Profile.Signers {
+		si := SignerIdentity{PublicKey: s.PublicKey, OIDCIssuer: s.OIDCIssuer, SAN: s.SAN, SANRegexp: s.SANRegexp}
+		if s.PublicKey != "" {
+			fp, err := s.Fingerprint()
+			if err != nil {
+				return Builder{}, err
+			}
+			si.KeyFingerprint = fp
+		}
+		signers = append(signers, si)
+	}
+	if signers == nil {
+		signers = []SignerIdentity{}
+	}
+	bs := doc.Profile.Builders
+	switch {
+	case len(bs) == 0:
+		return Builder{}, fmt.Errorf("%w: the profile lists no builder.id (profile.builders)", ErrNoBuilder)
+	case id == "" && len(bs) > 1:
+		return Builder{}, fmt.Errorf("%w: the profile lists %d builders; choose one with --builder-id", ErrNoBuilder, len(bs))
+	case id == "":
+		return Builder{ID: bs[0].ID, Mode: bs[0].Mode, Signers: signers}, nil
+	}
+	for _, b := range bs {
+		if b.ID == id {
+			return Builder{ID: b.ID, Mode: b.Mode, Signers: signers}, nil
+		}
+	}
+	return Builder{}, fmt.Errorf("%w: %q is not in profile.builders", ErrNoBuilder, id)
+}
+
+func evidence(doc *questionnaire.Document) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range doc.Answers {
+		for _, e := range a.Evidence {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Marshal encodes the statement compactly; these bytes are the DSSE payload.
+func (s *Statement) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

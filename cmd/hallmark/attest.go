@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+// parseValidity accepts "90d", "12h" and Go durations.
+func parseValidity(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("--valid-for: expected a positive number of days like 90d, got %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("--valid-for: expected a duration like 90d or 720h, got %q", s)
+	}
+	return v, nil
+}
+
+type attestFlags struct {
+	key, out, validFor, notBefore, level, builderID, assessorID string
+}
+
+func newAttestCmd(e *env) *cobra.Command {
+	var f attestFlags
+	cmd := &cobra.Command{
+		Use:   "attest ANSWERS.json --key KEY",
+		Short: "Sign a time-limited builder capability attestation for an answers document",
+		Long: `attest assesses the answers and signs an in-toto Statement whose subject is
+the answers document (its sha256 as saved) and whose predicate
+(` + attest.PredicateType + `) records the builder,
+the Build level granted, the status of every requirement, who assessed it and
+the validity window. The result is a DSSE envelope.
+
+It refuses to attest a level above what the answers support, naming the unmet
+requirements. The level is --level, else profile.claimedLevel, else the level
+the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
+		Example: `  hallmark attest answers.json --key operator.key -o builder.capability.json
+  hallmark attest answers.json --key operator.key --valid-for 30d --not-before 2027-01-01T00:00:00Z`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAttest(cmd.Context(), e, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.key, "key", "", "private key file (from hallmark keygen)")
+	fl.StringVarP(&f.out, "output", "o", "builder.capability.json", "where to write the attestation")
+	fl.StringVar(&f.validFor, "valid-for", "90d", "validity period, at most 366d")
+	fl.StringVar(&f.notBefore, "not-before", "", "start of validity (RFC 3339); default now")
+	fl.StringVar(&f.level, "level", "", "level to attest (default: the claimed level)")
+	fl.StringVar(&f.builderID, "builder-id", "", "which builder.id of the profile to attest, when it lists several")
+	fl.StringVar(&f.assessorID, "assessor-id", "", "URI identifying who assessed the answers")
+	cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) error {
+	validFor, err := parseValidity(f.validFor)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	var notBefore time.Time
+	if f.notBefore != "" {
+		if notBefore, err = time.Parse(time.RFC3339, f.notBefore); err != nil {
+			return cli.Usage(fmt.Errorf("--not-before: expected RFC 3339 like 2027-01-01T00:00:00Z, got %q", f.notBefore))
+		}
+	}
+	var level *questionnaire.Level
+	if f.level != "" {
+		l, err := questionnaire.ParseLevel(f.level)
+		if err != nil {
+			return cli.Usage(fmt.Errorf("--level: %w", err))
+		}
+		level = &l
+	}
+	doc, err := loadAnswers(answersPath)
+	if err != nil {
+		return err
+	}
+	key, err := attest.LoadPrivateKeyFile(f.key, e.passFunc(f.key))
+	if err != nil {
+		return cli.Usage(err)
+	}
+	res, err := issue(ctx, doc, key, attest.IssueOptions{
+		AnswersName: filepath.Base(answersPath), BuilderID: f.builderID, Level: level,
+		Now: e.now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
+	})
+	if err != nil {
+		return cli.Failed(err)
+	}
+	if err := atomicfile.WriteFile(f.out, res.envelope, 0o644); err != nil {
+		return cli.Usage(err)
+	}
+	p := res.predicate
+	fmt.Fprintf(e.stdout, "Wrote %s\n  builder     %s\n  level       Build L%d\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
+		f.out, p.Builder.ID, p.SLSABuildLevel, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
+		answersPath, res.digest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
+	return nil
+}
+
+type issued struct {
+	envelope  []byte
+	predicate *attest.Predicate
+	digest    string
+}
+
+// issue assesses the document, builds and signs the statement. It is shared
+// by the attest command and the TUI's signing step.
+func issue(ctx context.Context, doc *questionnaire.Document, key *attest.PrivateKey, o attest.IssueOptions) (*issued, error) {
+	a := assess.Assess(doc, assess.Options{})
+	st, p, err := attest.NewStatement(doc, a, key.Fingerprint(), o)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := st.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	env, err := attest.Sign(ctx, attest.PayloadType, payload, key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := attest.MarshalEnvelope(env)
+	if err != nil {
+		return nil, err
+	}
+	return &issued{envelope: b, predicate: p, digest: st.Subject[0].Digest["sha256"]}, nil
+}
+
+// pubPathFor guesses the public key next to a private key, for hints.
+func pubPathFor(keyPath string) string {
+	if p, ok := strings.CutSuffix(keyPath, ".key"); ok {
+		if _, err := os.Stat(p + ".pub"); err == nil {
+			return p + ".pub"
+		}
+	}
+	return "KEY.pub"
+}

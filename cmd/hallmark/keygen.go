@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+)
+
+func newKeygenCmd(e *env) *cobra.Command {
+	var algorithm string
+	var unencrypted bool
+	cmd := &cobra.Command{
+		Use:   "keygen NAME",
+		Short: "Create a signing key pair: NAME.key (encrypted, 0600) and NAME.pub",
+		Long: `keygen creates a key pair for signing capability attestations.
+
+NAME.key holds the private key encrypted with a password, in the format cosign
+also reads ("ENCRYPTED SIGSTORE PRIVATE KEY"), with file mode 0600. NAME.pub
+holds the public key (PEM) that verifiers pin. Existing files are never
+overwritten.
+
+The password is asked twice on the terminal without echo, or read from
+HALLMARK_PASSWORD for automation.`,
+		Example: `  hallmark keygen operator
+  hallmark keygen --algorithm ed25519 auditor
+  HALLMARK_PASSWORD=... hallmark keygen ci-signer`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			alg, err := attest.ParseAlgorithm(algorithm)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			name := args[0]
+			for _, f := range []string{name + ".key", name + ".pub"} {
+				if _, err := os.Lstat(f); err == nil {
+					return cli.Usage(fmt.Errorf("%s already exists; keygen never overwrites a key", f))
+				}
+			}
+			k, err := attest.GenerateKey(alg, e.rand)
+			if err != nil {
+				return err
+			}
+			var priv []byte
+			if unencrypted {
+				priv, err = k.MarshalUnencrypted()
+			} else {
+				var pw []byte
+				pw, err = e.passFunc(name+".key")(true)
+				if err != nil {
+					return cli.Usage(err)
+				}
+				priv, err = k.MarshalEncrypted(pw)
+			}
+			if err != nil {
+				return cli.Usage(err)
+			}
+			pub, err := k.Public().MarshalPEM()
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteNew(name+".key", priv, 0o600); err != nil {
+				return cli.Usage(err)
+			}
+			if err := atomicfile.WriteNew(name+".pub", pub, 0o644); err != nil {
+				return cli.Usage(fmt.Errorf("%w (the private key %s.key was written)", err, name))
+			}
+			state := "encrypted"
+			if unencrypted {
+				state = "NOT encrypted"
+			}
+			fmt.Fprintf(e.stdout, "Private key: %s.key (%s, mode 0600)\nPublic key:  %s.pub\nFingerprint: %s\n", name, state, name, k.Fingerprint())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&algorithm, "algorithm", "ecdsa-p256", "key algorithm: ecdsa-p256 or ed25519")
+	cmd.Flags().BoolVar(&unencrypted, "unencrypted", false, "write the private key without a password (only for keys protected by other means)")
+	return cmd
+}

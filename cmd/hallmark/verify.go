@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+func newVerifyAttestationCmd(e *env) *cobra.Command {
+	var keys []string
+	var answers, at string
+	cmd := &cobra.Command{
+		Use:   "verify-attestation ATTESTATION --key KEY.pub",
+		Short: "Verify a builder capability attestation",
+		Long: `verify-attestation checks a capability attestation: the DSSE signature with
+the given public key(s), the payload type, the statement and predicate types,
+validity at --at (default now) and, with --answers, that the answers document
+is exactly the one attested.
+
+Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
+		Example: `  hallmark verify-attestation builder.capability.json --key operator.pub --answers answers.json
+  hallmark verify-attestation builder.capability.json --key operator.pub --at 2027-03-01T00:00:00Z`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			when := e.now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return cli.Usage(fmt.Errorf("--at: expected RFC 3339 like 2027-01-01T00:00:00Z, got %q", at))
+				}
+				when = t
+			}
+			var pubs []*attest.PublicKey
+			for _, k := range keys {
+				p, err := attest.LoadPublicKeyFile(k)
+				if err != nil {
+					return cli.Usage(err)
+				}
+				pubs = append(pubs, p)
+			}
+			env, err := readLimited(args[0], attest.MaxEnvelopeBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			opts := attest.VerifyOptions{At: when}
+			if answers != "" {
+				if opts.Answers, err = readLimited(answers, questionnaire.MaxAnswersBytes); err != nil {
+					return cli.Usage(err)
+				}
+			}
+			v, err := attest.Verify(cmd.Context(), env, pubs, opts)
+			if err != nil {
+				fmt.Fprintf(e.stdout, "FAILED: %s\n", args[0])
+				return cli.Failed(err)
+			}
+			p := v.Predicate
+			fmt.Fprintf(e.stdout, "Verified: %s\n  builder     %s\n  level       Build L%d\n  assessment  %s by %s\n  valid       %s to %s (checked at %s)\n  answers     %s sha256:%s%s\n  signed by   %s\n",
+				args[0], p.Builder.ID, p.SLSABuildLevel, p.Assessment.Kind, orDash(p.Assessment.AssessorID),
+				p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339), when.UTC().Format(time.RFC3339),
+				v.Statement.Subject[0].Name, v.AnswersDigest, matched(answers), v.Key.Fingerprint)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&keys, "key", nil, "public key file of the expected signer (repeatable)")
+	cmd.Flags().StringVar(&answers, "answers", "", "answers document the attestation must name")
+	cmd.Flags().StringVar(&at, "at", "", "check validity at this time (RFC 3339); default now")
+	cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+func matched(answers string) string {
+	if answers == "" {
+		return " (not checked: no --answers)"
+	}
+	return " (matches " + answers + ")"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// readLimited reads a whole file, refusing files larger than limit.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
