@@ -50,7 +50,7 @@ HALLMARK_PASSWORD for automation.`,
 				priv, err = k.MarshalUnencrypted()
 			} else {
 				var pw []byte
-				pw, err = e.passFunc(name+".key")(true)
+				pw, err = e.passFunc(name + ".key")(true)
 				if err != nil {
 					return cli.Usage(err)
 				}
