@@ -2,6 +2,7 @@ package attest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -251,4 +252,39 @@ func (s *Statement) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// Issued is a signed capability attestation.
+type Issued struct {
+	Envelope      []byte // the DSSE envelope file content
+	Predicate     *Predicate
+	AnswersDigest string
+}
+
+// Issue assesses doc, builds the capability statement and signs it with key.
+// It is what `hallmark attest` and the TUI's signing step run.
+func Issue(ctx context.Context, doc *questionnaire.Document, key *PrivateKey, o IssueOptions) (*Issued, error) {
+	return IssueWith(ctx, doc, assess.Assess(doc, assess.Options{}), key, o)
+}
+
+// IssueWith is Issue with an assessment made by the caller (for example one
+// that counts only the answers an auditor accepted).
+func IssueWith(ctx context.Context, doc *questionnaire.Document, a *assess.Assessment, key *PrivateKey, o IssueOptions) (*Issued, error) {
+	st, p, err := NewStatement(doc, a, key.Fingerprint(), o)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := st.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	env, err := Sign(ctx, PayloadType, payload, key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := MarshalEnvelope(env)
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Envelope: b, Predicate: p, AnswersDigest: st.Subject[0].Digest["sha256"]}, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
@@ -98,50 +97,21 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	if err != nil {
 		return cli.Usage(err)
 	}
-	res, err := issue(ctx, doc, key, attest.IssueOptions{
+	res, err := attest.Issue(ctx, doc, key, attest.IssueOptions{
 		AnswersName: filepath.Base(answersPath), BuilderID: f.builderID, Level: level,
 		Now: e.now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
 	})
 	if err != nil {
 		return cli.Failed(err)
 	}
-	if err := atomicfile.WriteFile(f.out, res.envelope, 0o644); err != nil {
+	if err := atomicfile.WriteFile(f.out, res.Envelope, 0o644); err != nil {
 		return cli.Usage(err)
 	}
-	p := res.predicate
+	p := res.Predicate
 	fmt.Fprintf(e.stdout, "Wrote %s\n  builder     %s\n  level       Build L%d\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
 		f.out, p.Builder.ID, p.SLSABuildLevel, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
-		answersPath, res.digest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
+		answersPath, res.AnswersDigest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
 	return nil
-}
-
-type issued struct {
-	envelope  []byte
-	predicate *attest.Predicate
-	digest    string
-}
-
-// issue assesses the document, builds and signs the statement. It is shared
-// by the attest command and the TUI's signing step.
-func issue(ctx context.Context, doc *questionnaire.Document, key *attest.PrivateKey, o attest.IssueOptions) (*issued, error) {
-	a := assess.Assess(doc, assess.Options{})
-	st, p, err := attest.NewStatement(doc, a, key.Fingerprint(), o)
-	if err != nil {
-		return nil, err
-	}
-	payload, err := st.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	env, err := attest.Sign(ctx, attest.PayloadType, payload, key)
-	if err != nil {
-		return nil, err
-	}
-	b, err := attest.MarshalEnvelope(env)
-	if err != nil {
-		return nil, err
-	}
-	return &issued{envelope: b, predicate: p, digest: st.Subject[0].Digest["sha256"]}, nil
 }
 
 // pubPathFor guesses the public key next to a private key, for hints.

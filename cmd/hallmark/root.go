@@ -41,6 +41,6 @@ unreadable input.`,
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.AddCommand(newCheckCmd(e), newKeygenCmd(e), newAttestCmd(e), newVerifyAttestationCmd(e), newInspectCmd(e))
+	root.AddCommand(newAssessCmd(e), newCheckCmd(e), newKeygenCmd(e), newAttestCmd(e), newVerifyAttestationCmd(e), newInspectCmd(e))
 	return root
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/tui"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+func newAssessCmd(e *env) *cobra.Command {
+	var accessible bool
+	cmd := &cobra.Command{
+		Use:   "assess [ANSWERS.json]",
+		Short: "Answer the SLSA build-platform questionnaire (interactive)",
+		Long: `assess opens the questionnaire in a full-screen terminal UI. It starts a new
+answers document (default answers.json) or resumes an existing one at the
+first unanswered question. Every answer is saved as soon as it is given;
+Ctrl-C saves the field being edited and quits.
+
+--accessible (automatic when TERM=dumb) asks question by question in plain
+lines, for screen readers. NO_COLOR turns colours off.`,
+		Example: `  hallmark assess
+  hallmark assess platform-answers.json
+  hallmark assess --accessible answers.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "answers.json"
+			if len(args) == 1 {
+				path = args[0]
+			}
+			doc, err := openOrNew(path)
+			if err != nil {
+				return err
+			}
+			o := tui.Options{Path: path, Doc: doc, Now: e.now, Sign: e.tuiSigner(path)}
+			if accessible || e.getenv("TERM") == "dumb" {
+				return tui.RunAccessible(o, e.stdin, e.stdout)
+			}
+			if e.getenv("NO_COLOR") != "" {
+				lipgloss.SetColorProfile(termenv.Ascii)
+			}
+			m := tui.New(o)
+			if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(e.stdin), tea.WithOutput(e.stdout)).Run(); err != nil {
+				return err
+			}
+			if err := m.Err(); err != nil {
+				return cli.Failed(fmt.Errorf("the last change was not saved: %w", err))
+			}
+			a := m.Assessment()
+			fmt.Fprintf(e.stdout, "Saved %s: %d of %d answered, the answers support Build %s.\nNext: hallmark check %s\n", path, a.Answered, a.Total, a.Level, path)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&accessible, "accessible", false, "plain line-by-line prompts for screen readers")
+	return cmd
+}
+
+// openOrNew loads an answers document, or starts a new one if the file does
+// not exist. It never overwrites a file it cannot read as answers.
+func openOrNew(path string) (*questionnaire.Document, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return questionnaire.NewDocument(questionnaire.Default()), nil
+	}
+	return loadAnswers(path)
+}
+
+// tuiSigner is the TUI's signing step: load the key with the password typed
+// in the form, attest the saved answers and write the envelope.
+func (e *env) tuiSigner(answersPath string) tui.SignFunc {
+	return func(ctx context.Context, doc *questionnaire.Document, req tui.SignRequest) (string, error) {
+		validFor, err := parseValidity(req.ValidFor)
+		if err != nil {
+			return "", err
+		}
+		key, err := attest.LoadPrivateKeyFile(req.KeyPath, func(bool) ([]byte, error) { return req.Password, nil })
+		if err != nil {
+			return "", err
+		}
+		res, err := attest.Issue(ctx, doc, key, attest.IssueOptions{
+			AnswersName: filepath.Base(answersPath), Now: e.now(), ValidFor: validFor,
+		})
+		if err != nil {
+			return "", err
+		}
+		if err := atomicfile.WriteFile(req.Output, res.Envelope, 0o644); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Signed: %s (Build L%d, valid until %s).\nA verifier checks it with:\n  hallmark verify-attestation %s --key %s --answers %s",
+			req.Output, res.Predicate.SLSABuildLevel, res.Predicate.ValidUntil.Format("2006-01-02T15:04:05Z07:00"),
+			req.Output, pubPathFor(req.KeyPath), answersPath), nil
+	}
+}

@@ -1,0 +1,324 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+var today = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+func newModel(t *testing.T, doc *questionnaire.Document) (*Model, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "answers.json")
+	if doc == nil {
+		doc = questionnaire.NewDocument(questionnaire.Default())
+	}
+	m := New(Options{Path: path, Doc: doc, Now: func() time.Time { return today }})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	return m, path
+}
+
+func key(m *Model, keys ...string) {
+	for _, k := range keys {
+		var msg tea.KeyMsg
+		switch k {
+		case "enter":
+			msg = tea.KeyMsg{Type: tea.KeyEnter}
+		case "tab":
+			msg = tea.KeyMsg{Type: tea.KeyTab}
+		case "shift+tab":
+			msg = tea.KeyMsg{Type: tea.KeyShiftTab}
+		case "esc":
+			msg = tea.KeyMsg{Type: tea.KeyEsc}
+		case "down":
+			msg = tea.KeyMsg{Type: tea.KeyDown}
+		case "up":
+			msg = tea.KeyMsg{Type: tea.KeyUp}
+		case "pgdown":
+			msg = tea.KeyMsg{Type: tea.KeyPgDown}
+		case "pgup":
+			msg = tea.KeyMsg{Type: tea.KeyPgUp}
+		case "ctrl+c":
+			msg = tea.KeyMsg{Type: tea.KeyCtrlC}
+		case "right":
+			msg = tea.KeyMsg{Type: tea.KeyRight}
+		case "left":
+			msg = tea.KeyMsg{Type: tea.KeyLeft}
+		default:
+			msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+		}
+		m.Update(msg)
+	}
+}
+
+func saved(t *testing.T, path string) *questionnaire.Document {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestWelcomeThenProfileIsSavedFieldByField(t *testing.T) {
+	m, path := newModel(t, nil)
+	if !strings.Contains(m.View(), "Welcome") {
+		t.Fatal("new document does not start on the welcome screen")
+	}
+	key(m, "enter", "Example Co", "tab", "https://ci.example/builder@v1", "tab", "VM per build", "tab", "3", "tab")
+	doc := saved(t, path)
+	if doc.Profile.Organization != "Example Co" || len(doc.Profile.Builders) != 1 ||
+		doc.Profile.Builders[0].ID != "https://ci.example/builder@v1" || doc.Profile.Builders[0].Mode != "VM per build" {
+		t.Fatalf("profile %+v", doc.Profile)
+	}
+	if doc.Profile.ClaimedLevel == nil || *doc.Profile.ClaimedLevel != 3 {
+		t.Fatal("claimed level not saved")
+	}
+	// An invalid builder id is not saved and says why.
+	key(m, "shift+tab", "shift+tab", "shift+tab")
+	for range len("https://ci.example/builder@v1") {
+		m.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+	}
+	key(m, "not a uri", "tab")
+	if !strings.Contains(m.View(), "builder ID not saved") {
+		t.Fatalf("no error shown:\n%s", m.View())
+	}
+	if saved(t, path).Profile.Builders[0].ID != "https://ci.example/builder@v1" {
+		t.Fatal("invalid builder id overwrote the saved one")
+	}
+}
+
+func TestAnswerIsSavedAsSoonAsGiven(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown") // welcome -> profile -> first question
+	if m.Current() != "platform" {
+		t.Fatalf("on %q, want platform", m.Current())
+	}
+	key(m, "1") // choose "hosted"
+	doc := saved(t, path)
+	if doc.Answers["platform"].Choice != "hosted" || doc.Answers["platform"].Reviewed != "2026-11-21" {
+		t.Fatalf("after choosing: %+v", doc.Answers["platform"])
+	}
+	// Typing is not saved until the field is left...
+	key(m, "All builds run on our service")
+	if saved(t, path).Answers["platform"].Explanation != "" {
+		t.Fatal("explanation saved before the field was left")
+	}
+	// ...and is saved when it is.
+	key(m, "enter", "https://docs.example/a, runbook v2", "enter")
+	a := saved(t, path).Answers["platform"]
+	if a.Explanation != "All builds run on our service" || len(a.Evidence) != 2 || a.Evidence[1] != "runbook v2" {
+		t.Fatalf("after fields: %+v", a)
+	}
+	// The live panel follows: HO is met with evidence.
+	if r, _ := m.Assessment().Requirement("HO"); r.Status != "met" {
+		t.Fatalf("HO %s", r.Status)
+	}
+	if !strings.Contains(m.View(), "HO    met") {
+		t.Fatalf("panel does not show HO met:\n%s", m.View())
+	}
+}
+
+func TestCtrlCSavesTheFieldBeingEdited(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown", "2", "typed before ctrl-c")
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	if cmd == nil {
+		t.Fatal("ctrl+c did not quit")
+	}
+	if got := saved(t, path).Answers["platform"]; got.Choice != "workstation" || got.Explanation != "typed before ctrl-c" {
+		t.Fatalf("after ctrl+c: %+v", got)
+	}
+}
+
+func TestNavigationSkipAndResume(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown")
+	key(m, "1", "esc", "n")  // platform answered, go on
+	key(m, "n")              // skip provenance-format
+	key(m, "3", "esc", "n")  // signing = sigstore-keyless
+	if m.Current() != "EP1" {
+		t.Fatalf("on %s, want EP1", m.Current())
+	}
+	key(m, "p", "p")
+	if m.Current() != "provenance-format" {
+		t.Fatalf("back twice: on %s", m.Current())
+	}
+	key(m, "q")
+	// Resume on the same file: the first unanswered question.
+	m2 := New(Options{Path: path, Doc: saved(t, path), Now: func() time.Time { return today }})
+	if m2.Current() != "provenance-format" {
+		t.Fatalf("resumed on %q, want provenance-format", m2.Current())
+	}
+	if !strings.Contains(m2.View(), "Answered 2 of 43") {
+		t.Fatalf("progress not shown:\n%s", m2.View())
+	}
+}
+
+func TestOverviewJumpsToComponent(t *testing.T) {
+	m, _ := newModel(t, nil)
+	key(m, "enter", "pgdown", "o")
+	v := m.View()
+	for _, want := range []string{"Overview", "External parameters", "Cache", "0 of  3 answered", "Review"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("overview lacks %q:\n%s", want, v)
+		}
+	}
+	key(m, "down", "down", "down", "down", "enter") // profile, ext params, control plane, build env, cache
+	if m.Current() != "CA1" {
+		t.Fatalf("jumped to %q, want CA1", m.Current())
+	}
+}
+
+func TestReviewScreenShowsGapsAndSigningHint(t *testing.T) {
+	b, _ := os.ReadFile("../../testdata/answers/l2-reused-runners.json")
+	doc, _ := questionnaire.ParseAnswers(b)
+	m, _ := newModel(t, doc)
+	v := m.View()
+	for _, want := range []string{"Your answers support Build L2", "To reach Build L3", "IS3", "hallmark attest"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("review lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func TestViewFits80x24(t *testing.T) {
+	m, _ := newModel(t, nil)
+	key(m, "enter", "pgdown")
+	for i := 0; i < len(m.order); i++ {
+		v := m.View()
+		lines := strings.Split(v, "\n")
+		if len(lines) != 24 {
+			t.Fatalf("%s: %d lines", m.Current(), len(lines))
+		}
+		for _, l := range lines {
+			if w := len([]rune(stripANSI(l))); w > 80 {
+				t.Fatalf("%s: line of %d cells: %q", m.Current(), w, l)
+			}
+		}
+		key(m, "n")
+	}
+}
+
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b {
+			for i < len(s) && !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func TestSaveFailureIsShown(t *testing.T) {
+	doc := questionnaire.NewDocument(questionnaire.Default())
+	m := New(Options{Path: "x.json", Doc: doc, Now: func() time.Time { return today },
+		Save: func(*questionnaire.Document) error { return errors.New("disk full") }})
+	key(m, "enter", "pgdown", "1")
+	if m.Err() == nil || !strings.Contains(m.View(), "NOT SAVED: disk full") {
+		t.Fatalf("save error not surfaced:\n%s", m.View())
+	}
+}
+
+func TestSigningStep(t *testing.T) {
+	b, _ := os.ReadFile("../../testdata/answers/l3-hosted.json")
+	doc, _ := questionnaire.ParseAnswers(b)
+	var got SignRequest
+	m := New(Options{Path: "a.json", Doc: doc, Now: func() time.Time { return today },
+		Save: func(*questionnaire.Document) error { return nil },
+		Sign: func(_ context.Context, _ *questionnaire.Document, r SignRequest) (string, error) {
+			got = r
+			return "Signed: out.json", nil
+		}})
+	key(m, "s", "op.key", "enter", "pw", "enter", "enter")
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if cmd == nil {
+		t.Fatal("enter on the last field did not sign")
+	}
+	m.Update(cmd())
+	if got.KeyPath != "op.key" || string(got.Password) != "pw" || got.ValidFor != "90d" || got.Output != "builder.capability.json" {
+		t.Fatalf("request %+v", got)
+	}
+	v := m.View()
+	if !strings.Contains(v, "Signed: out.json") {
+		t.Fatalf("result not shown:\n%s", v)
+	}
+	if strings.Contains(v, "pw") && strings.Contains(v, "**") {
+		t.Fatal("password field still holds the password")
+	}
+	if m.sign[sfPassword].Value() != "" {
+		t.Fatal("password kept in the form after signing")
+	}
+}
+
+func TestAccessibleMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.json")
+	doc := questionnaire.NewDocument(questionnaire.Default())
+	// Profile: organisation, builder id, mode, level; then platform=1 with
+	// explanation and evidence; provenance-format skipped; signing: quit.
+	in := strings.Join([]string{
+		"Example Co", "https://ci.example/b@v1", "VM per build", "2",
+		"1", "All builds on the service", "https://docs.example/a, runbook",
+		"4",
+		"7",
+	}, "\n") + "\n"
+	var out bytes.Buffer
+	if err := RunAccessible(Options{Path: path, Doc: doc, Now: func() time.Time { return today }}, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	d := saved(t, path)
+	if d.Profile.Organization != "Example Co" || d.Profile.Builders[0].ID != "https://ci.example/b@v1" || *d.Profile.ClaimedLevel != 2 {
+		t.Fatalf("profile %+v", d.Profile)
+	}
+	a := d.Answers["platform"]
+	if a.Choice != "hosted" || a.Explanation != "All builds on the service" || len(a.Evidence) != 2 || a.Reviewed != "2026-11-21" {
+		t.Fatalf("platform %+v", a)
+	}
+	if d.Answers["provenance-format"].Answered() || d.Answers["signing"].Answered() {
+		t.Fatalf("skipped questions answered: %+v", d.Answers)
+	}
+	s := out.String()
+	for _, want := range []string{"Question platform", "1. Hosted build platform", "Component 1 of 6", "Level the answers support", "hallmark attest"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestAccessibleModeStopsAtEndOfInput(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.json")
+	b, _ := os.ReadFile("../../testdata/answers/l1-workstation.json")
+	doc, _ := questionnaire.ParseAnswers(b)
+	// One answer (EP1 = 1) with an invalid number first, then input ends
+	// in the middle of the next question's prompt.
+	in := "9\n1\nexpl\n\n12"
+	var out bytes.Buffer
+	if err := RunAccessible(Options{Path: path, Doc: doc, Now: func() time.Time { return today }}, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	d := saved(t, path)
+	if d.Answers["EP1"].Choice != "parsed-recorded" || d.Answers["EP1"].Explanation != "expl" {
+		t.Fatalf("EP1 %+v", d.Answers["EP1"])
+	}
+	if d.Answers["EP2"].Answered() {
+		t.Fatal("EP2 answered from an invalid, truncated line")
+	}
+}

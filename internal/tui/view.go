@@ -1,0 +1,410 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/internal/render"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+var (
+	titleStyle = lipgloss.NewStyle().Bold(true)
+	dimStyle   = lipgloss.NewStyle().Faint(true)
+	selStyle   = lipgloss.NewStyle().Bold(true)
+	metStyle   = lipgloss.NewStyle().Foreground(lipgloss.Color("2"))
+	failStyle  = lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
+	openStyle  = lipgloss.NewStyle().Foreground(lipgloss.Color("3"))
+)
+
+const panelWidth = 24
+
+// View implements tea.Model.
+func (m *Model) View() string {
+	if m.quitting {
+		return ""
+	}
+	w, h := max(m.width, 40), max(m.height, 12)
+	header := m.header(w)
+	footer := m.footer(w)
+	bodyH := h - lipgloss.Height(header) - lipgloss.Height(footer)
+
+	var body string
+	switch m.screen {
+	case screenWelcome:
+		body = m.welcomeView(w)
+	case screenOverview:
+		body = m.withPanel(m.overviewView(w-panelWidth-3), w, bodyH)
+	case screenProfile:
+		body = m.withPanel(m.profileView(w-panelWidth-3), w, bodyH)
+	case screenQuestion:
+		body = m.withPanel(m.questionView(w-panelWidth-3, bodyH), w, bodyH)
+	case screenReview:
+		body = m.reviewView(w, bodyH)
+	case screenSign:
+		body = m.signView(w)
+	}
+	return header + "\n" + clip(body, bodyH, w) + "\n" + footer
+}
+
+// clip pads or cuts s to exactly h lines of at most w cells.
+func clip(s string, h, w int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		if lipgloss.Width(l) > w {
+			lines[i] = truncateCells(l, w)
+		}
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func truncateCells(s string, w int) string {
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r)) > w {
+		r = r[:len(r)-1]
+	}
+	return string(r)
+}
+
+func (m *Model) header(w int) string {
+	a := m.assessment
+	comp := m.currentComponent()
+	ci := 0
+	for i, c := range m.q.Components {
+		if c.ID == comp.ID {
+			ci = i + 1
+		}
+	}
+	left := titleStyle.Render("Hallmark") + " · SLSA build-platform questionnaire · " + m.opts.Path
+	status := m.status
+	if status == "" {
+		status = "autosave on"
+	}
+	line2 := fmt.Sprintf("Component %d of %d: %s · Answered %d of %d · Supports %s",
+		ci, len(m.q.Components), comp.Title, a.Answered, a.Total, render.LevelName(a.Level))
+	if m.screen == screenQuestion {
+		in := m.q.QuestionsIn(comp.ID)
+		pos := 0
+		for i, qu := range in {
+			if qu.ID == m.order[m.idx].ID {
+				pos = i + 1
+			}
+		}
+		line2 = fmt.Sprintf("Component %d of %d: %s (question %d of %d) · Answered %d of %d",
+			ci, len(m.q.Components), comp.Title, pos, len(in), a.Answered, a.Total)
+	}
+	return truncateCells(left, w) + "\n" + truncateCells(line2, w) + "\n" + truncateCells("["+status+"] "+strings.Repeat("─", w), w)
+}
+
+func (m *Model) currentComponent() questionnaire.Component {
+	id := questionnaire.ProfileComponent
+	switch m.screen {
+	case screenQuestion:
+		id = m.order[m.idx].Component
+	case screenOverview:
+		entries := m.overviewEntries()
+		if e := entries[m.overviewCursor]; e != "review" {
+			id = e
+		}
+	}
+	for _, c := range m.q.Components {
+		if c.ID == id {
+			return c
+		}
+	}
+	return m.q.Components[0]
+}
+
+func (m *Model) footer(w int) string {
+	var keys string
+	switch m.screen {
+	case screenWelcome:
+		keys = "enter start · o overview · q quit"
+	case screenProfile:
+		keys = "tab/enter next field · shift+tab back · pgdn questions · esc overview · ^c quit"
+	case screenQuestion:
+		if m.focus == focusChoices {
+			keys = "↑/↓ move · enter/1-9 choose · x clear · tab fields · →/n next · ←/p back · o overview · r review · ? help · q quit"
+		} else {
+			keys = "type to edit · enter/tab next field · esc back to choices · pgdn/pgup next/back · ctrl+c quit"
+		}
+	case screenOverview:
+		keys = "↑/↓ move · enter open · esc back · q quit"
+	case screenReview:
+		keys = "↑/↓ scroll · u first unanswered · ←/p last question · o overview · "
+		if m.opts.Sign != nil {
+			keys += "s sign · "
+		}
+		keys += "q quit"
+	case screenSign:
+		keys = "tab next field · enter on the last field signs · esc back"
+	}
+	return dimStyle.Render(truncateCells(strings.Repeat("─", w), w)) + "\n" + lipgloss.NewStyle().Width(w).Render(keys)
+}
+
+func (m *Model) withPanel(main string, w, h int) string {
+	mainW := w - panelWidth - 3
+	left := lipgloss.NewStyle().Width(mainW).MaxWidth(mainW).Render(main)
+	left = clip(left, h, mainW)
+	sep := strings.TrimSuffix(strings.Repeat(" │\n", h), "\n")
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, sep, lipgloss.NewStyle().PaddingLeft(1).Render(m.panel()))
+}
+
+// statusWord is the short label of the live panel (always text, never colour
+// alone).
+func statusWord(s assess.Status) string {
+	switch s {
+	case assess.Met:
+		return metStyle.Render("met")
+	case assess.NotMet:
+		return failStyle.Render("NOT MET")
+	case assess.NeedsEvidence:
+		return openStyle.Render("evidence?")
+	}
+	return openStyle.Render("open")
+}
+
+func (m *Model) panel() string {
+	a := m.assessment
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("Requirements") + "\n")
+	for _, r := range a.Requirements {
+		fmt.Fprintf(&b, "%-2s %-5s %s\n", levelTag(r.Level), r.Code, statusWord(r.Status))
+	}
+	fmt.Fprintf(&b, "Supports: %s\n", titleStyle.Render(render.LevelName(a.Level)))
+	if a.ClaimedLevel != nil {
+		claim := "ok"
+		if !a.ClaimSupported {
+			claim = "not yet"
+		}
+		fmt.Fprintf(&b, "Claimed:  %s, %s", a.ClaimedLevel, claim)
+	} else {
+		b.WriteString("Claimed:  none")
+	}
+	return b.String()
+}
+
+func levelTag(l questionnaire.Level) string {
+	if l == 0 {
+		return "BP"
+	}
+	return l.String()
+}
+
+func (m *Model) welcomeView(w int) string {
+	text := `Welcome. This questionnaire walks you through the SLSA Build-track
+threat model for your build platform: a short builder profile, then 40
+questions about external parameters, the control plane, the build
+environment, caches and output storage.
+
+For each question pick the choice that describes your platform, explain it in
+a sentence, and cite evidence (URIs or document names). A live panel shows
+which requirements your answers meet and the Build level they support.
+
+Every answer is saved to ` + m.opts.Path + ` as soon as you give it; you can
+quit at any time and pick up where you left off. Expect 30 to 60 minutes.
+
+When you are done, the review screen shows your level, what is missing for
+the next one, and how to sign a builder capability attestation.
+
+Press enter to begin.`
+	return lipgloss.NewStyle().Width(min(w, 80)).Render(text)
+}
+
+func (m *Model) profileView(w int) string {
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("Builder profile") + "\n")
+	b.WriteString(wrap(dimStyle.Render("Who runs the platform and how verifiers recognise its provenance. Then three profile questions follow."), w) + "\n\n")
+	for i := range m.profile {
+		marker := "  "
+		if i == m.profileFocus {
+			marker = "> "
+		}
+		m.profile[i].Width = max(10, w-4)
+		fmt.Fprintf(&b, "%s%s\n    %s\n", marker, profileLabels[i], m.profile[i].View())
+	}
+	return b.String()
+}
+
+func (m *Model) questionView(w, h int) string {
+	qu := m.order[m.idx]
+	a := m.doc.Answers[qu.ID]
+	head := fmt.Sprintf("%s · %s\n", titleStyle.Render(qu.ID), qu.Group) + wrap(titleStyle.Render(qu.Text), w) + "\n"
+	help := wrap(dimStyle.Render(qu.Help), w) + "\n"
+	examples := ""
+	if len(qu.Examples) > 0 {
+		examples = wrap(dimStyle.Render("e.g. "+strings.Join(qu.Examples, " / ")), w) + "\n"
+	}
+	spec := wrap(dimStyle.Render("Spec: "+qu.Spec+reqs(qu)), w) + "\n"
+	choices := func(wrapLabels bool) string {
+		var b strings.Builder
+		for i, c := range qu.Choices {
+			cur := "  "
+			if m.focus == focusChoices && i == m.cursor {
+				cur = "> "
+			}
+			mark := "( )"
+			label := c.Label
+			if a.Choice == c.Value {
+				mark = "(*)"
+				label = selStyle.Render(label)
+			}
+			prefix := fmt.Sprintf("%s%d %s ", cur, i+1, mark)
+			if wrapLabels {
+				body := lipgloss.NewStyle().Width(w - lipgloss.Width(prefix)).Render(label)
+				b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, prefix, body) + "\n")
+			} else {
+				b.WriteString(truncateCells(prefix+label, w) + "\n")
+			}
+		}
+		if !a.Answered() {
+			b.WriteString(dimStyle.Render("  unanswered") + "\n")
+		}
+		return b.String()
+	}
+	var fb strings.Builder
+	labels := [numQuestionFields]string{"", "Explanation", "Evidence", "Reviewed"}
+	for f := focusExplanation; f < numQuestionFields; f++ {
+		marker := "  "
+		if m.focus == f {
+			marker = "> "
+		}
+		m.fields[f].Width = max(10, w-16)
+		fmt.Fprintf(&fb, "%s%-12s %s\n", marker, labels[f]+":", m.fields[f].View())
+	}
+	fields := fb.String()
+
+	// Fit the screen: the most useful layout whose height fits, dropping
+	// examples, then help (? toggles it), then wrapped choice labels.
+	layouts := [][]string{
+		{head, help, examples, spec, choices(true), fields},
+		{head, help, spec, choices(true), fields},
+		{head, spec, choices(true), fields},
+		{head, choices(true), fields},
+		{head, choices(false), fields},
+	}
+	if !m.showHelp {
+		layouts = layouts[2:]
+	}
+	for _, l := range layouts {
+		out := strings.Join(l, "")
+		if lipgloss.Height(out)-1 <= h {
+			return out
+		}
+	}
+	return strings.Join(layouts[len(layouts)-1], "")
+}
+
+func reqs(qu *questionnaire.Question) string {
+	if len(qu.Requirements) == 0 {
+		return " · informational"
+	}
+	return " · bears on " + strings.Join(qu.Requirements, ", ")
+}
+
+func wrap(s string, w int) string { return lipgloss.NewStyle().Width(w).Render(s) }
+
+func (m *Model) overviewView(w int) string {
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("Overview") + " — jump to any part\n\n")
+	for i, e := range m.overviewEntries() {
+		cur := "  "
+		if i == m.overviewCursor {
+			cur = "> "
+		}
+		if e == "review" {
+			fmt.Fprintf(&b, "%sReview: level, gaps and signing\n", cur)
+			continue
+		}
+		var title string
+		for _, c := range m.q.Components {
+			if c.ID == e {
+				title = c.Title
+			}
+		}
+		in := m.q.QuestionsIn(e)
+		done := 0
+		for _, qu := range in {
+			if m.doc.Answers[qu.ID].Answered() {
+				done++
+			}
+		}
+		fmt.Fprintf(&b, "%s%-20s %2d of %2d answered\n", cur, title, done, len(in))
+	}
+	return b.String()
+}
+
+func (m *Model) reviewView(w, h int) string {
+	a := m.assessment
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("Review") + "\n")
+	fmt.Fprintf(&b, "Your answers support %s.", titleStyle.Render(render.LevelName(a.Level)))
+	if a.ClaimedLevel != nil {
+		if a.ClaimSupported {
+			fmt.Fprintf(&b, " The claimed %s is supported.", render.LevelName(*a.ClaimedLevel))
+		} else {
+			fmt.Fprintf(&b, " The claimed %s is NOT supported yet.", render.LevelName(*a.ClaimedLevel))
+		}
+	}
+	fmt.Fprintf(&b, "\nAnswered %d of %d questions.\n\n", a.Answered, a.Total)
+	if a.NextLevel != nil {
+		fmt.Fprintf(&b, "To reach %s:\n", render.LevelName(*a.NextLevel))
+		for _, g := range a.Gaps {
+			fmt.Fprintf(&b, "• %s %s (%s): %s\n", g.Code, g.Title, render.StatusLabel(g.Status), g.Reason)
+			b.WriteString(wrap("    threat: "+g.Threat, w) + "\n")
+			b.WriteString(wrap("    change: "+g.HowToMeet, w) + "\n")
+		}
+	} else {
+		b.WriteString("Build L3 is the highest level: nothing is missing.\n")
+	}
+	if len(a.BestPractice) > 0 {
+		fmt.Fprintf(&b, "\nBest practice (never changes the level): %d finding(s)\n", len(a.BestPractice))
+		for _, f := range a.BestPractice {
+			fmt.Fprintf(&b, "• %s %s\n", f.Question, render.StatusLabel(f.Status))
+		}
+	}
+	if len(a.Unanswered) > 0 {
+		b.WriteString("\nUnanswered: " + wrap(strings.Join(a.Unanswered, " "), w-12) + "\n")
+	}
+	b.WriteString("\n")
+	if m.opts.Sign != nil {
+		b.WriteString("Press s to sign a builder capability attestation.\n")
+	}
+	b.WriteString(wrap("Or sign from the command line: hallmark attest "+m.opts.Path+" --key KEY -o builder.capability.json", w) + "\n")
+
+	lines := strings.Split(b.String(), "\n")
+	start := min(m.reviewScroll, max(0, len(lines)-h))
+	m.reviewScroll = start
+	return strings.Join(lines[start:], "\n")
+}
+
+func (m *Model) signView(w int) string {
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("Sign a builder capability attestation") + "\n")
+	b.WriteString(wrap(dimStyle.Render("The attestation binds the sha256 of "+m.opts.Path+" and grants the level your answers support, for a limited time (at most 366d)."), w) + "\n\n")
+	for i := range m.sign {
+		marker := "  "
+		if i == m.signFocus {
+			marker = "> "
+		}
+		m.sign[i].Width = max(10, w-30)
+		fmt.Fprintf(&b, "%s%-22s %s\n", marker, signLabels[i]+":", m.sign[i].View())
+	}
+	b.WriteString("\n")
+	switch {
+	case m.signErr != nil:
+		b.WriteString(wrap(failStyle.Render("Not signed: ")+m.signErr.Error(), w) + "\n")
+	case m.signResult != "":
+		b.WriteString(m.signResult + "\n")
+	}
+	return b.String()
+}
