@@ -148,9 +148,9 @@ func TestCtrlCSavesTheFieldBeingEdited(t *testing.T) {
 func TestNavigationSkipAndResume(t *testing.T) {
 	m, path := newModel(t, nil)
 	key(m, "enter", "pgdown")
-	key(m, "1", "esc", "n")  // platform answered, go on
-	key(m, "n")              // skip provenance-format
-	key(m, "3", "esc", "n")  // signing = sigstore-keyless
+	key(m, "1", "esc", "n") // platform answered, go on
+	key(m, "n")             // skip provenance-format
+	key(m, "3", "esc", "n") // signing = sigstore-keyless
 	if m.Current() != "EP1" {
 		t.Fatalf("on %s, want EP1", m.Current())
 	}
