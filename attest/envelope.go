@@ -112,7 +112,9 @@ func VerifyEnvelope(ctx context.Context, e *Envelope, payloadType string, keys [
 		if err != nil {
 			continue
 		}
-		for _, k := range keys {
+		// The keyid only orders the search: the key it names is tried
+		// first, then every other key.
+		for _, k := range hintFirst(keys, s.KeyID) {
 			v, err := k.verifier()
 			if err != nil {
 				return nil, nil, err
@@ -236,4 +238,17 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// hintFirst returns keys with the one whose fingerprint is hint first.
+func hintFirst(keys []*PublicKey, hint string) []*PublicKey {
+	for i, k := range keys {
+		if k.Fingerprint == hint && i > 0 {
+			out := make([]*PublicKey, 0, len(keys))
+			out = append(out, k)
+			out = append(out, keys[:i]...)
+			return append(out, keys[i+1:]...)
+		}
+	}
+	return keys
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -63,6 +64,10 @@ type PrivateKey struct {
 type PublicKey struct {
 	Key         crypto.PublicKey
 	Fingerprint string
+
+	once sync.Once
+	v    signature.Verifier
+	verr error
 }
 
 // String never includes key material.
@@ -290,10 +295,13 @@ func (k *PrivateKey) sigSigner() (signature.Signer, error) {
 	return signature.LoadDefaultSigner(k.signer)
 }
 
+// verifier is loaded once per key and shared: verification is read-only.
 func (p *PublicKey) verifier() (signature.Verifier, error) {
-	v, err := signature.LoadDefaultVerifier(p.Key)
-	if err != nil {
-		return nil, errors.Join(ErrUnsupportedKey, err)
-	}
-	return v, nil
+	p.once.Do(func() {
+		p.v, p.verr = signature.LoadDefaultVerifier(p.Key)
+		if p.verr != nil {
+			p.verr = errors.Join(ErrUnsupportedKey, p.verr)
+		}
+	})
+	return p.v, p.verr
 }

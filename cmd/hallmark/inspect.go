@@ -25,7 +25,7 @@ checked. Use verify-attestation for that.`,
   hallmark inspect answers.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := readLimited(args[0], attest.MaxEnvelopeBytes)
+			b, err := cli.ReadFile(args[0], attest.MaxEnvelopeBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/cli"
 )
 
 // env is everything a command takes from the outside world, so tests can
@@ -24,7 +27,12 @@ type env struct {
 
 func defaultEnv() *env {
 	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
-		rand: rand.Reader, readPassword: terminalPassword}
+		rand: rand.Reader, readPassword: cli.TerminalPassword}
+}
+
+// passFunc reads the password of a key file.
+func (e *env) passFunc(what string) attest.PassFunc {
+	return cli.PassFunc(e.getenv, e.readPassword, what)
 }
 
 func newRoot(e *env) *cobra.Command {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,13 +43,13 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
 				}
 				pubs = append(pubs, p)
 			}
-			env, err := readLimited(args[0], attest.MaxEnvelopeBytes)
+			env, err := cli.ReadFile(args[0], attest.MaxEnvelopeBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}
 			opts := attest.VerifyOptions{At: when}
 			if answers != "" {
-				if opts.Answers, err = readLimited(answers, questionnaire.MaxAnswersBytes); err != nil {
+				if opts.Answers, err = cli.ReadFile(answers, questionnaire.MaxAnswersBytes); err != nil {
 					return cli.Usage(err)
 				}
 			}
@@ -87,21 +85,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// readLimited reads a whole file, refusing files larger than limit.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -68,3 +69,20 @@ func Execute(root *cobra.Command, args []string) int {
 // Out is a small helper for formatted writes whose errors are irrelevant
 // (the command's exit status already reflects the outcome).
 func Out(w io.Writer, format string, a ...any) { fmt.Fprintf(w, format, a...) }
+
+// ReadFile reads a whole file, refusing files larger than limit bytes.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return b, nil
+}

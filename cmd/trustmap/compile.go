@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/questionnaire"
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
+
+func newCompileCmd(e *env) *cobra.Command {
+	var certifiers, out, at, revoked, signKey string
+	var caps, deny []string
+	cmd := &cobra.Command{
+		Use:   "compile --certifiers certifiers.json ATTESTATION... -o roots.json",
+		Short: "Compile trusted capability attestations into roots of trust",
+		Long: `compile verifies each builder capability attestation against the certifiers
+you trust (signature, validity at --at, revocation) and writes the accepted
+ones as roots of trust: builder.id + provenance signer -> SLSA Build level,
+with the certified window. The level is the minimum of the attested level,
+the certifier's maxLevel and any --cap.
+
+The output is sorted and byte-for-byte reproducible for the same inputs and
+--at. With --sign-key it is a DSSE envelope that verify checks with
+--roots-key.
+
+Exit codes: 0 every attestation was accepted; 1 some were rejected (the
+accepted ones are still written) or none was accepted; 2 bad usage.`,
+		Example: `  trustmap compile --certifiers certifiers.json builder.capability.json -o roots.json
+  trustmap compile --certifiers certifiers.json *.capability.json --cap https://ci.example/b@v1=2 \
+      --revoked revoked.json --sign-key verifier.key -o roots.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if certifiers == "" || out == "" {
+				return cli.Usage(errors.New("--certifiers and -o are required"))
+			}
+			when, err := parseTime("--at", at, e.now())
+			if err != nil {
+				return err
+			}
+			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}}
+			for _, c := range caps {
+				id, lv, ok := strings.Cut(c, "=")
+				l, err := questionnaire.ParseLevel(lv)
+				if !ok || err != nil || id == "" {
+					return cli.Usage(fmt.Errorf("--cap: expected BUILDER_ID=LEVEL, got %q", c))
+				}
+				opts.Caps[id] = l
+			}
+			for _, d := range deny {
+				opts.Deny[d] = true
+			}
+			cb, err := cli.ReadFile(certifiers, trustmap.MaxCertifiersBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			certs, err := trustmap.ParseCertifiers(cb)
+			if err != nil {
+				return cli.Usage(fmt.Errorf("%s: %w", certifiers, err))
+			}
+			if revoked != "" {
+				rb, err := cli.ReadFile(revoked, trustmap.MaxRevocationsBytes)
+				if err != nil {
+					return cli.Usage(err)
+				}
+				if opts.Revoked, err = trustmap.ParseRevocations(rb); err != nil {
+					return cli.Usage(fmt.Errorf("%s: %w", revoked, err))
+				}
+			}
+			var key *attest.PrivateKey
+			if signKey != "" {
+				if key, err = attest.LoadPrivateKeyFile(signKey, e.passFunc(signKey)); err != nil {
+					return cli.Usage(err)
+				}
+			}
+			var atts []trustmap.Attestation
+			for _, a := range args {
+				b, err := cli.ReadFile(a, attest.MaxEnvelopeBytes)
+				if err != nil {
+					return cli.Usage(err)
+				}
+				atts = append(atts, trustmap.Attestation{Name: filepath.Base(a), Envelope: b})
+			}
+			res, err := trustmap.Compile(cmd.Context(), certs, atts, opts)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			var data []byte
+			if key != nil {
+				data, err = res.Roots.Sign(cmd.Context(), key)
+			} else {
+				data, err = res.Roots.Marshal()
+			}
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
+				return cli.Usage(err)
+			}
+			for _, a := range res.Accepted {
+				fmt.Fprintf(e.stdout, "accepted  %s\n", a)
+			}
+			for _, r := range res.Rejected {
+				fmt.Fprintf(e.stdout, "REJECTED  %s: %s\n", r.Name, r.Reason)
+			}
+			signed := "unsigned"
+			if key != nil {
+				signed = "signed by " + key.Fingerprint()
+			}
+			fmt.Fprintf(e.stdout, "Wrote %s: %d entries from %d attestations (%s), checked at %s\n", out, len(res.Roots.Entries), len(res.Accepted), signed, when.UTC().Format("2006-01-02T15:04:05Z"))
+			switch {
+			case len(res.Accepted) == 0:
+				return cli.Failed(errors.New("no attestation was accepted: the roots of trust are empty"))
+			case len(res.Rejected) > 0:
+				return cli.Failed(fmt.Errorf("%d of %d attestations rejected", len(res.Rejected), len(args)))
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&certifiers, "certifiers", "", "certifiers file: whom you trust to certify builders")
+	fl.StringVarP(&out, "output", "o", "", "where to write the roots of trust")
+	fl.StringVar(&at, "at", "", "check attestations at this time (RFC 3339); default now")
+	fl.StringArrayVar(&caps, "cap", nil, "lower a builder's level: BUILDER_ID=LEVEL (repeatable)")
+	fl.StringArrayVar(&deny, "deny", nil, "never trust this builder.id (repeatable)")
+	fl.StringVar(&revoked, "revoked", "", "revocations file")
+	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
+	return cmd
+}

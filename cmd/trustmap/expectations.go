@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+func newExpectationsCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "expectations", Short: "Manage trust-on-first-use expectations"}
+	var f verifyFlags
+	var approvedBy string
+	approve := &cobra.Command{
+		Use:   "approve --tofu-store FILE --package NAME --roots roots.json --provenance FILE --approved-by WHO ARTIFACT...",
+		Short: "Accept a deliberate change of builder, buildType or parameters for a package",
+		Long: `approve verifies the provenance like verify (without the trust-on-first-use
+check) and records what it shows as the package's new expectation, with who
+approved the change.`,
+		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --roots roots.json \
+      --provenance app.intoto.jsonl --approved-by alice@example.com app.tar.gz`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.tofu == "" || f.pkg == "" || approvedBy == "" || f.provenance == "" {
+				return cli.Usage(errors.New("--tofu-store, --package, --provenance and --approved-by are required"))
+			}
+			if len(args) == 0 {
+				return cli.Usage(trustmap.ErrNoArtifacts)
+			}
+			v, err := loadVerifier(cmd.Context(), e, f)
+			if err != nil {
+				return err
+			}
+			tofu, err := loadTOFU(f.tofu)
+			if err != nil {
+				return err
+			}
+			prov, err := cli.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			var arts []*trustmap.Artifact
+			for _, a := range args {
+				arts = append(arts, trustmap.FileArtifact(a))
+			}
+			res, verr := trustmap.Verify(cmd.Context(), v.roots, prov, arts, v.opts)
+			if verr != nil {
+				writeResult(e.stdout, res)
+				return cli.Failed(fmt.Errorf("not approved: the provenance does not verify: %w", verr))
+			}
+			var pkg *trustmap.PackagePolicy
+			if v.policy != nil {
+				pp := v.policy.Packages[f.pkg]
+				pkg = &pp
+			}
+			tofu.Approve(f.pkg, res.Provenance(), pkg, approvedBy, v.opts.At)
+			if err := saveTOFU(f.tofu, tofu); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Approved: %s now expects builder %s, buildType %s (approved by %s)\n", f.pkg, res.Provenance().BuilderID, res.Provenance().BuildType, approvedBy)
+			return nil
+		},
+	}
+	fl := approve.Flags()
+	fl.StringVar(&f.tofu, "tofu-store", "", "trust-on-first-use store to update")
+	fl.StringVar(&f.pkg, "package", "", "package name")
+	fl.StringVar(&f.roots, "roots", "", "roots of trust")
+	fl.StringSliceVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
+	fl.StringVar(&f.provenance, "provenance", "", "provenance to approve")
+	fl.StringVar(&f.policy, "policy", "", "expectations policy")
+	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by")
+	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "signatures the policy needs")
+	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level")
+	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339)")
+	fl.StringVar(&approvedBy, "approved-by", "", "who approves the change")
+	f.format = "text"
+	cmd.AddCommand(approve)
+	return cmd
+}
+
+func newSignPolicyCmd(e *env) *cobra.Command {
+	var keys []string
+	var out string
+	cmd := &cobra.Command{
+		Use:   "sign-policy POLICY.json --key KEY [--key KEY2] -o policy.signed.json",
+		Short: "Sign an expectations policy (several keys for two-party changes)",
+		Example: `  trustmap sign-policy policy.json --key alice.key --key bob.key -o policy.signed.json
+  trustmap verify --policy policy.signed.json --policy-key alice.pub --policy-key bob.pub --policy-threshold 2 ...`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(keys) == 0 || out == "" {
+				return cli.Usage(errors.New("--key and -o are required"))
+			}
+			b, err := cli.ReadFile(args[0], trustmap.MaxPolicyBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			var priv []*attest.PrivateKey
+			for _, k := range keys {
+				p, err := attest.LoadPrivateKeyFile(k, e.passFunc(k))
+				if err != nil {
+					return cli.Usage(err)
+				}
+				priv = append(priv, p)
+			}
+			env, err := trustmap.SignPolicy(cmd.Context(), b, priv)
+			if err != nil {
+				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
+			}
+			if err := atomicfile.WriteFile(out, env, 0o644); err != nil {
+				return cli.Usage(err)
+			}
+			fmt.Fprintf(e.stdout, "Wrote %s signed by %d key(s)\n", out, len(priv))
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the signed policy")
+	return cmd
+}

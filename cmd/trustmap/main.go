@@ -1,0 +1,88 @@
+// Command trustmap is the verifier's tool: it compiles the builder capability
+// attestations a verifier trusts into roots of trust, and verifies artifacts
+// and their provenance against them.
+//
+// Exit codes: 0 pass; 1 verification failed (or an attestation was
+// rejected); 2 bad usage or unreadable input.
+package main
+
+import (
+	"crypto/rand"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/cli"
+)
+
+func main() { os.Exit(cli.Execute(newRoot(defaultEnv()), os.Args[1:])) }
+
+type env struct {
+	stdin        io.Reader
+	stdout       io.Writer
+	stderr       io.Writer
+	getenv       func(string) string
+	now          func() time.Time
+	rand         io.Reader
+	readPassword func(string) ([]byte, error)
+	workers      int
+	// stderrIsTerminal enables the batch progress bar.
+	stderrIsTerminal bool
+}
+
+func defaultEnv() *env {
+	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
+		rand: rand.Reader, readPassword: cli.TerminalPassword, workers: runtime.NumCPU(),
+		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
+}
+
+func (e *env) passFunc(what string) attest.PassFunc {
+	return cli.PassFunc(e.getenv, e.readPassword, what)
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "trustmap",
+		Short: "Compile roots of trust from certified builders, and verify artifacts against them",
+		Long: `trustmap is the verifier's side of Hallmark.
+
+  trustmap compile   turns builder capability attestations you trust into roots.json
+  trustmap verify    checks artifacts and their SLSA provenance against roots.json
+
+Exit codes: 0 pass; 1 verification failed (or, for compile, an attestation
+was rejected); 2 bad usage or unreadable input.`,
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e))
+	return root
+}
+
+func loadPublicKeys(paths []string) ([]*attest.PublicKey, error) {
+	var out []*attest.PublicKey
+	for _, p := range paths {
+		k, err := attest.LoadPublicKeyFile(p)
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func parseTime(flag, s string, def time.Time) (time.Time, error) {
+	if s == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, cli.Usage(errorf("%s: expected RFC 3339 like 2027-01-01T00:00:00Z, got %q", flag, s))
+	}
+	return t, nil
+}

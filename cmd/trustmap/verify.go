@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/questionnaire"
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+type verifyFlags struct {
+	roots, provenance, policy, pkg, at, format, tofu, batch string
+	rootsKeys, policyKeys                                   []string
+	policyThreshold                                         int
+	minLevel                                                string
+	allowLegacy, ignoreExpiry                               bool
+	vsaOut, vsaKey, verifierID                              string
+}
+
+func newVerifyCmd(e *env) *cobra.Command {
+	var f verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify --roots roots.json --provenance FILE ARTIFACT...",
+		Short: "Verify artifacts and their SLSA provenance against the roots of trust",
+		Long: `verify follows the SLSA verification procedure for each artifact:
+
+  1. the provenance signature verifies with a key in the roots of trust;
+  2. an in-toto subject has the artifact's digest (sha256 or sha512; never md5);
+  3. the predicate is SLSA Provenance v1 (v0.2 only with --allow-legacy-predicate);
+  4. the level is looked up by (signer, builder.id) in the roots, inside the
+     builder's certified window at build time and at verification time;
+     a builder.id absent from the roots gets level 1;
+  5. the package's expectations (--policy): minimum level, builder ids,
+     buildType, externalParameters (unknown ones fail), internalParameters.
+
+--provenance is a DSSE envelope or JSON Lines of envelopes (.intoto.jsonl):
+it passes when one document passes completely. No provenance is a failure.
+
+Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
+		Example: `  trustmap verify --roots roots.json --provenance app.intoto.jsonl app.tar.gz
+  trustmap verify --roots roots.json --roots-key verifier.pub --policy policy.json --package app \
+      --provenance app.intoto.jsonl --format json app.tar.gz
+  trustmap verify --roots roots.json --batch manifest.jsonl`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), e, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.roots, "roots", "", "roots of trust (from trustmap compile)")
+	fl.StringSliceVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
+	fl.StringVar(&f.provenance, "provenance", "", "provenance: a DSSE envelope or JSON Lines of envelopes")
+	fl.StringVar(&f.policy, "policy", "", "expectations policy (plain or DSSE-signed)")
+	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
+	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs")
+	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
+	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level required")
+	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")
+	fl.StringVar(&f.format, "format", "text", "output: text or json")
+	fl.StringVar(&f.tofu, "tofu-store", "", "trust on first use: record the first passing provenance per package and refuse later changes")
+	fl.BoolVar(&f.allowLegacy, "allow-legacy-predicate", false, "UNSAFE: also accept SLSA provenance v0.2")
+	fl.BoolVar(&f.ignoreExpiry, "ignore-certification-expiry", false, "UNSAFE: accept a builder certification that covered the build time but has expired since")
+	fl.StringVar(&f.vsaOut, "vsa-out", "", "write a signed SLSA VSA v1 of the result to this file")
+	fl.StringVar(&f.vsaKey, "vsa-key", "", "private key that signs the VSA")
+	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
+	fl.StringVar(&f.batch, "batch", "", "verify every line of a JSON Lines manifest {artifact, provenance, package}")
+	return cmd
+}
+
+// verifier holds what every verification of one invocation shares.
+type verifier struct {
+	roots      *trustmap.Roots
+	policy     *trustmap.Policy
+	policyData []byte
+	opts       trustmap.VerifyOptions
+}
+
+func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error) {
+	if f.roots == "" {
+		return nil, cli.Usage(errors.New("--roots is required"))
+	}
+	if f.format != "text" && f.format != "json" {
+		return nil, cli.Usage(fmt.Errorf("--format: expected text or json, got %q", f.format))
+	}
+	when, err := parseTime("--at", f.at, e.now())
+	if err != nil {
+		return nil, err
+	}
+	min, err := questionnaire.ParseLevel(f.minLevel)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("--min-level: %w", err))
+	}
+	rootsKeys, err := loadPublicKeys(f.rootsKeys)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := cli.ReadFile(f.roots, trustmap.MaxRootsBytes)
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	roots, err := trustmap.LoadRoots(ctx, rb, rootsKeys)
+	if err != nil {
+		if errors.Is(err, trustmap.ErrRootsUnsigned) {
+			return nil, cli.Failed(fmt.Errorf("%s: %w", f.roots, err))
+		}
+		return nil, cli.Usage(fmt.Errorf("%s: %w", f.roots, err))
+	}
+	v := &verifier{roots: roots, opts: trustmap.VerifyOptions{
+		At: when, Package: f.pkg, MinLevel: min,
+		AllowLegacyPredicateUnsafe:            f.allowLegacy,
+		IgnoreCertificationAtVerifyTimeUnsafe: f.ignoreExpiry,
+	}}
+	if f.policy != "" {
+		keys, err := loadPublicKeys(f.policyKeys)
+		if err != nil {
+			return nil, err
+		}
+		if v.policyData, err = cli.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
+			return nil, cli.Usage(err)
+		}
+		if v.policy, err = trustmap.LoadPolicy(ctx, v.policyData, keys, f.policyThreshold); err != nil {
+			if errors.Is(err, trustmap.ErrPolicyUnsigned) {
+				return nil, cli.Failed(fmt.Errorf("%s: %w", f.policy, err))
+			}
+			return nil, cli.Usage(fmt.Errorf("%s: %w", f.policy, err))
+		}
+		v.opts.Policy = v.policy
+	} else if len(f.policyKeys) > 0 {
+		return nil, cli.Usage(errors.New("--policy-key needs --policy"))
+	}
+	return v, nil
+}
+
+func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error {
+	v, err := loadVerifier(ctx, e, f)
+	if err != nil {
+		return err
+	}
+	if f.batch != "" {
+		if len(args) > 0 || f.provenance != "" || f.vsaOut != "" || f.tofu != "" {
+			return cli.Usage(errors.New("--batch takes no artifacts, --provenance, --vsa-out or --tofu-store: the manifest names them"))
+		}
+		return runBatch(ctx, e, v, f.batch)
+	}
+	if f.provenance == "" {
+		return cli.Usage(fmt.Errorf("%w: give --provenance", trustmap.ErrNoProvenance))
+	}
+	if len(args) == 0 {
+		return cli.Usage(fmt.Errorf("%w: name at least one artifact", trustmap.ErrNoArtifacts))
+	}
+	if (f.vsaOut != "") != (f.vsaKey != "") || (f.vsaOut != "" && f.verifierID == "") {
+		return cli.Usage(errors.New("--vsa-out needs --vsa-key and --verifier-id"))
+	}
+	var vsaKey *attest.PrivateKey
+	if f.vsaKey != "" {
+		if vsaKey, err = attest.LoadPrivateKeyFile(f.vsaKey, e.passFunc(f.vsaKey)); err != nil {
+			return cli.Usage(err)
+		}
+	}
+	var tofu *trustmap.TOFU
+	if f.tofu != "" {
+		if tofu, err = loadTOFU(f.tofu); err != nil {
+			return err
+		}
+		v.opts.TOFU = tofu
+	}
+	prov, err := cli.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	var arts []*trustmap.Artifact
+	for _, a := range args {
+		if _, err := os.Stat(a); err != nil {
+			return cli.Usage(err)
+		}
+		arts = append(arts, trustmap.FileArtifact(a))
+	}
+	res, verr := trustmap.Verify(ctx, v.roots, prov, arts, v.opts)
+	if f.format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(res)
+	} else {
+		writeResult(e.stdout, res)
+	}
+	if tofu != nil && tofu.Changed() {
+		if err := saveTOFU(f.tofu, tofu); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
+	}
+	if vsaKey != nil {
+		if err := writeVSA(ctx, f, v, res, arts, vsaKey); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "wrote VSA %s (%s)\n", f.vsaOut, map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
+	}
+	if verr != nil {
+		return cli.FailedQuiet()
+	}
+	return nil
+}
+
+func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, key *attest.PrivateKey) error {
+	subjects := map[string]string{}
+	for _, a := range arts {
+		d, err := a.Digest("sha256")
+		if err != nil {
+			return cli.Usage(err)
+		}
+		subjects[filepath.Base(a.Name)] = d
+	}
+	resource := f.pkg
+	if resource == "" {
+		resource = filepath.Base(arts[0].Name)
+	}
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{
+		VerifierID: f.verifierID, ResourceURI: resource, Subjects: subjects,
+		PolicyURI: f.policy, PolicyData: v.policyData, ProvenanceURI: f.provenance, At: v.opts.At,
+	})
+	if err != nil {
+		return cli.Usage(err)
+	}
+	env, err := trustmap.SignVSA(ctx, st, key)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(f.vsaOut, env, 0o644)
+}
+
+func writeResult(w io.Writer, res *trustmap.Result) {
+	verdict := "FAILED"
+	if res.Passed {
+		verdict = "PASSED"
+	}
+	fmt.Fprintf(w, "%s  %s", verdict, strings.Join(res.Artifacts, ", "))
+	if res.Package != "" {
+		fmt.Fprintf(w, "  (package %s)", res.Package)
+	}
+	if res.Passed {
+		fmt.Fprintf(w, "  SLSA Build %s", res.Level)
+	}
+	fmt.Fprintln(w)
+	for _, d := range res.Documents {
+		fmt.Fprintf(w, "\nprovenance document %d of %d", d.Index+1, len(res.Documents))
+		if d.BuilderID != "" {
+			fmt.Fprintf(w, ": builder %s", d.BuilderID)
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  %-6s %-34s %-40s %s\n", "", "check", "expected", "found")
+		for _, c := range d.Checks {
+			mark := "ok"
+			if !c.Passed {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "  %-6s %-34s %-40s %s\n", mark, c.ID, clip(c.Expected, 40), clip(c.Found, 60))
+		}
+	}
+	if res.Error != "" {
+		fmt.Fprintf(w, "\nerror: %s\n", res.Error)
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n-3] + "..."
+	}
+	return s
+}
+
+func loadTOFU(path string) (*trustmap.TOFU, error) {
+	b, err := cli.ReadFile(path, trustmap.MaxTOFUBytes)
+	if errors.Is(err, os.ErrNotExist) {
+		return trustmap.NewTOFU(), nil
+	}
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	t, err := trustmap.ParseTOFU(b)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
+	}
+	return t, nil
+}
+
+func saveTOFU(path string, t *trustmap.TOFU) error {
+	b, err := t.Marshal()
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
+func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
+	f, err := os.Open(manifest)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	defer f.Close()
+	base := filepath.Dir(manifest)
+	resolve := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	verify := func(ctx context.Context, it trustmap.BatchItem) (*trustmap.Result, error) {
+		prov, err := cli.ReadFile(resolve(it.Provenance), trustmap.MaxProvenanceBytes)
+		if err != nil {
+			return nil, err
+		}
+		o := v.opts
+		o.Package = it.Package
+		return trustmap.Verify(ctx, v.roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(resolve(it.Artifact))}, o)
+	}
+	done, failedN := 0, 0
+	start := e.now()
+	emit := func(r trustmap.BatchResult) {
+		e.stdout.Write(r.MarshalLine())
+		done++
+		if !r.Passed {
+			failedN++
+		}
+		if e.stderrIsTerminal && done%100 == 0 {
+			fmt.Fprintf(e.stderr, "\r%d verified, %d failed, %.0f/s", done, failedN, float64(done)/max(e.now().Sub(start).Seconds(), 0.001))
+		}
+	}
+	failed, err := trustmap.RunBatch(ctx, f, e.workers, verify, emit)
+	if e.stderrIsTerminal {
+		fmt.Fprintf(e.stderr, "\r%d verified, %d failed in %s\n", done, failed, e.now().Sub(start).Round(time.Millisecond))
+	}
+	if err != nil {
+		return cli.Usage(err)
+	}
+	if done == 0 {
+		return cli.Failed(fmt.Errorf("%w: the manifest lists nothing", trustmap.ErrNoArtifacts))
+	}
+	if failed > 0 {
+		return cli.Failed(fmt.Errorf("%d of %d items failed", failed, done))
+	}
+	return nil
+}
