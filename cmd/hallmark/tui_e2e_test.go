@@ -78,6 +78,7 @@ func TestTUIEndToEndSurvivesSIGKILL(t *testing.T) {
 	}
 	x := &tmux{t: t, socket: fmt.Sprintf("hallmark-e2e-%d", os.Getpid())}
 	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket+"-resumed", "kill-server").Run() })
 
 	x.start(dir, bin, "answers.json")
 	x.waitFor("Press enter to begin")
@@ -141,6 +142,7 @@ func TestTUIEndToEndSurvivesSIGKILL(t *testing.T) {
 
 	// Restart on the same file: it resumes at the first unanswered question.
 	x.run("kill-server")
+	x.socket += "-resumed" // a fresh server: the old one may still be exiting
 	x.start(dir, bin, "answers.json")
 	s := x.waitFor("EP1")
 	if !strings.Contains(s, "Answered 3 of 43") || !strings.Contains(s, "How does the control plane handle the external") {
