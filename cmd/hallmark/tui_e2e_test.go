@@ -77,8 +77,11 @@ func TestTUIEndToEndSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	x := &tmux{t: t, socket: fmt.Sprintf("hallmark-e2e-%d", os.Getpid())}
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket+"-resumed", "kill-server").Run() })
+	base := x.socket
+	t.Cleanup(func() {
+		exec.Command("tmux", "-L", base, "kill-server").Run()
+		exec.Command("tmux", "-L", base+"-resumed", "kill-server").Run()
+	})
 
 	x.start(dir, bin, "answers.json")
 	x.waitFor("Press enter to begin")
