@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
@@ -55,12 +54,9 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnvelope, MaxEnvelopeBytes)
 	}
 	var e Envelope
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&e); err != nil {
+	// Unmarshal also rejects trailing data after the envelope.
+	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: trailing data after the envelope", ErrMalformedEnvelope)
 	}
 	if e.PayloadType == "" {
 		return nil, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
