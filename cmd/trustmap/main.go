@@ -37,7 +37,7 @@ type env struct {
 
 func defaultEnv() *env {
 	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
-		rand: rand.Reader, readPassword: cli.TerminalPassword, workers: runtime.NumCPU(),
+		rand: rand.Reader, readPassword: cli.TerminalPassword, workers: 2 * runtime.NumCPU(), // overlap file I/O with verification
 		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
 }
 
