@@ -1,0 +1,137 @@
+package trustmap
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sync"
+)
+
+// Artifact is a file to verify. Digests are computed on first use, one
+// algorithm at a time, so the common case (a sha256 subject) reads the file
+// once with one hash.
+type Artifact struct {
+	Name string
+	open func() (io.ReadCloser, error)
+
+	mu      sync.Mutex
+	digests map[string]string
+}
+
+// FileArtifact is an artifact read from path.
+func FileArtifact(path string) *Artifact {
+	return &Artifact{Name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+// BytesArtifact is an artifact held in memory.
+func BytesArtifact(name string, b []byte) *Artifact {
+	return &Artifact{Name: name, open: func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(b)), nil }}
+}
+
+// bufPool holds read buffers: large enough to hash big files at full speed,
+// reused so that verifying many small artifacts does not allocate them.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// Supported digest algorithms, strongest first. md5 and sha1 are never used.
+var digestAlgorithms = []string{"sha512", "sha256"}
+
+func newHash(alg string) hash.Hash {
+	switch alg {
+	case "sha256":
+		return sha256.New()
+	case "sha512":
+		return sha512.New()
+	}
+	return nil
+}
+
+// Digest returns the lowercase hex digest with alg (sha256 or sha512).
+func (a *Artifact) Digest(alg string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.digests[alg]; ok {
+		return d, nil
+	}
+	h := newHash(alg)
+	if h == nil {
+		return "", fmt.Errorf("%w: %s", ErrNoSupportedDigest, alg)
+	}
+	r, err := a.open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	if err := hashAll(h, r); err != nil {
+		return "", fmt.Errorf("read %s: %w", a.Name, err)
+	}
+	d := hex.EncodeToString(h.Sum(nil))
+	if a.digests == nil {
+		a.digests = map[string]string{}
+	}
+	a.digests[alg] = d
+	return d, nil
+}
+
+// pipelineThreshold is the size from which reading and hashing overlap.
+const pipelineThreshold = 8 << 20
+
+// hashAll feeds r into h. Large files are read on a second goroutine into
+// alternating buffers while the first hashes, so the copy out of the page
+// cache overlaps with hashing instead of adding to it.
+func hashAll(h hash.Hash, r io.Reader) error {
+	if st, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Size() >= pipelineThreshold {
+			return hashPipelined(h, r)
+		}
+	}
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	// Hide the file's WriterTo, which would ignore buf and allocate its own.
+	_, err := io.CopyBuffer(h, struct{ io.Reader }{r}, *buf)
+	return err
+}
+
+func hashPipelined(h hash.Hash, r io.Reader) error {
+	type chunk struct {
+		buf *[]byte
+		n   int
+		err error
+	}
+	free := make(chan *[]byte, 2)
+	full := make(chan chunk, 2)
+	for range 2 {
+		free <- bufPool.Get().(*[]byte)
+	}
+	go func() {
+		defer close(full)
+		for buf := range free {
+			n, err := io.ReadFull(r, *buf)
+			full <- chunk{buf, n, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var rerr error
+	for c := range full {
+		h.Write((*c.buf)[:c.n])
+		switch {
+		case c.err == io.EOF || c.err == io.ErrUnexpectedEOF:
+		case c.err != nil:
+			rerr = c.err
+		default:
+			free <- c.buf
+			continue
+		}
+		bufPool.Put(c.buf)
+	}
+	close(free)
+	for buf := range free {
+		bufPool.Put(buf)
+	}
+	return rerr
+}

@@ -1,0 +1,115 @@
+package trustmap
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// BatchItem is one line of a batch manifest (JSON Lines).
+type BatchItem struct {
+	Line       int    `json:"-"`
+	Artifact   string `json:"artifact"`
+	Provenance string `json:"provenance"`
+	Package    string `json:"package,omitempty"`
+}
+
+// BatchResult is one line of batch output.
+type BatchResult struct {
+	Line     int    `json:"line"`
+	Artifact string `json:"artifact"`
+	Package  string `json:"package,omitempty"`
+	Passed   bool   `json:"passed"`
+	Level    int    `json:"level"`
+	Error    string `json:"error,omitempty"`
+}
+
+// MaxManifestLine bounds one manifest line.
+const MaxManifestLine = 64 << 10
+
+// BatchVerifier verifies one item; the caller reads its files.
+type BatchVerifier func(ctx context.Context, item BatchItem) (*Result, error)
+
+// RunBatch reads manifest lines from r, verifies them on workers goroutines
+// and calls emit for each result as it completes (from one goroutine at a
+// time). Memory stays flat: at most 2*workers items are in flight. It
+// returns the number of failed items; a malformed line counts as failed.
+func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifier, emit func(BatchResult)) (failed int, err error) {
+	if workers < 1 {
+		workers = 1
+	}
+	items := make(chan BatchItem, workers)
+	results := make(chan BatchResult, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range items {
+				res, verr := verify(ctx, it)
+				br := BatchResult{Line: it.Line, Artifact: it.Artifact, Package: it.Package}
+				if verr != nil {
+					br.Error = verr.Error()
+				} else {
+					br.Passed, br.Level = res.Passed, int(res.Level)
+				}
+				results <- br
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		for br := range results {
+			if !br.Passed {
+				failed++
+			}
+			emit(br)
+		}
+		close(done)
+	}()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), MaxManifestLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if len(bytesTrim(b)) == 0 {
+			continue
+		}
+		var it BatchItem
+		if uerr := decodeStrict(b, &it, MaxManifestLine, ErrMalformedEnvelope); uerr != nil || it.Artifact == "" || it.Provenance == "" {
+			msg := "manifest line needs artifact and provenance"
+			if uerr != nil {
+				msg = fmt.Sprintf("manifest line: %v", uerr)
+			}
+			results <- BatchResult{Line: line, Error: msg}
+			continue
+		}
+		it.Line = line
+		select {
+		case items <- it:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	if serr := sc.Err(); serr != nil && err == nil {
+		err = fmt.Errorf("manifest: %w", serr)
+	}
+	close(items)
+	wg.Wait()
+	close(results)
+	<-done
+	return failed, err
+}
+
+// MarshalLine encodes a batch result as one JSON line.
+func (b BatchResult) MarshalLine() []byte {
+	out, _ := json.Marshal(b)
+	return append(out, '\n')
+}

@@ -1,0 +1,53 @@
+package trustmap
+
+import "errors"
+
+// Verification failures. Every failed check wraps exactly one of these, so
+// callers can test them with errors.Is.
+var (
+	ErrNoProvenance           = errors.New("no provenance")
+	ErrNoArtifacts            = errors.New("no artifacts to verify")
+	ErrMalformedEnvelope      = errors.New("malformed envelope")
+	ErrWrongPayloadType       = errors.New("unsupported payload type")
+	ErrUnknownSigner          = errors.New("signature by no key in the roots of trust")
+	ErrBadSignature           = errors.New("signature does not verify")
+	ErrMalformedStatement     = errors.New("malformed statement")
+	ErrUnknownStatementType   = errors.New("unknown statement type")
+	ErrWrongPredicateType     = errors.New("wrong predicate type")
+	ErrNoSubject              = errors.New("statement has no subject")
+	ErrSubjectWithoutDigest   = errors.New("subject without digest")
+	ErrNoSupportedDigest      = errors.New("no supported digest algorithm")
+	ErrSubjectMismatch        = errors.New("artifact digest matches no subject")
+	ErrMalformedProvenance    = errors.New("malformed provenance")
+	ErrSignerNotPaired        = errors.New("signer not paired with the builder.id")
+	ErrUntrustedBuilder       = errors.New("builder.id not in the roots of trust")
+	ErrLevelTooLow            = errors.New("builder level below the required level")
+	ErrNoBuildTime            = errors.New("provenance has no build time")
+	ErrOutsideCertifiedWindow = errors.New("build time outside the builder's certified window")
+	ErrCertificationExpired   = errors.New("builder certification not valid at verification time")
+	ErrUnknownPackage         = errors.New("package not in the policy")
+	ErrBuilderNotAllowed      = errors.New("builder.id not allowed by the policy")
+	ErrBuildTypeMismatch      = errors.New("unexpected buildType")
+	ErrUnexpectedParameter    = errors.New("unexpected external parameter")
+	ErrMissingParameter       = errors.New("missing external parameter")
+	ErrParameterMismatch      = errors.New("external parameter differs from the expected value")
+	ErrRefNotAllowed          = errors.New("external parameter outside the allowed pattern")
+	ErrInternalParameter      = errors.New("internal parameter differs from the expected value")
+	ErrTOFUMismatch           = errors.New("provenance differs from what was first seen")
+	ErrMalformedRoots         = errors.New("malformed roots of trust")
+	ErrRootsUnsigned          = errors.New("roots of trust not signed by the expected key")
+	ErrMalformedPolicy        = errors.New("malformed policy")
+	ErrPolicyUnsigned         = errors.New("policy not signed by enough of the expected keys")
+	ErrMalformedCertifiers    = errors.New("malformed certifiers file")
+	ErrMalformedRevocations   = errors.New("malformed revocations file")
+	ErrMalformedTOFU          = errors.New("malformed trust-on-first-use store")
+)
+
+// Compile rejections (an attestation that does not become a roots entry).
+var (
+	ErrUntrustedCertifier         = errors.New("attestation signed by no trusted certifier")
+	ErrSelfAttestationNotAccepted = errors.New("self-attestation not accepted from this certifier")
+	ErrThirdPartyRequired         = errors.New("level requires a third-party assessment")
+	ErrRevoked                    = errors.New("attestation revoked")
+	ErrDenied                     = errors.New("builder denied by local policy")
+)

@@ -1,0 +1,396 @@
+package trustmap_test
+
+// The verification fixtures in testdata/verify are generated here with
+// -update (go test ./trustmap -run TestVerifyCases -update) from the test
+// keys, and checked by TestVerifyCases against golden results.
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/questionnaire"
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+const (
+	verifyDir     = "../testdata/verify"
+	hostedBuilder = "https://builds.example.com/builders/hosted-vm@v1"
+	reusedBuilder = "https://builds.example.com/builders/reused-runner@v1"
+	buildType     = "https://builds.example.com/buildtypes/make@v1"
+	artifactData  = "example app release 1.2.3\n"
+)
+
+var (
+	issuedAt    = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	compiledAt  = time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
+	verifyAt    = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	afterExpiry = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// Case is one line of testdata/verify/cases.json.
+type Case struct {
+	Name       string `json:"name"`
+	Provenance string `json:"provenance"`
+	Artifact   string `json:"artifact"`
+	Policy     string `json:"policy,omitempty"`
+	Package    string `json:"package,omitempty"`
+	At         string `json:"at"`
+	MinLevel   int    `json:"minLevel,omitempty"`
+	Legacy     bool   `json:"legacy,omitempty"`
+	// Want is the name of the sentinel error, or "" for a pass.
+	Want  string `json:"want"`
+	Level int    `json:"level"`
+}
+
+func keyFile(t testing.TB, name, password string) *attest.PrivateKey {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "keys", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := attest.ParsePrivateKey(b, func(bool) ([]byte, error) { return []byte(password), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func readAnswers(t testing.TB, name string) *questionnaire.Document {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "answers", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func write(t testing.TB, name string, b []byte) {
+	t.Helper()
+	p := filepath.Join(verifyDir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+// provenance is a mutable SLSA provenance v1 statement.
+func provenance(digest string) map[string]any {
+	return map[string]any{
+		"_type":         trustmap.StatementV1,
+		"subject":       []any{map[string]any{"name": "app-1.2.3.tar.gz", "digest": map[string]any{"sha256": digest}}},
+		"predicateType": trustmap.ProvenanceV1,
+		"predicate": map[string]any{
+			"buildDefinition": map[string]any{
+				"buildType": buildType,
+				"externalParameters": map[string]any{
+					"repository": "https://git.example.com/app",
+					"ref":        "refs/tags/v1.2.3",
+					"target":     "release",
+				},
+				"internalParameters": map[string]any{"runner_environment": "hosted"},
+			},
+			"runDetails": map[string]any{
+				"builder":  map[string]any{"id": hostedBuilder},
+				"metadata": map[string]any{"invocationId": "inv-1", "startedOn": "2026-11-20T09:50:00Z", "finishedOn": "2026-11-20T10:00:00Z"},
+			},
+		},
+	}
+}
+
+func pred(st map[string]any) map[string]any { return st["predicate"].(map[string]any) }
+func bdef(st map[string]any) map[string]any {
+	return pred(st)["buildDefinition"].(map[string]any)
+}
+func ext(st map[string]any) map[string]any { return bdef(st)["externalParameters"].(map[string]any) }
+func run(st map[string]any) map[string]any { return pred(st)["runDetails"].(map[string]any) }
+
+func sign(t testing.TB, key *attest.PrivateKey, payloadType string, payload []byte) []byte {
+	t.Helper()
+	env, err := attest.Sign(context.Background(), payloadType, payload, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := attest.MarshalEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func signStatement(t testing.TB, key *attest.PrivateKey, st map[string]any) []byte {
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sign(t, key, trustmap.InTotoPayloadType, b)
+}
+
+func editEnvelope(t testing.TB, env []byte, f func(e map[string]any)) []byte {
+	var e map[string]any
+	if err := json.Unmarshal(env, &e); err != nil {
+		t.Fatal(err)
+	}
+	f(e)
+	b, _ := json.Marshal(e)
+	return append(b, '\n')
+}
+
+func capability(t testing.TB, key *attest.PrivateKey, doc *questionnaire.Document, name string) []byte {
+	t.Helper()
+	res, err := attest.Issue(context.Background(), doc, key, attest.IssueOptions{AnswersName: name, Now: issuedAt, ValidFor: 90 * 24 * time.Hour, AssessorID: "https://builds.example.com/security"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Envelope
+}
+
+// generateFixtures writes testdata/verify from scratch.
+func generateFixtures(t *testing.T) {
+	ctx := context.Background()
+	operator := keyFile(t, "operator.key", "operator-test-password")
+	auditor := keyFile(t, "auditor.key", "auditor-test-password")
+	signer := keyFile(t, "provenance-signer.key", "")
+	second := keyFile(t, "second-signer.key", "")
+	rogue := keyFile(t, "rogue.key", "")
+
+	// Certifiers: the operator may self-attest; the auditor is trusted too.
+	opPub, _ := operator.Public().MarshalPEM()
+	auPub, _ := auditor.Public().MarshalPEM()
+	two := questionnaire.Level(2)
+	certs := trustmap.Certifiers{Schema: trustmap.CertifiersSchema, Certifiers: []trustmap.Certifier{
+		{Name: "Example Build Co. (self-attested)", PublicKey: string(opPub), MaxLevel: 3, SelfAttestation: true},
+		{Name: "Example Audit LLP", PublicKey: string(auPub), MaxLevel: 3, ThirdPartyAbove: &two},
+	}}
+	write(t, "certifiers.json", mustJSON(t, certs))
+
+	// Capability attestations: the hosted L3 builder (provenance-signer),
+	// and the reused-runner L2 builder with its own signer.
+	hosted := readAnswers(t, "l3-hosted.json")
+	write(t, "hosted-vm.answers.json", mustCanonical(t, hosted))
+	write(t, "hosted-vm.capability.json", capability(t, operator, hosted, "hosted-vm.answers.json"))
+	reused := readAnswers(t, "l2-reused-runners.json")
+	secPub, _ := second.Public().MarshalPEM()
+	reused.Profile.Signers = []questionnaire.Signer{{PublicKey: string(secPub)}}
+	write(t, "reused-runner.answers.json", mustCanonical(t, reused))
+	write(t, "reused-runner.capability.json", capability(t, operator, reused, "reused-runner.answers.json"))
+	// A self-assessment signed by the auditor: rejected by compile.
+	write(t, "auditor-self.capability.json", capability(t, auditor, hosted, "hosted-vm.answers.json"))
+
+	policy := map[string]any{
+		"schema": trustmap.PolicySchema,
+		"packages": map[string]any{
+			"example-app": map[string]any{
+				"minLevel":   3,
+				"builderIds": []string{hostedBuilder},
+				"buildTypes": []string{buildType},
+				"externalParameters": map[string]any{
+					"repository": map[string]any{"equals": "https://git.example.com/app"},
+					"ref":        map[string]any{"pattern": "refs/tags/v*"},
+					"target":     map[string]any{"oneOf": []string{"release", "dist"}},
+				},
+				"ignoreParameters":   []string{"note"},
+				"internalParameters": map[string]any{"runner_environment": map[string]any{"equals": "hosted"}},
+			},
+			"pinned-builder": map[string]any{"builderIds": []string{"https://other.example/builder@v1"}},
+		},
+	}
+	pb := mustJSON(t, policy)
+	write(t, "policy.json", pb)
+	signedPolicy, err := trustmap.SignPolicy(ctx, pb, []*attest.PrivateKey{operator, auditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, "policy.signed.json", signedPolicy)
+
+	write(t, "app-1.2.3.tar.gz", []byte(artifactData))
+	art := trustmap.BytesArtifact("a", []byte(artifactData))
+	digest, _ := art.Digest("sha256")
+	sha512, _ := art.Digest("sha512")
+
+	var cases []Case
+	add := func(name string, env []byte, want string, c Case) {
+		c.Name, c.Want = name, want
+		c.Provenance = "cases/" + name + ".intoto.jsonl"
+		if c.Artifact == "" {
+			c.Artifact = "app-1.2.3.tar.gz"
+		}
+		if c.At == "" {
+			c.At = verifyAt.Format(time.RFC3339)
+		}
+		write(t, c.Provenance, env)
+		cases = append(cases, c)
+	}
+	app := Case{Policy: "policy.json", Package: "example-app"}
+	mut := func(f func(st map[string]any)) []byte {
+		st := provenance(digest)
+		f(st)
+		return signStatement(t, signer, st)
+	}
+	good := mut(func(map[string]any) {})
+
+	// Passing cases.
+	add("pass-policy-l3", good, "", withLevel(app, 3))
+	add("pass-no-policy", good, "", Case{Level: 3})
+	add("pass-sha512-subject", mut(func(st map[string]any) {
+		st["subject"] = []any{map[string]any{"name": "app", "digest": map[string]any{"sha512": sha512}}}
+	}), "", withLevel(app, 3))
+	add("pass-ignored-parameter", mut(func(st map[string]any) { ext(st)["note"] = "rebuilt after outage" }), "", withLevel(app, 3))
+	add("pass-builder-not-in-roots-l1", mut(func(st map[string]any) {
+		run(st)["builder"] = map[string]any{"id": "https://builds.example.com/builders/experimental@v0"}
+	}), "", Case{Level: 1})
+	other := mut(func(st map[string]any) {
+		st["subject"] = []any{map[string]any{"name": "other", "digest": map[string]any{"sha256": strings.Repeat("ab", 32)}}}
+	})
+	add("pass-jsonl-second-document", append(append([]byte{}, other...), good...), "", withLevel(app, 3))
+	add("pass-second-builder-l2", signStatement(t, second, func() map[string]any {
+		st := provenance(digest)
+		run(st)["builder"] = map[string]any{"id": reusedBuilder}
+		return st
+	}()), "", Case{Level: 2, MinLevel: 2})
+
+	// Rejections, each with its own sentinel.
+	add("no-provenance", []byte("\n"), "ErrNoProvenance", app)
+	add("malformed-json", []byte("{\"payloadType\":"), "ErrMalformedEnvelope", app)
+	add("malformed-base64", editEnvelope(t, good, func(e map[string]any) { e["payload"] = "%%%not base64%%%" }), "ErrMalformedEnvelope", app)
+	add("no-signatures", editEnvelope(t, good, func(e map[string]any) { e["signatures"] = []any{} }), "ErrMalformedEnvelope", app)
+	st, _ := json.Marshal(provenance(digest))
+	add("unsupported-payload-type", sign(t, signer, "application/json", st), "ErrWrongPayloadType", app)
+	add("payload-type-altered", editEnvelope(t, good, func(e map[string]any) { e["payloadType"] = "application/vnd.example+json" }), "ErrWrongPayloadType", app)
+	add("payload-altered", editEnvelope(t, good, func(e map[string]any) {
+		p, _ := base64.StdEncoding.DecodeString(e["payload"].(string))
+		p = []byte(strings.Replace(string(p), "v1.2.3", "v6.6.6", 1))
+		e["payload"] = base64.StdEncoding.EncodeToString(p)
+	}), "ErrBadSignature", app)
+	add("signature-altered", editEnvelope(t, good, func(e map[string]any) {
+		s := e["signatures"].([]any)[0].(map[string]any)
+		sig, _ := base64.StdEncoding.DecodeString(s["sig"].(string))
+		sig[len(sig)/2] ^= 0x01
+		s["sig"] = base64.StdEncoding.EncodeToString(sig)
+	}), "ErrBadSignature", app)
+	add("unknown-signer", signStatement(t, rogue, provenance(digest)), "ErrUnknownSigner", app)
+	add("statement-not-json", sign(t, signer, trustmap.InTotoPayloadType, []byte("not json")), "ErrMalformedStatement", app)
+	add("unknown-statement-type", mut(func(st map[string]any) { st["_type"] = "https://example.com/Statement/v9" }), "ErrUnknownStatementType", app)
+	add("wrong-predicate-type", mut(func(st map[string]any) { st["predicateType"] = "https://example.com/predicate/v1" }), "ErrWrongPredicateType", app)
+	legacy := provenance(digest)
+	legacy["predicateType"] = trustmap.ProvenanceV02
+	legacy["predicate"] = map[string]any{
+		"builder": map[string]any{"id": hostedBuilder}, "buildType": buildType,
+		"invocation": map[string]any{"configSource": map[string]any{"uri": "git+https://git.example.com/app@refs/tags/v1.2.3"}},
+		"metadata":   map[string]any{"buildFinishedOn": "2026-11-20T10:00:00Z"},
+	}
+	legacyEnv := signStatement(t, signer, legacy)
+	add("legacy-predicate-refused", legacyEnv, "ErrWrongPredicateType", Case{})
+	add("legacy-predicate-allowed", legacyEnv, "", Case{Legacy: true, Level: 3})
+	add("empty-subject", mut(func(st map[string]any) { st["subject"] = []any{} }), "ErrNoSubject", app)
+	add("subject-without-digest", mut(func(st map[string]any) { st["subject"] = []any{map[string]any{"name": "app"}} }), "ErrSubjectWithoutDigest", app)
+	add("md5-only-subject", mut(func(st map[string]any) {
+		st["subject"] = []any{map[string]any{"name": "app", "digest": map[string]any{"md5": "0123456789abcdef0123456789abcdef"}}}
+	}), "ErrNoSupportedDigest", app)
+	add("subject-mismatch", mut(func(st map[string]any) {
+		st["subject"] = []any{map[string]any{"name": "app", "digest": map[string]any{"sha256": strings.Repeat("0", 64)}}}
+	}), "ErrSubjectMismatch", app)
+	add("subject-uppercase-hex", mut(func(st map[string]any) {
+		st["subject"] = []any{map[string]any{"name": "app", "digest": map[string]any{"sha256": strings.ToUpper(digest)}}}
+	}), "ErrSubjectMismatch", app)
+	add("no-builder-id", mut(func(st map[string]any) { run(st)["builder"] = map[string]any{} }), "ErrMalformedProvenance", app)
+	add("signer-not-paired", mut(func(st map[string]any) {
+		run(st)["builder"] = map[string]any{"id": reusedBuilder}
+	}), "ErrSignerNotPaired", Case{})
+	add("builder-not-in-roots-l3-required", mut(func(st map[string]any) {
+		run(st)["builder"] = map[string]any{"id": "https://builds.example.com/builders/experimental@v0"}
+	}), "ErrUntrustedBuilder", app)
+	add("builder-trusted-below-required", signStatement(t, second, func() map[string]any {
+		st := provenance(digest)
+		run(st)["builder"] = map[string]any{"id": reusedBuilder}
+		return st
+	}()), "ErrLevelTooLow", app)
+	add("built-before-certification", mut(func(st map[string]any) {
+		run(st)["metadata"] = map[string]any{"finishedOn": "2026-10-01T00:00:00Z"}
+	}), "ErrOutsideCertifiedWindow", app)
+	add("certification-expired-at-verify-time", good, "ErrCertificationExpired", func() Case { c := app; c.At = afterExpiry.Format(time.RFC3339); return c }())
+	add("no-build-time", mut(func(st map[string]any) { run(st)["metadata"] = map[string]any{"invocationId": "x"} }), "ErrNoBuildTime", app)
+	add("builder-not-allowed", good, "ErrBuilderNotAllowed", Case{Policy: "policy.json", Package: "pinned-builder"})
+	add("unknown-build-type", mut(func(st map[string]any) { bdef(st)["buildType"] = "https://evil.example/buildtypes/shell@v1" }), "ErrBuildTypeMismatch", app)
+	add("unexpected-parameter", mut(func(st map[string]any) { ext(st)["debugShell"] = true }), "ErrUnexpectedParameter", app)
+	add("missing-parameter", mut(func(st map[string]any) { delete(ext(st), "target") }), "ErrMissingParameter", app)
+	add("fork-source", mut(func(st map[string]any) { ext(st)["repository"] = "https://git.example.com/attacker/app" }), "ErrParameterMismatch", app)
+	add("near-miss-repository", mut(func(st map[string]any) { ext(st)["repository"] = "https://git.example.com/app-" }), "ErrParameterMismatch", app)
+	add("wrong-branch", mut(func(st map[string]any) { ext(st)["ref"] = "refs/heads/main" }), "ErrRefNotAllowed", app)
+	add("tag-outside-pattern", mut(func(st map[string]any) { ext(st)["ref"] = "refs/tags/nightly" }), "ErrRefNotAllowed", app)
+	add("parameter-not-in-allowed-set", mut(func(st map[string]any) { ext(st)["target"] = "debug" }), "ErrParameterMismatch", app)
+	add("self-hosted-runner", mut(func(st map[string]any) {
+		bdef(st)["internalParameters"] = map[string]any{"runner_environment": "self-hosted"}
+	}), "ErrInternalParameter", app)
+	add("unknown-package", good, "ErrUnknownPackage", Case{Policy: "policy.json", Package: "not-in-policy"})
+	badRef := mut(func(st map[string]any) { ext(st)["ref"] = "refs/heads/main" })
+	add("never-mix-documents", append(append([]byte{}, other...), badRef...), "ErrRefNotAllowed", app)
+
+	write(t, "cases.json", mustJSON(t, cases))
+
+	// Roots compiled from both capability attestations.
+	var atts []trustmap.Attestation
+	for _, n := range []string{"hosted-vm.capability.json", "reused-runner.capability.json"} {
+		b, _ := os.ReadFile(filepath.Join(verifyDir, n))
+		atts = append(atts, trustmap.Attestation{Name: n, Envelope: b})
+	}
+	parsed, err := trustmap.ParseCertifiers(mustJSON(t, certs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := trustmap.Compile(ctx, parsed, atts, trustmap.CompileOptions{At: compiledAt})
+	if err != nil || len(res.Rejected) > 0 {
+		t.Fatalf("compile: %v %+v", err, res.Rejected)
+	}
+	rb, _ := res.Roots.Marshal()
+	write(t, "roots.json", rb)
+	srb, _ := res.Roots.Sign(ctx, auditor)
+	write(t, "roots.signed.json", srb)
+}
+
+func withLevel(c Case, l int) Case { c.Level = l; return c }
+
+func mustCanonical(t testing.TB, d *questionnaire.Document) []byte {
+	b, err := d.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// keyFileSigner returns the raw provenance-signer private key for the raw
+// signature benchmark.
+func keyFileSigner(t testing.TB) any {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "keys", "provenance-signer.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -1,0 +1,79 @@
+package trustmap_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+func FuzzVerifyProvenance(f *testing.F) {
+	roots := loadRoots(f)
+	for _, c := range loadCases(f) {
+		b, err := os.ReadFile(filepath.Join(verifyDir, c.Provenance))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	art := trustmap.BytesArtifact("a", []byte(artifactData))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt})
+		// Property: a pass carries no error, a failure always has one.
+		if (err == nil) != res.Passed {
+			t.Fatalf("passed=%v with err=%v", res.Passed, err)
+		}
+		if res.Passed && res.Documents[res.Passing].Checks[0].ID != "signature" {
+			t.Fatal("passed without a signature check first")
+		}
+	})
+}
+
+func FuzzParseRoots(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join(verifyDir, "roots.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"schema":"https://hallmark.build/roots/v1","entries":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := trustmap.ParseRoots(b)
+		if err != nil {
+			return
+		}
+		// Property: what parses re-encodes to something that parses to
+		// the same encoding.
+		out, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := trustmap.ParseRoots(out)
+		if err != nil {
+			t.Fatalf("re-encoded roots rejected: %v", err)
+		}
+		out2, _ := r2.Marshal()
+		if string(out) != string(out2) {
+			t.Fatal("roots encoding not stable")
+		}
+	})
+}
+
+func FuzzParsePolicy(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join(verifyDir, "policy.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"schema":"https://hallmark.build/policy/v1","packages":{"a":{"externalParameters":{"x":{"pattern":"["}}}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := trustmap.ParsePolicy(b)
+		if err != nil {
+			return
+		}
+		if p.Schema != trustmap.PolicySchema {
+			t.Fatal("accepted a policy with another schema")
+		}
+	})
+}

@@ -1,0 +1,222 @@
+package trustmap
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Statement and predicate types.
+const (
+	StatementV1       = "https://in-toto.io/Statement/v1"
+	StatementV01      = "https://in-toto.io/Statement/v0.1"
+	ProvenanceV1      = "https://slsa.dev/provenance/v1"
+	ProvenanceV02     = "https://slsa.dev/provenance/v0.2"
+	InTotoPayloadType = "application/vnd.in-toto+json"
+)
+
+// statementV1 decodes a statement and a provenance v1 predicate in one pass,
+// the common case; anything else falls back to statement.
+type statementV1 struct {
+	Type          string       `json:"_type"`
+	Subject       []subject    `json:"subject"`
+	PredicateType string       `json:"predicateType"`
+	Predicate     provenanceV1 `json:"predicate"`
+}
+
+// statement is an in-toto statement as read from untrusted provenance.
+type statement struct {
+	Type          string          `json:"_type"`
+	Subject       []subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+type subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// Provenance is the part of SLSA provenance verification looks at.
+type Provenance struct {
+	PredicateType string
+	BuilderID     string
+	BuildType     string
+	StartedOn     time.Time
+	FinishedOn    time.Time
+
+	// Parameters are decoded on first use: verification without
+	// expectations never needs them.
+	extRaw, intRaw json.RawMessage
+	ext, internal  map[string]any
+	decoded        bool
+	decodeErr      error
+}
+
+// Parameters returns externalParameters and internalParameters (numbers as
+// json.Number).
+func (p *Provenance) Parameters() (external, internal map[string]any, err error) {
+	if !p.decoded {
+		p.decoded = true
+		if len(p.extRaw) > 0 {
+			p.decodeErr = decodeUseNumber(p.extRaw, &p.ext)
+		}
+		if p.decodeErr == nil && len(p.intRaw) > 0 {
+			p.decodeErr = decodeUseNumber(p.intRaw, &p.internal)
+		}
+		if p.decodeErr != nil {
+			p.decodeErr = fmt.Errorf("%w: parameters: %v", ErrMalformedProvenance, p.decodeErr)
+		}
+		if p.ext == nil {
+			p.ext = map[string]any{}
+		}
+	}
+	return p.ext, p.internal, p.decodeErr
+}
+
+// BuildTime is finishedOn, or startedOn when finishedOn is absent.
+func (p *Provenance) BuildTime() time.Time {
+	if !p.FinishedOn.IsZero() {
+		return p.FinishedOn
+	}
+	return p.StartedOn
+}
+
+type provenanceV1 struct {
+	BuildDefinition struct {
+		BuildType          string          `json:"buildType"`
+		ExternalParameters json.RawMessage `json:"externalParameters"`
+		InternalParameters json.RawMessage `json:"internalParameters"`
+	} `json:"buildDefinition"`
+	RunDetails struct {
+		Builder struct {
+			ID string `json:"id"`
+		} `json:"builder"`
+		Metadata struct {
+			StartedOn  *time.Time `json:"startedOn"`
+			FinishedOn *time.Time `json:"finishedOn"`
+		} `json:"metadata"`
+	} `json:"runDetails"`
+}
+
+type provenanceV02 struct {
+	Builder struct {
+		ID string `json:"id"`
+	} `json:"builder"`
+	BuildType  string `json:"buildType"`
+	Invocation struct {
+		ConfigSource any            `json:"configSource"`
+		Parameters   any            `json:"parameters"`
+		Environment  map[string]any `json:"environment"`
+	} `json:"invocation"`
+	Metadata struct {
+		BuildStartedOn  *time.Time `json:"buildStartedOn"`
+		BuildFinishedOn *time.Time `json:"buildFinishedOn"`
+	} `json:"metadata"`
+}
+
+func decodeUseNumber(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// parseProvenance reads a v1 predicate, or a legacy v0.2 predicate mapped
+// onto the same fields (externalParameters = configSource and parameters).
+func parseProvenance(predicateType string, raw json.RawMessage) (*Provenance, error) {
+	p := &Provenance{PredicateType: predicateType}
+	if predicateType == ProvenanceV02 {
+		var v provenanceV02
+		if err := decodeUseNumber(raw, &v); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedProvenance, err)
+		}
+		p.BuilderID, p.BuildType = v.Builder.ID, v.BuildType
+		p.ext, p.decoded = map[string]any{}, true
+		if v.Invocation.ConfigSource != nil {
+			p.ext["configSource"] = v.Invocation.ConfigSource
+		}
+		if v.Invocation.Parameters != nil {
+			p.ext["parameters"] = v.Invocation.Parameters
+		}
+		p.internal = v.Invocation.Environment
+		if t := v.Metadata.BuildStartedOn; t != nil {
+			p.StartedOn = *t
+		}
+		if t := v.Metadata.BuildFinishedOn; t != nil {
+			p.FinishedOn = *t
+		}
+	} else {
+		var v provenanceV1
+		if err := decodeUseNumber(raw, &v); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedProvenance, err)
+		}
+		return v.provenance(predicateType)
+	}
+	return p.check()
+}
+
+// provenance maps a decoded v1 predicate onto Provenance.
+func (v *provenanceV1) provenance(predicateType string) (*Provenance, error) {
+	p := &Provenance{PredicateType: predicateType}
+	p.BuilderID, p.BuildType = v.RunDetails.Builder.ID, v.BuildDefinition.BuildType
+	p.extRaw, p.intRaw = v.BuildDefinition.ExternalParameters, v.BuildDefinition.InternalParameters
+	for _, raw := range []json.RawMessage{p.extRaw, p.intRaw} {
+		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] != '{' && string(t) != "null" {
+			return nil, fmt.Errorf("%w: parameters must be JSON objects", ErrMalformedProvenance)
+		}
+	}
+	if t := v.RunDetails.Metadata.StartedOn; t != nil {
+		p.StartedOn = *t
+	}
+	if t := v.RunDetails.Metadata.FinishedOn; t != nil {
+		p.FinishedOn = *t
+	}
+	return p.check()
+}
+
+func (p *Provenance) check() (*Provenance, error) {
+	if p.BuilderID == "" {
+		return nil, fmt.Errorf("%w: no builder.id", ErrMalformedProvenance)
+	}
+	if p.BuildType == "" {
+		return nil, fmt.Errorf("%w: no buildType", ErrMalformedProvenance)
+	}
+	return p, nil
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// splitDocuments splits a provenance file into JSON documents: JSON Lines
+// (one envelope per line), or one JSON value spread over several lines.
+// Blank lines are skipped; the documents are parsed later.
+func splitDocuments(b []byte) ([][]byte, error) {
+	if len(b) > MaxProvenanceBytes {
+		return nil, fmt.Errorf("%w: provenance file larger than %d bytes", ErrMalformedEnvelope, MaxProvenanceBytes)
+	}
+	var docs [][]byte
+	jsonl := true
+	for line := range bytes.Lines(b) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] != '{' || line[len(line)-1] != '}' {
+			jsonl = false
+			break
+		}
+		docs = append(docs, line)
+		if len(docs) > MaxEnvelopesPerFile {
+			return nil, fmt.Errorf("%w: more than %d documents in one file", ErrMalformedEnvelope, MaxEnvelopesPerFile)
+		}
+	}
+	if !jsonl {
+		// Not JSON Lines: the whole file is one document (for example an
+		// indented envelope), or malformed, which parsing will report.
+		docs = [][]byte{bytes.TrimSpace(b)}
+	}
+	if len(docs) == 0 || len(docs[0]) == 0 {
+		return nil, ErrNoProvenance
+	}
+	return docs, nil
+}

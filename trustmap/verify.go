@@ -1,0 +1,422 @@
+package trustmap
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+// VerifyOptions controls Verify.
+type VerifyOptions struct {
+	// At is the verification time. Required.
+	At time.Time
+	// Policy and Package select the expectations; with a policy, a package
+	// name is required and must be in it.
+	Policy  *Policy
+	Package string
+	// MinLevel is required on top of the policy's minLevel (default 1).
+	MinLevel questionnaire.Level
+	// TOFU, when set, pins what a package's first passing provenance shows.
+	TOFU *TOFU
+	// AllowLegacyPredicateUnsafe accepts SLSA provenance v0.2.
+	AllowLegacyPredicateUnsafe bool
+	// IgnoreCertificationAtVerifyTimeUnsafe accepts provenance whose
+	// builder certification covered the build time but has since expired.
+	IgnoreCertificationAtVerifyTimeUnsafe bool
+}
+
+// Check is one verification step with what was expected and found.
+type Check struct {
+	ID       string `json:"id"`
+	Passed   bool   `json:"passed"`
+	Expected string `json:"expected,omitempty"`
+	Found    string `json:"found,omitempty"`
+	Error    string `json:"error,omitempty"`
+	err      error
+}
+
+// Document is the verification of one provenance document.
+type Document struct {
+	Index         int                 `json:"index"`
+	PayloadDigest string              `json:"payloadDigest,omitempty"`
+	BuilderID     string              `json:"builderId,omitempty"`
+	BuildType     string              `json:"buildType,omitempty"`
+	Level         questionnaire.Level `json:"level"`
+	Passed        bool                `json:"passed"`
+	Checks        []Check             `json:"checks"`
+	provenance    *Provenance
+	err           error
+}
+
+// Err is the first failed check's error.
+func (d *Document) Err() error { return d.err }
+
+// Result is the outcome of verifying artifacts against provenance.
+type Result struct {
+	Passed    bool                `json:"passed"`
+	Package   string              `json:"package,omitempty"`
+	Artifacts []string            `json:"artifacts"`
+	Level     questionnaire.Level `json:"level"`
+	// Passing is the index of the document that passed, or -1.
+	Passing   int        `json:"passing"`
+	Documents []Document `json:"documents"`
+	Error     string     `json:"error,omitempty"`
+	// InputDigests are the sha256 of each provenance document (for VSAs).
+	InputDigests []string `json:"-"`
+}
+
+// Verify checks provenance (a DSSE envelope or JSON Lines of envelopes)
+// against the roots of trust, for the given artifacts, following the SLSA
+// verification procedure. It passes when one document passes every check;
+// fields are never combined across documents. The error wraps the sentinel
+// of the failure (errors.Join of each document's failure when several).
+func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*Artifact, o VerifyOptions) (*Result, error) {
+	res := &Result{Passing: -1, Package: o.Package, Documents: []Document{}}
+	for _, a := range artifacts {
+		res.Artifacts = append(res.Artifacts, a.Name)
+	}
+	fail := func(err error) (*Result, error) {
+		res.Error = err.Error()
+		return res, err
+	}
+	if o.At.IsZero() {
+		return fail(errors.New("verify: no verification time"))
+	}
+	if len(artifacts) == 0 {
+		return fail(ErrNoArtifacts)
+	}
+	if len(bytesTrim(provenance)) == 0 {
+		return fail(fmt.Errorf("%w: the provenance file is empty", ErrNoProvenance))
+	}
+	var pkg *PackagePolicy
+	if o.Policy != nil {
+		if o.Package == "" {
+			return fail(fmt.Errorf("%w: a policy is given but no package name", ErrUnknownPackage))
+		}
+		pp, ok := o.Policy.Packages[o.Package]
+		if !ok {
+			return fail(fmt.Errorf("%w: %q (the policy has %s)", ErrUnknownPackage, o.Package, strings.Join(sortedKeys(o.Policy.Packages), ", ")))
+		}
+		pkg = &pp
+	}
+	docs, err := splitDocuments(provenance)
+	if err != nil {
+		return fail(err)
+	}
+	var errs []error
+	for i, raw := range docs {
+		d := verifyDocument(ctx, roots, raw, artifacts, pkg, o)
+		d.Index = i
+		res.Documents = append(res.Documents, d)
+		sum := sha256.Sum256(raw)
+		res.InputDigests = append(res.InputDigests, hex.EncodeToString(sum[:]))
+		if d.Passed {
+			res.Passed, res.Passing, res.Level = true, i, d.Level
+			break
+		}
+		errs = append(errs, d.err)
+	}
+	if !res.Passed {
+		if len(errs) == 1 {
+			return fail(errs[0])
+		}
+		return fail(fmt.Errorf("none of the %d provenance documents passed: %w", len(errs), errors.Join(errs...)))
+	}
+	if o.TOFU != nil {
+		d := &res.Documents[res.Passing]
+		c := o.TOFU.check(o.Package, d.provenance, pkg, o.At)
+		d.add(c)
+		if !c.Passed {
+			res.Passed, res.Passing = false, -1
+			return fail(c.err)
+		}
+	}
+	return res, nil
+}
+
+func bytesTrim(b []byte) string { return strings.TrimSpace(string(b)) }
+
+func (d *Document) add(c Check) {
+	if c.err != nil {
+		c.Error = c.err.Error()
+	}
+	d.Checks = append(d.Checks, c)
+	if !c.Passed && d.err == nil {
+		d.err = c.err
+	}
+}
+
+func pass(id, expected, found string) Check {
+	return Check{ID: id, Passed: true, Expected: expected, Found: found}
+}
+
+func failed(id, expected, found string, err error) Check {
+	return Check{ID: id, Expected: expected, Found: found, err: err}
+}
+
+func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*Artifact, pkg *PackagePolicy, o VerifyOptions) (d Document) {
+	d.Checks = []Check{}
+	defer func() { d.Passed = d.err == nil }()
+
+	env, err := attest.ParseEnvelope(raw)
+	if err != nil {
+		d.add(failed("envelope", "a DSSE envelope", "", fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)))
+		return d
+	}
+	if env.PayloadType != InTotoPayloadType {
+		d.add(failed("payload-type", InTotoPayloadType, env.PayloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(env.PayloadType))))
+		return d
+	}
+	payload, key, err := attest.VerifyEnvelope(ctx, env, InTotoPayloadType, roots.Keys())
+	if err != nil {
+		d.add(signatureFailure(env, roots, err))
+		return d
+	}
+	sum := sha256.Sum256(payload)
+	d.PayloadDigest = hex.EncodeToString(sum[:])
+	d.add(pass("signature", "a key in the roots of trust", key.Fingerprint))
+
+	// From here on only the verified payload is read.
+	// One decoding pass for the common case (provenance v1); otherwise the
+	// predicate is kept raw and decoded by type below.
+	var fast statementV1
+	var st statement
+	var prov *Provenance
+	var provErr error
+	decoded := false
+	if decodeUseNumber(payload, &fast) == nil && fast.PredicateType == ProvenanceV1 {
+		st = statement{Type: fast.Type, Subject: fast.Subject, PredicateType: fast.PredicateType}
+		prov, provErr = fast.Predicate.provenance(ProvenanceV1)
+		decoded = true
+	} else if err := json.Unmarshal(payload, &st); err != nil {
+		d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %v", ErrMalformedStatement, err)))
+		return d
+	}
+	if st.Type != StatementV1 && st.Type != StatementV01 {
+		d.add(failed("statement", StatementV1, st.Type, fmt.Errorf("%w: expected %q, got %q", ErrUnknownStatementType, StatementV1, trunc(st.Type))))
+		return d
+	}
+	d.add(pass("statement", StatementV1, st.Type))
+
+	wantPred := ProvenanceV1
+	if st.PredicateType != ProvenanceV1 && !(o.AllowLegacyPredicateUnsafe && st.PredicateType == ProvenanceV02) {
+		d.add(failed("predicate-type", wantPred, st.PredicateType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPredicateType, wantPred, trunc(st.PredicateType))))
+		return d
+	}
+	d.add(pass("predicate-type", wantPred, st.PredicateType))
+
+	d.add(checkSubjects(st.Subject, artifacts))
+
+	if !decoded {
+		prov, provErr = parseProvenance(st.PredicateType, st.Predicate)
+	}
+	if provErr != nil {
+		d.add(failed("provenance", "SLSA provenance with builder.id and buildType", "", provErr))
+		return d
+	}
+	d.provenance = prov
+	d.BuilderID, d.BuildType = prov.BuilderID, prov.BuildType
+
+	required := max(o.MinLevel, 1)
+	if pkg != nil && pkg.MinLevel != nil {
+		required = max(required, *pkg.MinLevel)
+	}
+	signer := Signer{KeyFingerprint: key.Fingerprint}
+	lr, lerr := roots.Lookup(signer, prov.BuilderID, prov.BuildTime(), o.At, !o.IgnoreCertificationAtVerifyTimeUnsafe)
+	d.Level = lr.Level
+	switch {
+	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || required > 1):
+		d.add(failed("builder", fmt.Sprintf("%s certified for this signer", prov.BuilderID), "", lerr))
+	case lr.Entry == nil && required > 1:
+		d.add(failed("builder", "builder.id in the roots of trust", prov.BuilderID, fmt.Errorf("%w: %s (level %s required)", ErrUntrustedBuilder, prov.BuilderID, required)))
+	default:
+		found := prov.BuilderID
+		if lr.Reason != "" {
+			found += " (" + lr.Reason + ")"
+		}
+		d.add(pass("builder", "builder.id paired with the signer", found))
+	}
+	if lr.Level < required {
+		d.add(failed("level", "SLSA Build "+required.String(), "SLSA Build "+lr.Level.String(), fmt.Errorf("%w: expected %s, the roots grant %s to %s", ErrLevelTooLow, required, lr.Level, prov.BuilderID)))
+	} else {
+		d.add(pass("level", "SLSA Build "+required.String(), "SLSA Build "+lr.Level.String()))
+	}
+	if pkg != nil {
+		checkExpectations(&d, prov, pkg)
+	}
+	return d
+}
+
+func signatureFailure(env *attest.Envelope, roots *Roots, err error) Check {
+	if errors.Is(err, attest.ErrMalformedEnvelope) {
+		return failed("signature", "", "", fmt.Errorf("%w: %s", ErrMalformedEnvelope, strings.TrimPrefix(err.Error(), attest.ErrMalformedEnvelope.Error()+": ")))
+	}
+	// keyids are hints: a signature that names a roots key but does not
+	// verify was tampered with; otherwise the signer is unknown.
+	for _, s := range env.Signatures {
+		if _, ok := roots.keyByFP[s.KeyID]; ok {
+			return failed("signature", "a valid signature by "+s.KeyID, "a signature that does not verify", fmt.Errorf("%w: keyid %s is in the roots of trust, but its signature does not verify over this payload", ErrBadSignature, s.KeyID))
+		}
+	}
+	ids := make([]string, len(env.Signatures))
+	for i, s := range env.Signatures {
+		ids[i] = s.KeyID
+	}
+	return failed("signature", "a key in the roots of trust", "keyids "+strings.Join(ids, ", "), fmt.Errorf("%w: no key in the roots of trust verifies any of the %d signatures", ErrUnknownSigner, len(env.Signatures)))
+}
+
+func checkSubjects(subjects []subject, artifacts []*Artifact) Check {
+	if len(subjects) == 0 {
+		return failed("subject", "at least one subject", "none", fmt.Errorf("%w: expected at least one subject with a digest, got none", ErrNoSubject))
+	}
+	if len(subjects) > MaxSubjects {
+		return failed("subject", "", "", fmt.Errorf("%w: more than %d subjects", ErrMalformedStatement, MaxSubjects))
+	}
+	supported := false
+	algs := map[string]bool{}
+	for i, s := range subjects {
+		for alg := range s.Digest {
+			algs[alg] = true
+		}
+		if len(s.Digest) == 0 {
+			return failed("subject", "a digest on every subject", fmt.Sprintf("subject %d without digest", i), fmt.Errorf("%w: expected a digest on every subject, subject %d (%q) has none", ErrSubjectWithoutDigest, i, trunc(s.Name)))
+		}
+		for _, alg := range digestAlgorithms {
+			if _, ok := s.Digest[alg]; ok {
+				supported = true
+			}
+		}
+	}
+	if !supported {
+		found := strings.Join(sortedKeys(algs), ", ")
+		return failed("subject", "sha256 or sha512 digests", found, fmt.Errorf("%w: expected sha256 or sha512 subject digests, got only %s (md5 is never accepted)", ErrNoSupportedDigest, found))
+	}
+	var found []string
+	for _, a := range artifacts {
+		matched, err := matchArtifact(a, subjects)
+		if err != nil {
+			return failed("subject", "", "", err)
+		}
+		if matched == "" {
+			d, _ := a.Digest("sha256")
+			return failed("subject", "a subject with the artifact's digest", fmt.Sprintf("%s has sha256:%s", a.Name, d),
+				fmt.Errorf("%w: %s (sha256:%s) is not among the %d subjects", ErrSubjectMismatch, a.Name, d, len(subjects)))
+		}
+		found = append(found, matched)
+	}
+	return pass("subject", "every artifact's digest among the subjects", strings.Join(found, ", "))
+}
+
+// matchArtifact returns "alg:digest" of the first subject digest equal to
+// the artifact's, trying sha256 first and sha512 only when needed.
+func matchArtifact(a *Artifact, subjects []subject) (string, error) {
+	for _, alg := range []string{"sha256", "sha512"} {
+		wanted := false
+		for _, s := range subjects {
+			if _, ok := s.Digest[alg]; ok {
+				wanted = true
+				break
+			}
+		}
+		if !wanted {
+			continue
+		}
+		d, err := a.Digest(alg)
+		if err != nil {
+			return "", err
+		}
+		for _, s := range subjects {
+			if s.Digest[alg] == d { // lowercase hex only
+				return alg + ":" + d, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+func checkExpectations(d *Document, prov *Provenance, pkg *PackagePolicy) {
+	if len(pkg.BuilderIDs) > 0 {
+		if contains(pkg.BuilderIDs, prov.BuilderID) {
+			d.add(pass("policy-builder", strings.Join(pkg.BuilderIDs, " | "), prov.BuilderID))
+		} else {
+			d.add(failed("policy-builder", strings.Join(pkg.BuilderIDs, " | "), prov.BuilderID, fmt.Errorf("%w: expected one of %s, got %q", ErrBuilderNotAllowed, strings.Join(pkg.BuilderIDs, ", "), prov.BuilderID)))
+		}
+	}
+	if len(pkg.BuildTypes) > 0 {
+		if contains(pkg.BuildTypes, prov.BuildType) {
+			d.add(pass("build-type", strings.Join(pkg.BuildTypes, " | "), prov.BuildType))
+		} else {
+			d.add(failed("build-type", strings.Join(pkg.BuildTypes, " | "), prov.BuildType, fmt.Errorf("%w: expected one of %s, got %q", ErrBuildTypeMismatch, strings.Join(pkg.BuildTypes, ", "), prov.BuildType)))
+		}
+	}
+	ext, internal, err := prov.Parameters()
+	if err != nil {
+		d.add(failed("external-parameters", "JSON objects", "", err))
+		return
+	}
+	d.add(checkParameters("external-parameters", any(ext), pkg.ExternalParameters, pkg.IgnoreParameters, true))
+	if len(pkg.InternalParameters) > 0 {
+		d.add(checkParameters("internal-parameters", any(internal), pkg.InternalParameters, nil, false))
+	}
+}
+
+// checkParameters compares parameters with matchers. With strict, every
+// parameter must be covered by a matcher or ignored.
+func checkParameters(id string, params any, matchers map[string]Matcher, ignore []string, strict bool) Check {
+	mismatch := ErrParameterMismatch
+	missing := ErrMissingParameter
+	if !strict {
+		mismatch, missing = ErrInternalParameter, ErrInternalParameter
+	}
+	for _, k := range sortedKeys(matchers) {
+		m := matchers[k]
+		v, ok := lookupPath(params, k)
+		if !ok {
+			return failed(id+":"+k, m.describe(), "absent", fmt.Errorf("%w: %s: expected %s, not present", missing, k, m.describe()))
+		}
+		okm, err := m.match(v)
+		if err != nil || !okm {
+			fv, _ := json.Marshal(v)
+			sentinel := mismatch
+			if m.Pattern != "" && strict {
+				sentinel = ErrRefNotAllowed
+			}
+			return failed(id+":"+k, m.describe(), string(fv), fmt.Errorf("%w: %s: expected %s, got %s", sentinel, k, m.describe(), trunc(string(fv))))
+		}
+	}
+	if strict {
+		flat := map[string]any{}
+		leaves("", params, flat)
+		for _, p := range sortedKeys(flat) {
+			if !coveredBy(p, sortedKeys(matchers)) && !coveredBy(p, ignore) {
+				fv, _ := json.Marshal(flat[p])
+				return failed(id, "only the parameters the policy names", p+"="+trunc(string(fv)), fmt.Errorf("%w: %s (not in the policy and not ignored)", ErrUnexpectedParameter, p))
+			}
+		}
+	}
+	return pass(id, fmt.Sprintf("%d expected, others refused", len(matchers)), "as expected")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func trunc(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "..."
+	}
+	return s
+}
