@@ -1,8 +1,9 @@
 package trustmap_test
 
-// The verification fixtures in testdata/verify are generated here with
-// -update (go test ./trustmap -run TestVerifyCases -update) from the test
-// keys, and checked by TestVerifyCases against golden results.
+// The verification fixtures in testdata/verify are generated here from the
+// test keys with -regenerate-fixtures (go test ./trustmap -run
+// TestVerifyCases -regenerate-fixtures -update), and checked by
+// TestVerifyCases against golden results (-update rewrites those alone).
 
 import (
 	"context"
@@ -10,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +30,8 @@ const (
 	buildType     = "https://builds.example.com/buildtypes/make@v1"
 	artifactData  = "example app release 1.2.3\n"
 )
+
+var regenerate = flag.Bool("regenerate-fixtures", false, "rewrite testdata/verify from the test keys")
 
 var (
 	issuedAt    = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -26,10 +27,12 @@ type Roots struct {
 	CompiledAt time.Time `json:"compiledAt"`
 	Entries    []Entry   `json:"entries"`
 
-	index    map[string][]int // signerKey + "\x00" + builderID -> entries
-	builders map[string]bool
-	keys     []*attest.PublicKey
-	keyByFP  map[string]*attest.PublicKey
+	index     map[string][]int // signerKey + "\x00" + builderID -> entries
+	byIssuer  map[string][]int // OIDC issuer -> Sigstore entries
+	sanRegexp map[int]*regexp.Regexp
+	builders  map[string]bool
+	keys      []*attest.PublicKey
+	keyByFP   map[string]*attest.PublicKey
 }
 
 // Entry is one root of trust.
@@ -94,6 +97,8 @@ func NewRoots(compiledAt time.Time, entries []Entry) (*Roots, error) {
 
 func (r *Roots) buildIndex() error {
 	r.index = make(map[string][]int, len(r.Entries))
+	r.byIssuer = map[string][]int{}
+	r.sanRegexp = map[int]*regexp.Regexp{}
 	r.builders = map[string]bool{}
 	r.keyByFP = map[string]*attest.PublicKey{}
 	r.keys = nil
@@ -125,6 +130,10 @@ func (r *Roots) buildIndex() error {
 			if err := s.Validate(); err != nil {
 				return fmt.Errorf("%w: entries[%d]: %v", ErrMalformedRoots, i, err)
 			}
+			if e.Signer.SANRegexp != "" {
+				r.sanRegexp[i] = regexp.MustCompile(questionnaire.AnchorRegexp(e.Signer.SANRegexp)) // validated above
+			}
+			r.byIssuer[e.Signer.OIDCIssuer] = append(r.byIssuer[e.Signer.OIDCIssuer], i)
 		default:
 			return fmt.Errorf("%w: entries[%d]: signer needs publicKey or oidcIssuer", ErrMalformedRoots, i)
 		}
@@ -225,7 +234,30 @@ type LookupResult struct {
 // ErrNoBuildTime, ErrOutsideCertifiedWindow, ErrCertificationExpired. A
 // builder.id absent from the roots gets level 1 and no error.
 func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime time.Time, checkVerifyTime bool) (LookupResult, error) {
-	idx := r.index[signer.id()+"\x00"+builderID]
+	var idx []int
+	if signer.OIDCIssuer != "" {
+		// A Sigstore identity is recognised only through an entry: issuer
+		// exact, SAN exact or anchored pattern. The cost grows with the
+		// entries of that issuer only.
+		known := false
+		for _, i := range r.byIssuer[signer.OIDCIssuer] {
+			e := &r.Entries[i]
+			if e.Signer.SAN == signer.SAN || (r.sanRegexp[i] != nil && r.sanRegexp[i].MatchString(signer.SAN)) {
+				known = true
+				if e.BuilderID == builderID {
+					idx = append(idx, i)
+				}
+			}
+		}
+		if len(idx) == 0 {
+			if known || r.builders[builderID] {
+				return LookupResult{Level: 1}, fmt.Errorf("%w: certificate %s (issuer %s) is not paired with %s in the roots of trust", ErrSignerNotPaired, signer.SAN, signer.OIDCIssuer, builderID)
+			}
+			return LookupResult{Level: 1}, fmt.Errorf("%w: expected a certificate identity from the roots of trust, got %s (issuer %s)", ErrUnknownSigner, signer.SAN, signer.OIDCIssuer)
+		}
+	} else {
+		idx = r.index[signer.id()+"\x00"+builderID]
+	}
 	if len(idx) == 0 {
 		if r.builders[builderID] {
 			return LookupResult{Level: 1}, fmt.Errorf("%w: %s is in the roots of trust, but not with this signer", ErrSignerNotPaired, builderID)

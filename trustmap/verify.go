@@ -26,6 +26,9 @@ type VerifyOptions struct {
 	MinLevel questionnaire.Level
 	// TOFU, when set, pins what a package's first passing provenance shows.
 	TOFU *TOFU
+	// Sigstore is the trusted material for keyless provenance (Sigstore
+	// bundles). Without it, bundles are refused.
+	Sigstore *SigstoreTrust
 	// AllowLegacyPredicateUnsafe accepts SLSA provenance v0.2.
 	AllowLegacyPredicateUnsafe bool
 	// IgnoreCertificationAtVerifyTimeUnsafe accepts provenance whose
@@ -166,23 +169,35 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	d.Checks = []Check{}
 	defer func() { d.Passed = d.err == nil }()
 
-	env, err := attest.ParseEnvelope(raw)
-	if err != nil {
-		d.add(failed("envelope", "a DSSE envelope", "", fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)))
-		return d
-	}
-	if env.PayloadType != InTotoPayloadType {
-		d.add(failed("payload-type", InTotoPayloadType, env.PayloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(env.PayloadType))))
-		return d
-	}
-	payload, key, err := attest.VerifyEnvelope(ctx, env, InTotoPayloadType, roots.Keys())
-	if err != nil {
-		d.add(signatureFailure(env, roots, err))
-		return d
+	var payload []byte
+	var signer Signer
+	var signedAt time.Time
+	if isBundle(raw) {
+		sv, ok := verifyBundle(&d, raw, o)
+		if !ok {
+			return d
+		}
+		payload, signer, signedAt = sv.payload, sv.signer, sv.signedAt
+	} else {
+		env, err := attest.ParseEnvelope(raw)
+		if err != nil {
+			d.add(failed("envelope", "a DSSE envelope or Sigstore bundle", "", fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)))
+			return d
+		}
+		if env.PayloadType != InTotoPayloadType {
+			d.add(failed("payload-type", InTotoPayloadType, env.PayloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(env.PayloadType))))
+			return d
+		}
+		p, key, err := attest.VerifyEnvelope(ctx, env, InTotoPayloadType, roots.Keys())
+		if err != nil {
+			d.add(signatureFailure(env, roots, err))
+			return d
+		}
+		payload, signer = p, Signer{KeyFingerprint: key.Fingerprint}
+		d.add(pass("signature", "a key in the roots of trust", key.Fingerprint))
 	}
 	sum := sha256.Sum256(payload)
 	d.PayloadDigest = hex.EncodeToString(sum[:])
-	d.add(pass("signature", "a key in the roots of trust", key.Fingerprint))
 
 	// From here on only the verified payload is read.
 	// One decoding pass for the common case (provenance v1); otherwise the
@@ -229,11 +244,16 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	if pkg != nil && pkg.MinLevel != nil {
 		required = max(required, *pkg.MinLevel)
 	}
-	signer := Signer{KeyFingerprint: key.Fingerprint}
-	lr, lerr := roots.Lookup(signer, prov.BuilderID, prov.BuildTime(), o.At, !o.IgnoreCertificationAtVerifyTimeUnsafe)
+	buildTime := prov.BuildTime()
+	if buildTime.IsZero() {
+		// No time in the provenance: a verified Sigstore signing time
+		// (transparency log or timestamp authority) bounds the build.
+		buildTime = signedAt
+	}
+	lr, lerr := roots.Lookup(signer, prov.BuilderID, buildTime, o.At, !o.IgnoreCertificationAtVerifyTimeUnsafe)
 	d.Level = lr.Level
 	switch {
-	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || required > 1):
+	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || errors.Is(lerr, ErrUnknownSigner) || required > 1):
 		d.add(failed("builder", fmt.Sprintf("%s certified for this signer", prov.BuilderID), "", lerr))
 	case lr.Entry == nil && required > 1:
 		d.add(failed("builder", "builder.id in the roots of trust", prov.BuilderID, fmt.Errorf("%w: %s (level %s required)", ErrUntrustedBuilder, prov.BuilderID, required)))
@@ -419,4 +439,29 @@ func trunc(s string) string {
 		return s[:120] + "..."
 	}
 	return s
+}
+
+// verifyBundle verifies a Sigstore bundle and adds its checks.
+func verifyBundle(d *Document, raw []byte, o VerifyOptions) (*sigstoreVerified, bool) {
+	if o.Sigstore == nil {
+		d.add(failed("sigstore", "a Sigstore trusted root", "none", fmt.Errorf("%w: no Sigstore trusted root configured", ErrSigstoreVerification)))
+		return nil, false
+	}
+	b, err := parseBundle(raw)
+	if err != nil {
+		d.add(failed("bundle", "a Sigstore bundle v0.1-v0.3", "", err))
+		return nil, false
+	}
+	sv, err := verifySigstoreEntity(b, o.Sigstore)
+	if err != nil {
+		d.add(failed("signature", "a Sigstore signature verified offline against the "+o.Sigstore.Description, "", err))
+		return nil, false
+	}
+	if sv.payloadType != InTotoPayloadType {
+		d.add(failed("payload-type", InTotoPayloadType, sv.payloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(sv.payloadType))))
+		return nil, false
+	}
+	d.add(pass("signature", "certificate chain, SCT and transparency log or timestamp ("+o.Sigstore.Description+")",
+		sv.extensions+", signed "+sv.signedAt.UTC().Format(time.RFC3339)))
+	return sv, true
 }

@@ -96,7 +96,7 @@ func runCase(t testing.TB, roots *trustmap.Roots, c Case) (*trustmap.Result, err
 }
 
 func TestVerifyCases(t *testing.T) {
-	if golden.Updating() {
+	if *regenerate {
 		generateFixtures(t)
 	}
 	roots := loadRoots(t)

@@ -1,0 +1,184 @@
+package trustmap
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// Sigstore verification failures.
+var (
+	ErrMalformedBundle      = errors.New("malformed Sigstore bundle")
+	ErrNoVerifiedTimestamp  = errors.New("no verified transparency-log entry or signed timestamp")
+	ErrTransparencyLog      = errors.New("transparency-log entry does not verify")
+	ErrCertificateNotValid  = errors.New("signing certificate not valid")
+	ErrSigstoreVerification = errors.New("Sigstore verification failed")
+	ErrMalformedTrustedRoot = errors.New("malformed Sigstore trusted root")
+)
+
+//go:embed data/trusted-root-public-good.json
+var publicGoodTrustedRoot []byte
+
+// SigstoreTrust is the trusted material for keyless (Sigstore) provenance.
+type SigstoreTrust struct {
+	Material root.TrustedMaterial
+	// Description says which trusted root is in use, for output.
+	Description string
+}
+
+// PublicGoodTrust returns the Sigstore public-good trusted root embedded in
+// the binary. Nothing is fetched.
+func PublicGoodTrust() (*SigstoreTrust, error) {
+	t, err := ParseTrustedRoot(publicGoodTrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	t.Description = "embedded Sigstore public-good trusted root (" + t.Description + ")"
+	return t, nil
+}
+
+// ParseTrustedRoot reads a Sigstore trusted_root.json.
+func ParseTrustedRoot(b []byte) (*SigstoreTrust, error) {
+	tr, err := root.NewTrustedRootFromJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedTrustedRoot, err)
+	}
+	return &SigstoreTrust{Material: tr, Description: "newest key valid from " + newestKeyDate(b)}, nil
+}
+
+// newestKeyDate finds the latest validFor.start in a trusted root, which
+// dates it.
+func newestKeyDate(b []byte) string {
+	var tr struct {
+		Tlogs, Ctlogs []struct {
+			PublicKey struct {
+				ValidFor struct{ Start time.Time } `json:"validFor"`
+			} `json:"publicKey"`
+		}
+		CertificateAuthorities, TimestampAuthorities []struct {
+			ValidFor struct{ Start time.Time } `json:"validFor"`
+		}
+	}
+	if json.Unmarshal(b, &tr) != nil {
+		return "unknown date"
+	}
+	var newest time.Time
+	for _, l := range append(tr.Tlogs, tr.Ctlogs...) {
+		if l.PublicKey.ValidFor.Start.After(newest) {
+			newest = l.PublicKey.ValidFor.Start
+		}
+	}
+	for _, a := range append(tr.CertificateAuthorities, tr.TimestampAuthorities...) {
+		if a.ValidFor.Start.After(newest) {
+			newest = a.ValidFor.Start
+		}
+	}
+	if newest.IsZero() {
+		return "unknown date"
+	}
+	return newest.Format(time.DateOnly)
+}
+
+// isBundle reports whether a document is a Sigstore bundle (by its
+// mediaType, whatever the file is called).
+func isBundle(raw []byte) bool {
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	return json.Unmarshal(raw, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+}
+
+// sigstoreVerified is what a verified Sigstore signature establishes.
+type sigstoreVerified struct {
+	payloadType string
+	payload     []byte
+	signer      Signer // OIDC issuer and certificate SAN
+	signedAt    time.Time
+	extensions  string // summary for output
+}
+
+// verifySigstoreEntity checks the signature, certificate chain, SCTs and
+// transparency-log inclusion or signed timestamps, offline, with the
+// certificate valid at the verified signing time. Identity is matched later
+// against the roots of trust.
+func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*sigstoreVerified, error) {
+	v, err := verify.NewVerifier(trust.Material,
+		verify.WithSignedCertificateTimestamps(1),
+		verify.WithObserverTimestamps(1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
+	}
+	// The artifact and identity are checked by our own code on the
+	// verified statement and certificate: every artifact against the
+	// subjects, and the identity against the roots of trust.
+	res, err := v.Verify(entity, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithoutIdentitiesUnsafe()))
+	if err != nil {
+		return nil, classifySigstoreError(err)
+	}
+	if res.Signature == nil || res.Signature.Certificate == nil {
+		return nil, fmt.Errorf("%w: expected a Fulcio certificate (keyless), got a bare key signature", ErrSigstoreVerification)
+	}
+	sc, err := entity.SignatureContent()
+	if err != nil || sc.EnvelopeContent() == nil {
+		return nil, fmt.Errorf("%w: expected a DSSE envelope, got a message signature", ErrWrongPayloadType)
+	}
+	env := sc.EnvelopeContent().RawEnvelope()
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		if payload, err = base64.URLEncoding.DecodeString(env.Payload); err != nil {
+			return nil, fmt.Errorf("%w: payload: not valid base64", ErrMalformedBundle)
+		}
+	}
+	var signedAt time.Time
+	for _, ts := range res.VerifiedTimestamps {
+		if signedAt.IsZero() || ts.Timestamp.Before(signedAt) {
+			signedAt = ts.Timestamp
+		}
+	}
+	c := res.Signature.Certificate
+	issuer := c.Extensions.Issuer
+	if issuer == "" {
+		issuer = c.CertificateIssuer
+	}
+	return &sigstoreVerified{
+		payloadType: env.PayloadType,
+		payload:     payload,
+		signer:      Signer{OIDCIssuer: issuer, SAN: c.SubjectAlternativeName},
+		signedAt:    signedAt,
+		extensions:  fmt.Sprintf("%s (issuer %s, repository %s, runner %s)", c.SubjectAlternativeName, issuer, c.Extensions.SourceRepositoryURI, c.Extensions.RunnerEnvironment),
+	}, nil
+}
+
+// classifySigstoreError maps sigstore-go's wrapped errors onto sentinels.
+func classifySigstoreError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "failed to verify timestamps"), strings.Contains(msg, "threshold not met"):
+		return fmt.Errorf("%w: %v", ErrNoVerifiedTimestamp, err)
+	case strings.Contains(msg, "failed to verify log inclusion"):
+		return fmt.Errorf("%w: %v", ErrTransparencyLog, err)
+	case strings.Contains(msg, "leaf certificate"), strings.Contains(msg, "certificate"), strings.Contains(msg, "SCT"):
+		return fmt.Errorf("%w: %v", ErrCertificateNotValid, err)
+	case strings.Contains(msg, "signature"):
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	return fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
+}
+
+// parseBundle decodes a Sigstore bundle (v0.1, v0.2 or v0.3).
+func parseBundle(raw []byte) (*bundle.Bundle, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(bytes.TrimSpace(raw)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	return &b, nil
+}
