@@ -18,9 +18,18 @@ func FuzzVerifyProvenance(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Real Sigstore bundles too, so the bundle path is explored.
+	for _, p := range []string{"bcr/MODULE.bazel.intoto.jsonl", "gha_delegator-v2.1.0/binary-linux-amd64-push-v14.build.slsa"} {
+		b, err := os.ReadFile(filepath.Join(corpusDir, p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	trust := publicGood(f)
 	art := trustmap.BytesArtifact("a", []byte(artifactData))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt})
+		res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt, Sigstore: trust})
 		// Property: a pass carries no error, a failure always has one.
 		if (err == nil) != res.Passed {
 			t.Fatalf("passed=%v with err=%v", res.Passed, err)

@@ -33,6 +33,9 @@ type SigstoreTrust struct {
 	Material root.TrustedMaterial
 	// Description says which trusted root is in use, for output.
 	Description string
+	// SkipSCTUnsafe accepts certificates without a verified signed
+	// certificate timestamp (for private Sigstore instances without CT).
+	SkipSCTUnsafe bool
 }
 
 // PublicGoodTrust returns the Sigstore public-good trusted root embedded in
@@ -111,9 +114,16 @@ type sigstoreVerified struct {
 // certificate valid at the verified signing time. Identity is matched later
 // against the roots of trust.
 func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*sigstoreVerified, error) {
-	v, err := verify.NewVerifier(trust.Material,
-		verify.WithSignedCertificateTimestamps(1),
-		verify.WithObserverTimestamps(1))
+	// A trusted time comes from a transparency-log entry or a signed
+	// timestamp; log entries present in the bundle must verify.
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
+	if !trust.SkipSCTUnsafe {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	if entries, err := entity.TlogEntries(); err == nil && len(entries) > 0 {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	v, err := verify.NewVerifier(trust.Material, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 	}
@@ -162,11 +172,13 @@ func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*si
 func classifySigstoreError(err error) error {
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "certificate validity"), strings.Contains(msg, "leaf certificate"), strings.Contains(msg, "expired"):
+		return fmt.Errorf("%w: %v", ErrCertificateNotValid, err)
 	case strings.Contains(msg, "failed to verify timestamps"), strings.Contains(msg, "threshold not met"):
 		return fmt.Errorf("%w: %v", ErrNoVerifiedTimestamp, err)
 	case strings.Contains(msg, "failed to verify log inclusion"):
 		return fmt.Errorf("%w: %v", ErrTransparencyLog, err)
-	case strings.Contains(msg, "leaf certificate"), strings.Contains(msg, "certificate"), strings.Contains(msg, "SCT"):
+	case strings.Contains(msg, "certificate"), strings.Contains(msg, "SCT"):
 		return fmt.Errorf("%w: %v", ErrCertificateNotValid, err)
 	case strings.Contains(msg, "signature"):
 		return fmt.Errorf("%w: %v", ErrBadSignature, err)

@@ -77,6 +77,7 @@ approved the change.`,
 	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339)")
 	fl.StringVar(&approvedBy, "approved-by", "", "who approves the change")
+	addTrustedRootFlag(fl, &f.trustedRoot)
 	f.format = "text"
 	cmd.AddCommand(approve)
 	return cmd

@@ -63,4 +63,6 @@ func TestDependencies(t *testing.T) {
 		forbidden(mod+lib, "github.com/charmbracelet/", mod+"cmd/", mod+"internal/tui", mod+"internal/cli", "github.com/spf13/cobra")
 	}
 	forbidden(mod+"questionnaire", mod+"assess", mod+"attest", mod+"trustmap")
+	// sigstore-go is for verifiers only.
+	forbidden(mod+"cmd/hallmark", "github.com/sigstore/sigstore-go", mod+"trustmap")
 }

@@ -1,0 +1,303 @@
+package trustmap_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/golden"
+	"github.com/hallmark-build/hallmark/questionnaire"
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+// The corpus (testdata/corpus, copied from shared/corpus with its README)
+// is real provenance signed keylessly on GitHub Actions. Its roots of trust
+// are compiled, as a verifier would, from capability attestations whose
+// profiles name the Sigstore identities (testdata/sigstore).
+
+const (
+	corpusDir  = "../testdata/corpus/slsa-verifier"
+	sigDir     = "../testdata/sigstore"
+	ghIssuer   = "https://token.actions.githubusercontent.com"
+	bcrBuilder = "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml@refs/tags/v0.0.1"
+	rulesetBld = "https://github.com/bazel-contrib/.github/.github/workflows/release_ruleset.yaml@refs/tags/v7.1.0"
+	trwBuilder = "https://github.com/slsa-framework/example-trw/.github/workflows/builder_high-perms_slsa3.yml@refs/tags/v2.1.0"
+	delegator  = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_generic_slsa3.yml@refs/tags/v2.1.0"
+	genericBld = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0"
+)
+
+var (
+	corpusIssued  = time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
+	corpusCompile = time.Date(2025, 2, 2, 0, 0, 0, 0, time.UTC)
+	corpusVerify  = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// corpusBuilders: builder.id -> the certificate SAN that signs for it.
+var corpusBuilders = []struct{ name, builder, san string }{
+	{"publish-to-bcr", bcrBuilder, bcrBuilder},
+	{"release-ruleset", rulesetBld, rulesetBld},
+	{"example-trw", trwBuilder, delegator},
+	{"generator-generic", genericBld, genericBld},
+}
+
+func generateSigstoreFixtures(t *testing.T) {
+	operator := keyFile(t, "operator.key", "operator-test-password")
+	for _, b := range corpusBuilders {
+		doc := readAnswers(t, "l3-hosted.json")
+		doc.Profile.Organization = "GitHub Actions workflow " + b.name
+		doc.Profile.Builders = []questionnaire.Builder{{ID: b.builder, Mode: "reusable workflow on GitHub-hosted runners, keyless signing"}}
+		doc.Profile.Signers = []questionnaire.Signer{{OIDCIssuer: ghIssuer, SAN: b.san}}
+		if err := doc.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		answers, _ := doc.Canonical()
+		writeSig(t, b.name+".answers.json", answers)
+		res, err := attest.Issue(context.Background(), doc, operator, attest.IssueOptions{
+			AnswersName: b.name + ".answers.json", Now: corpusIssued, ValidFor: 365 * 24 * time.Hour,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeSig(t, b.name+".capability.json", res.Envelope)
+	}
+	roots := compileSigstoreRoots(t)
+	b, _ := roots.Marshal()
+	writeSig(t, "roots.json", b)
+}
+
+func writeSig(t *testing.T, name string, b []byte) {
+	t.Helper()
+	os.MkdirAll(sigDir, 0o755)
+	if err := os.WriteFile(filepath.Join(sigDir, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func compileSigstoreRoots(t testing.TB) *trustmap.Roots {
+	t.Helper()
+	cb, _ := os.ReadFile(filepath.Join(verifyDir, "certifiers.json"))
+	certs, err := trustmap.ParseCertifiers(cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var atts []trustmap.Attestation
+	for _, b := range corpusBuilders {
+		env, err := os.ReadFile(filepath.Join(sigDir, b.name+".capability.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		atts = append(atts, trustmap.Attestation{Name: b.name, Envelope: env})
+	}
+	res, err := trustmap.Compile(context.Background(), certs, atts, trustmap.CompileOptions{At: corpusCompile})
+	if err != nil || len(res.Rejected) > 0 {
+		t.Fatalf("compile: %v %+v", err, res.Rejected)
+	}
+	return res.Roots
+}
+
+func verifyCorpus(t testing.TB, roots *trustmap.Roots, bundle, artifact string, o trustmap.VerifyOptions) (*trustmap.Result, error) {
+	t.Helper()
+	prov, err := os.ReadFile(filepath.Join(corpusDir, bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.At.IsZero() {
+		o.At = corpusVerify
+	}
+	if o.Sigstore == nil {
+		o.Sigstore = publicGood(t)
+	}
+	return trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(filepath.Join(corpusDir, artifact))}, o)
+}
+
+func publicGood(t testing.TB) *trustmap.SigstoreTrust {
+	st, err := trustmap.PublicGoodTrust()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// Every corpus file gets the outcome its README states, offline.
+func TestCorpus(t *testing.T) {
+	if *regenerate {
+		generateSigstoreFixtures(t)
+	}
+	roots := compileSigstoreRoots(t)
+	got, _ := roots.Marshal()
+	golden.Check(t, filepath.Join(sigDir, "roots.json"), got)
+	for _, e := range roots.Entries {
+		if e.Signer.OIDCIssuer != ghIssuer || e.SLSABuildLevel != 3 {
+			t.Fatalf("compile did not make a Sigstore entry: %+v", e)
+		}
+	}
+
+	cases := []struct {
+		bundle, artifact string
+		legacy           bool
+		want             error
+	}{
+		{"bcr/MODULE.bazel.intoto.jsonl", "bcr/MODULE.bazel", false, nil},
+		{"bcr/rules_lint-v1.3.1.tar.gz.intoto.jsonl", "bcr/rules_lint-v1.3.1.tar.gz", false, nil},
+		{"bcr/MODULE-wrong-signer.bazel.intoto.jsonl", "bcr/MODULE-wrong-signer.bazel", false, trustmap.ErrSignerNotPaired},
+		{"gha_delegator-v2.1.0/binary-linux-amd64-push-v13.0.30.build.slsa", "gha_delegator-v2.1.0/binary-linux-amd64-push-v13.0.30", false, nil},
+		{"gha_delegator-v2.1.0/binary-linux-amd64-push-v14.2.build.slsa", "gha_delegator-v2.1.0/binary-linux-amd64-push-v14.2", false, nil},
+		{"gha_delegator-v2.1.0/binary-linux-amd64-push-v14.build.slsa", "gha_delegator-v2.1.0/binary-linux-amd64-push-v14", false, nil},
+		{"gha_delegator-v2.1.0/binary-linux-amd64-workflow_dispatch.build.slsa", "gha_delegator-v2.1.0/binary-linux-amd64-workflow_dispatch", false, nil},
+		{"gha_generic-v2.1.0/binary-linux-amd64-workflow_dispatch.intoto.jsonl", "gha_generic-v2.1.0/binary-linux-amd64-workflow_dispatch", false, trustmap.ErrWrongPredicateType},
+		{"gha_generic-v2.1.0/binary-linux-amd64-workflow_dispatch.intoto.jsonl", "gha_generic-v2.1.0/binary-linux-amd64-workflow_dispatch", true, nil},
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		seen[c.bundle] = true
+		t.Run(strings.ReplaceAll(c.bundle, "/", "_")+map[bool]string{true: "-legacy"}[c.legacy], func(t *testing.T) {
+			res, err := verifyCorpus(t, roots, c.bundle, c.artifact, trustmap.VerifyOptions{MinLevel: 3, AllowLegacyPredicateUnsafe: c.legacy})
+			if c.want == nil {
+				if err != nil {
+					t.Fatalf("expected a pass: %v", err)
+				}
+				if res.Level != 3 {
+					t.Fatalf("level %v", res.Level)
+				}
+				return
+			}
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+	// Every bundle in the corpus has a stated outcome above.
+	filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(corpusDir, p)
+		if strings.HasSuffix(p, ".intoto.jsonl") || strings.HasSuffix(p, ".build.slsa") {
+			if !seen[rel] {
+				t.Errorf("corpus file %s has no test", rel)
+			}
+		}
+		return nil
+	})
+}
+
+func TestCorpusTampering(t *testing.T) {
+	roots := compileSigstoreRoots(t)
+	read := func(p string) []byte {
+		b, err := os.ReadFile(filepath.Join(corpusDir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	verify := func(prov, artifact []byte) error {
+		_, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("a", artifact)},
+			trustmap.VerifyOptions{At: corpusVerify, Sigstore: publicGood(t), MinLevel: 3})
+		return err
+	}
+	bundle := read("bcr/MODULE.bazel.intoto.jsonl")
+	artifact := read("bcr/MODULE.bazel")
+	if err := verify(bundle, artifact); err != nil {
+		t.Fatalf("untampered: %v", err)
+	}
+	flip := func(b []byte, field string) []byte {
+		i := strings.Index(string(b), field)
+		if i < 0 {
+			t.Fatalf("%s not in bundle", field)
+		}
+		out := append([]byte{}, b...)
+		j := i + len(field) + 40 // inside the base64 value
+		if out[j] == 'A' {
+			out[j] = 'B'
+		} else {
+			out[j] = 'A'
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		prov     []byte
+		artifact []byte
+		want     error
+	}{
+		{"one byte of the artifact", bundle, append(append([]byte{}, artifact[:len(artifact)-1]...), artifact[len(artifact)-1]^1), trustmap.ErrSubjectMismatch},
+		{"one byte of the payload", flip(bundle, `"payload":"`), artifact, trustmap.ErrTransparencyLog}, // the log entry's payload hash catches it first
+		{"one byte of the certificate", flip(bundle, `"rawBytes":"`), artifact, nil},
+		{"bundle paired with another artifact", bundle, read("bcr/rules_lint-v1.3.1.tar.gz"), trustmap.ErrSubjectMismatch},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := verify(c.prov, c.artifact)
+			if err == nil {
+				t.Fatal("tampered bundle passed")
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+	// Another trusted root (the virtual Sigstore's) does not vouch for the
+	// public-good certificate.
+	vs := virtualTrust(t)
+	_, err := trustmap.Verify(context.Background(), roots, bundle, []*trustmap.Artifact{trustmap.BytesArtifact("a", artifact)}, trustmap.VerifyOptions{At: corpusVerify, Sigstore: vs})
+	if err == nil {
+		t.Fatal("verified against an unrelated trusted root")
+	}
+}
+
+func TestGitHubExpectations(t *testing.T) {
+	roots := compileSigstoreRoots(t)
+	policy := func(repo, ref, runner string) *trustmap.Policy {
+		p, err := trustmap.ParsePolicy([]byte(`{"schema":"https://hallmark.build/policy/v1","packages":{"rules_lint":{
+			"minLevel":3,"buildTypes":["https://actions.github.io/buildtypes/workflow/v1"],
+			"externalParameters":{"workflow.repository":{"equals":"` + repo + `"},"workflow.ref":{"pattern":"` + ref + `"},"workflow.path":{"equals":".github/workflows/release.yml"}},
+			"internalParameters":{"github.runner_environment":{"equals":"` + runner + `"}}}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run := func(p *trustmap.Policy) error {
+		_, err := verifyCorpus(t, roots, "bcr/MODULE.bazel.intoto.jsonl", "bcr/MODULE.bazel", trustmap.VerifyOptions{Policy: p, Package: "rules_lint"})
+		return err
+	}
+	if err := run(policy("https://github.com/aspect-build/rules_lint", "refs/heads/publish-to-bcr", "github-hosted")); err != nil {
+		t.Fatalf("expected pass: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		p    *trustmap.Policy
+		want error
+	}{
+		"near-miss repository": {policy("https://github.com/aspect-build/rules_lint2", "refs/heads/publish-to-bcr", "github-hosted"), trustmap.ErrParameterMismatch},
+		"fork":                 {policy("https://github.com/attacker/rules_lint", "refs/heads/publish-to-bcr", "github-hosted"), trustmap.ErrParameterMismatch},
+		"wrong branch":         {policy("https://github.com/aspect-build/rules_lint", "refs/tags/v*", "github-hosted"), trustmap.ErrRefNotAllowed},
+		"self-hosted expected": {policy("https://github.com/aspect-build/rules_lint", "refs/heads/publish-to-bcr", "self-hosted"), trustmap.ErrInternalParameter},
+	} {
+		if err := run(tc.p); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+func BenchmarkVerifySigstoreBundle(b *testing.B) {
+	roots := compileSigstoreRoots(b)
+	trust := publicGood(b)
+	for b.Loop() {
+		if _, err := verifyCorpus(b, roots, "bcr/MODULE.bazel.intoto.jsonl", "bcr/MODULE.bazel", trustmap.VerifyOptions{Sigstore: trust}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func virtualTrust(t testing.TB) *trustmap.SigstoreTrust {
+	t.Helper()
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &trustmap.SigstoreTrust{Material: vs, Description: "virtual Sigstore"}
+}
