@@ -301,3 +301,16 @@ func virtualTrust(t testing.TB) *trustmap.SigstoreTrust {
 	}
 	return &trustmap.SigstoreTrust{Material: vs, Description: "virtual Sigstore"}
 }
+
+func TestBundleJSONLines(t *testing.T) {
+	roots := compileSigstoreRoots(t)
+	forged, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE-wrong-signer.bazel.intoto.jsonl"))
+	good, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE.bazel.intoto.jsonl"))
+	artifact, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE.bazel"))
+	prov := append(append(append([]byte{}, forged...), '\n'), good...)
+	res, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("MODULE.bazel", artifact)},
+		trustmap.VerifyOptions{At: corpusVerify, Sigstore: publicGood(t), MinLevel: 3})
+	if err != nil || res.Passing != 1 || !errors.Is(res.Documents[0].Err(), trustmap.ErrSignerNotPaired) {
+		t.Fatalf("passing %d, err %v, first document %v", res.Passing, err, res.Documents[0].Err())
+	}
+}
