@@ -34,12 +34,12 @@ const (
 )
 
 // Verdict is an auditor's decision on one answer (see the review document).
-type Verdict string
+type Verdict = questionnaire.Verdict
 
 const (
-	Accepted             Verdict = "accepted"
-	Rejected             Verdict = "rejected"
-	VerdictNeedsEvidence Verdict = "needs-evidence"
+	Accepted             = questionnaire.Accepted
+	Rejected             = questionnaire.Rejected
+	VerdictNeedsEvidence = questionnaire.NeedsEvidence
 )
 
 // Options changes how answers count.

@@ -218,3 +218,62 @@ func FuzzParseAnswers(f *testing.F) {
 		}
 	})
 }
+
+func TestReviewBindsAnswersDigest(t *testing.T) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	rv, err := NewReview(doc, "l3-hosted.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rv.Set("IT1", ReviewEntry{Verdict: Accepted, Comment: "seen the VM lifecycle code"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rv.Set("IT6", ReviewEntry{Verdict: "maybe"}); !errors.Is(err, ErrInvalidVerdict) {
+		t.Fatalf("invalid verdict: %v", err)
+	}
+	out, _ := rv.Canonical()
+	back, err := ParseReview(out, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Verdicts["IT1"].Verdict != Accepted || back.VerdictMap()["IT1"] != Accepted {
+		t.Fatalf("round trip: %+v", back.Verdicts)
+	}
+	// Against other answers: refused.
+	other, _ := os.ReadFile("../testdata/answers/l2-reused-runners.json")
+	odoc, _ := ParseAnswers(other)
+	if _, err := ParseReview(out, odoc); !errors.Is(err, ErrReviewDigest) {
+		t.Fatalf("other answers: %v", err)
+	}
+	// A verdict on an unanswered question, or a bad verdict value: refused.
+	bad := strings.Replace(string(out), `"IT1"`, `"XX9"`, 1)
+	if _, err := ParseReview([]byte(bad), doc); !errors.Is(err, ErrUnknownReviewEntry) {
+		t.Fatalf("unknown entry: %v", err)
+	}
+	bad = strings.Replace(string(out), `"accepted"`, `"ok"`, 1)
+	if _, err := ParseReview([]byte(bad), doc); !errors.Is(err, ErrMalformedReview) || !strings.Contains(err.Error(), "expected accepted, rejected or needs-evidence") {
+		t.Fatalf("bad verdict: %v", err)
+	}
+}
+
+func FuzzParseReview(f *testing.F) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	rv, _ := NewReview(doc, "a.json")
+	rv.Set("IT1", ReviewEntry{Verdict: Rejected, Comment: "no"})
+	seed, _ := rv.Canonical()
+	f.Add(seed)
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseReview(b, doc)
+		if err != nil {
+			return
+		}
+		for id, e := range r.Verdicts {
+			if _, ok := doc.Answers[id]; !ok || (e.Verdict != "" && !e.Verdict.Valid()) {
+				t.Fatalf("accepted a bad entry %q %+v", id, e)
+			}
+		}
+	})
+}

@@ -219,6 +219,26 @@ func TestCompileRejections(t *testing.T) {
 			}
 		})
 	}
+	// A certifier that accepts self-attestation only up to L2.
+	two := questionnaire.Level(2)
+	strict := *certs
+	strict.Certifiers = []trustmap.Certifier{certs.Certifiers[0]}
+	strict.Certifiers[0].ThirdPartyAbove = &two
+	res0, _ := trustmap.Compile(ctx, &strict, []trustmap.Attestation{hosted}, trustmap.CompileOptions{At: compiledAt})
+	if len(res0.Rejected) != 1 || !errors.Is(res0.Rejected[0].Err, trustmap.ErrThirdPartyRequired) {
+		t.Fatalf("self-attested L3 above thirdPartyAbove: %+v", res0.Rejected)
+	}
+	// A third-party attestation by the auditor is accepted at L3.
+	auditor := keyFile(t, "auditor.key", "auditor-test-password")
+	tp, err := attest.Issue(ctx, readAnswers(t, "l3-hosted.json"), auditor, attest.IssueOptions{Now: issuedAt, Kind: attest.ThirdPartyAssessment, AssessorID: "https://audit.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res1, _ := trustmap.Compile(ctx, certs, []trustmap.Attestation{{Name: "tp", Envelope: tp.Envelope}}, trustmap.CompileOptions{At: compiledAt})
+	if len(res1.Rejected) != 0 || res1.Roots.Entries[0].SLSABuildLevel != 3 || res1.Roots.Entries[0].CertifiedBy.AssessmentKind != "third-party" {
+		t.Fatalf("third-party attestation: %+v %+v", res1.Rejected, res1.Roots.Entries)
+	}
+
 	// A cap lowers the level.
 	res, _ := trustmap.Compile(ctx, certs, []trustmap.Attestation{hosted}, trustmap.CompileOptions{At: compiledAt, Caps: map[string]questionnaire.Level{hostedBuilder: 2}})
 	if res.Roots.Entries[0].SLSABuildLevel != 2 {

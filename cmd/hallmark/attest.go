@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
@@ -34,7 +36,7 @@ func parseValidity(s string) (time.Duration, error) {
 }
 
 type attestFlags struct {
-	key, out, validFor, notBefore, level, builderID, assessorID string
+	key, out, validFor, notBefore, level, builderID, assessorID, review string
 }
 
 func newAttestCmd(e *env) *cobra.Command {
@@ -52,6 +54,7 @@ It refuses to attest a level above what the answers support, naming the unmet
 requirements. The level is --level, else profile.claimedLevel, else the level
 the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
 		Example: `  hallmark attest answers.json --key operator.key -o builder.capability.json
+  hallmark attest answers.json --review answers.review.json --key auditor.key --assessor-id https://audit.example
   hallmark attest answers.json --key operator.key --valid-for 30d --not-before 2027-01-01T00:00:00Z`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,7 +68,8 @@ the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
 	fl.StringVar(&f.notBefore, "not-before", "", "start of validity (RFC 3339); default now")
 	fl.StringVar(&f.level, "level", "", "level to attest (default: the claimed level)")
 	fl.StringVar(&f.builderID, "builder-id", "", "which builder.id of the profile to attest, when it lists several")
-	fl.StringVar(&f.assessorID, "assessor-id", "", "URI identifying who assessed the answers")
+	fl.StringVar(&f.assessorID, "assessor-id", "", "URI identifying who assessed the answers (required with --review)")
+	fl.StringVar(&f.review, "review", "", "auditor's review: issue a third-party attestation counting only accepted answers")
 	cmd.MarkFlagRequired("key")
 	return cmd
 }
@@ -93,14 +97,30 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	if err != nil {
 		return err
 	}
+	opts := attest.IssueOptions{
+		AnswersName: filepath.Base(answersPath), BuilderID: f.builderID, Level: level,
+		Now: e.now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
+	}
+	assessOpts := assess.Options{}
+	if f.review != "" {
+		if f.assessorID == "" {
+			return cli.Usage(errors.New("--review needs --assessor-id: a third-party attestation names its assessor"))
+		}
+		rv, err := loadReview(f.review, doc)
+		if err != nil {
+			return err
+		}
+		if opts.ReviewDigest, err = rv.Digest(); err != nil {
+			return err
+		}
+		opts.Kind = attest.ThirdPartyAssessment
+		assessOpts.Verdicts = rv.VerdictMap()
+	}
 	key, err := attest.LoadPrivateKeyFile(f.key, e.passFunc(f.key))
 	if err != nil {
 		return cli.Usage(err)
 	}
-	res, err := attest.Issue(ctx, doc, key, attest.IssueOptions{
-		AnswersName: filepath.Base(answersPath), BuilderID: f.builderID, Level: level,
-		Now: e.now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
-	})
+	res, err := attest.IssueWith(ctx, doc, assess.Assess(doc, assessOpts), key, opts)
 	if err != nil {
 		return cli.Failed(err)
 	}
@@ -108,8 +128,8 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		return cli.Usage(err)
 	}
 	p := res.Predicate
-	fmt.Fprintf(e.stdout, "Wrote %s\n  builder     %s\n  level       Build L%d\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
-		f.out, p.Builder.ID, p.SLSABuildLevel, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
+	fmt.Fprintf(e.stdout, "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
+		f.out, p.Builder.ID, p.SLSABuildLevel, p.Assessment.Kind, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
 		answersPath, res.AnswersDigest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func newCheckCmd(e *env) *cobra.Command {
-	var format string
+	var format, review string
 	cmd := &cobra.Command{
 		Use:   "check ANSWERS.json",
 		Short: "Assess an answers document and print the level it supports",
@@ -24,7 +24,8 @@ SLSA Build level the answers support, and what is missing for the next level.
 Exit codes: 0 the claimed level (profile.claimedLevel) is supported; 1 it is
 not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 		Example: `  hallmark check testdata/answers/l3-hosted.json
-  hallmark check --format json answers.json`,
+  hallmark check --format json answers.json
+  hallmark check answers.json --review answers.review.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
@@ -34,7 +35,15 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 			if err != nil {
 				return err
 			}
-			a := assess.Assess(doc, assess.Options{})
+			opts := assess.Options{}
+			if review != "" {
+				rv, err := loadReview(review, doc)
+				if err != nil {
+					return err
+				}
+				opts.Verdicts = rv.VerdictMap()
+			}
+			a := assess.Assess(doc, opts)
 			if format == "json" {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -51,6 +60,7 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&review, "review", "", "count only the answers this auditor's review accepted")
 	return cmd
 }
 

@@ -173,10 +173,15 @@ func statusWord(s assess.Status) string {
 	return openStyle.Render("open")
 }
 
-func (m *Model) panel() string {
-	a := m.assessment
+func (m *Model) panel() string { return panelFor(m.assessment, "") }
+
+// panelFor renders the live requirements panel of an assessment.
+func panelFor(a *assess.Assessment, note string) string {
 	var b strings.Builder
 	b.WriteString(titleStyle.Render("Requirements") + "\n")
+	if note != "" {
+		b.WriteString(dimStyle.Render(truncateCells(note, panelWidth)) + "\n")
+	}
 	for _, r := range a.Requirements {
 		fmt.Fprintf(&b, "%-2s %-5s %s\n", levelTag(r.Level), r.Code, statusWord(r.Status))
 	}

@@ -1,0 +1,348 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+// ReviewOptions configure the auditor's review TUI.
+type ReviewOptions struct {
+	AnswersPath string
+	ReviewPath  string
+	Doc         *questionnaire.Document
+	Review      *questionnaire.Review
+	// Save writes the review; nil means Review.Save(ReviewPath).
+	Save func(*questionnaire.Review) error
+}
+
+// ReviewModel walks an auditor through the operator's answers and records
+// a verdict and comment for each. Every verdict is saved as soon as it is
+// given, a comment when the cursor leaves it.
+type ReviewModel struct {
+	opts     ReviewOptions
+	doc      *questionnaire.Document
+	rv       *questionnaire.Review
+	items    []*questionnaire.Question // answered questions, in order
+	idx      int
+	comment  textinput.Model
+	editing  bool
+	overview bool
+	ovCursor int
+
+	width, height int
+	assessment    *assess.Assessment
+	status        string
+	err           error
+	quitting      bool
+}
+
+// NewReview builds the review model, resuming at the first answer without
+// a verdict.
+func NewReview(o ReviewOptions) *ReviewModel {
+	if o.Save == nil {
+		path := o.ReviewPath
+		o.Save = func(r *questionnaire.Review) error { return r.Save(path) }
+	}
+	m := &ReviewModel{opts: o, doc: o.Doc, rv: o.Review, width: 80, height: 24, comment: newInput()}
+	m.comment.Placeholder = "why: what you checked, what is missing"
+	for i := range o.Doc.Q().Questions {
+		qu := &o.Doc.Q().Questions[i]
+		if o.Doc.Answers[qu.ID].Answered() {
+			m.items = append(m.items, qu)
+		}
+	}
+	m.reassess()
+	for i, qu := range m.items {
+		if m.rv.Verdicts[qu.ID].Verdict == "" {
+			m.goTo(i)
+			return m
+		}
+	}
+	m.goTo(0)
+	if len(m.items) > 0 {
+		m.overview = true
+	}
+	return m
+}
+
+func (m *ReviewModel) reassess() {
+	m.assessment = assess.Assess(m.doc, assess.Options{Verdicts: m.rv.VerdictMap()})
+}
+
+// Init implements tea.Model.
+func (m *ReviewModel) Init() tea.Cmd { return nil }
+
+// Current is the question under review ("" on the overview).
+func (m *ReviewModel) Current() string {
+	if m.overview || len(m.items) == 0 {
+		return ""
+	}
+	return m.items[m.idx].ID
+}
+
+// Err is the last save error.
+func (m *ReviewModel) Err() error { return m.err }
+
+// Counts returns how many answers are in each state ("" for open).
+func (m *ReviewModel) Counts() map[questionnaire.Verdict]int {
+	c := map[questionnaire.Verdict]int{}
+	for _, qu := range m.items {
+		c[m.rv.Verdicts[qu.ID].Verdict]++
+	}
+	return c
+}
+
+func (m *ReviewModel) goTo(i int) {
+	if len(m.items) == 0 {
+		return
+	}
+	m.idx = max(0, min(i, len(m.items)-1))
+	m.comment.SetValue(m.rv.Verdicts[m.items[m.idx].ID].Comment)
+	m.editing = false
+	m.comment.Blur()
+	m.overview = false
+}
+
+func (m *ReviewModel) persist() {
+	if err := m.opts.Save(m.rv); err != nil {
+		m.err = err
+		m.status = "NOT SAVED: " + err.Error()
+		return
+	}
+	m.err = nil
+	m.status = "saved"
+	m.reassess()
+}
+
+func (m *ReviewModel) setVerdict(v questionnaire.Verdict) {
+	id := m.items[m.idx].ID
+	e := m.rv.Verdicts[id]
+	e.Verdict = v
+	if err := m.rv.Set(id, e); err != nil {
+		m.status = "not saved: " + err.Error()
+		return
+	}
+	m.persist()
+}
+
+func (m *ReviewModel) commitComment() {
+	if !m.editing || len(m.items) == 0 {
+		return
+	}
+	id := m.items[m.idx].ID
+	e := m.rv.Verdicts[id]
+	c := strings.TrimSpace(m.comment.Value())
+	if c == e.Comment {
+		return
+	}
+	e.Comment = c
+	if err := m.rv.Set(id, e); err != nil {
+		m.status = "not saved: " + err.Error()
+		return
+	}
+	m.persist()
+}
+
+func (m *ReviewModel) quit() tea.Cmd {
+	m.commitComment()
+	m.quitting = true
+	return tea.Quit
+}
+
+// Update implements tea.Model.
+func (m *ReviewModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tea.KeyMsg:
+		k := msg.String()
+		if k == "ctrl+c" {
+			return m, m.quit()
+		}
+		if len(m.items) == 0 {
+			if k == "q" || k == "esc" || k == "enter" {
+				return m, m.quit()
+			}
+			return m, nil
+		}
+		if m.overview {
+			switch k {
+			case "up", "k":
+				m.ovCursor = (m.ovCursor + len(m.items) - 1) % len(m.items)
+			case "down", "j":
+				m.ovCursor = (m.ovCursor + 1) % len(m.items)
+			case "enter", " ":
+				m.goTo(m.ovCursor)
+			case "esc", "o":
+				m.goTo(m.idx)
+			case "q":
+				return m, m.quit()
+			}
+			return m, nil
+		}
+		if m.editing {
+			switch k {
+			case "enter", "tab", "esc":
+				m.commitComment()
+				m.editing = false
+				m.comment.Blur()
+				return m, nil
+			case "pgdown":
+				m.commitComment()
+				m.goTo(m.idx + 1)
+				return m, nil
+			case "pgup":
+				m.commitComment()
+				m.goTo(m.idx - 1)
+				return m, nil
+			}
+			var cmd tea.Cmd
+			m.comment, cmd = m.comment.Update(msg)
+			return m, cmd
+		}
+		switch k {
+		case "a":
+			m.setVerdict(questionnaire.Accepted)
+		case "r":
+			m.setVerdict(questionnaire.Rejected)
+		case "e":
+			m.setVerdict(questionnaire.NeedsEvidence)
+		case "x":
+			m.setVerdict("")
+		case "tab", "c":
+			m.editing = true
+			m.comment.CursorEnd()
+			return m, m.comment.Focus()
+		case "right", "n", "pgdown":
+			m.goTo(m.idx + 1)
+		case "left", "p", "pgup":
+			m.goTo(m.idx - 1)
+		case "o":
+			m.overview, m.ovCursor = true, m.idx
+		case "q", "esc":
+			return m, m.quit()
+		}
+	}
+	return m, nil
+}
+
+// View implements tea.Model.
+func (m *ReviewModel) View() string {
+	if m.quitting {
+		return ""
+	}
+	w, h := max(m.width, 40), max(m.height, 12)
+	c := m.Counts()
+	header := truncateCells(titleStyle.Render("Hallmark review")+" · "+m.opts.AnswersPath+" -> "+m.opts.ReviewPath, w) + "\n" +
+		truncateCells(fmt.Sprintf("Answer %d of %d · accepted %d · rejected %d · needs evidence %d · open %d",
+			min(m.idx+1, len(m.items)), len(m.items), c[questionnaire.Accepted], c[questionnaire.Rejected], c[questionnaire.NeedsEvidence], c[""]), w) + "\n" +
+		truncateCells("["+orDefault(m.status, "autosave on")+"] "+strings.Repeat("─", w), w)
+	keys := "a accept · r reject · e needs evidence · x clear · tab comment · →/n next · ←/p back · o overview · q quit"
+	switch {
+	case m.editing:
+		keys = "type the comment · enter/tab/esc done · pgdn/pgup next/back · ctrl+c quit"
+	case m.overview:
+		keys = "↑/↓ move · enter open · esc back · q quit"
+	}
+	footer := dimStyle.Render(strings.Repeat("─", w)) + "\n" + lipgloss.NewStyle().Width(w).Render(keys)
+	bodyH := h - lipgloss.Height(header) - lipgloss.Height(footer)
+	var body string
+	switch {
+	case len(m.items) == 0:
+		body = "The answers document has no answers to review. Press q to quit."
+	case m.overview:
+		body = m.overviewView(w - panelWidth - 3)
+	default:
+		body = m.answerView(w - panelWidth - 3)
+	}
+	body = lipgloss.JoinHorizontal(lipgloss.Top,
+		clip(lipgloss.NewStyle().Width(w-panelWidth-3).Render(body), bodyH, w-panelWidth-3),
+		strings.TrimSuffix(strings.Repeat(" │\n", bodyH), "\n"),
+		lipgloss.NewStyle().PaddingLeft(1).Render(panelFor(m.assessment, "Counting accepted answers")))
+	return header + "\n" + clip(body, bodyH, w) + "\n" + footer
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func verdictWord(v questionnaire.Verdict) string {
+	switch v {
+	case questionnaire.Accepted:
+		return metStyle.Render("accepted")
+	case questionnaire.Rejected:
+		return failStyle.Render("REJECTED")
+	case questionnaire.NeedsEvidence:
+		return openStyle.Render("needs evidence")
+	}
+	return openStyle.Render("open")
+}
+
+func (m *ReviewModel) answerView(w int) string {
+	qu := m.items[m.idx]
+	a := m.doc.Answers[qu.ID]
+	c, _ := qu.Choice(a.Choice)
+	e := m.rv.Verdicts[qu.ID]
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s · %s%s\n", titleStyle.Render(qu.ID), qu.Group, reqs(qu))
+	b.WriteString(wrap(titleStyle.Render(qu.Text), w) + "\n")
+	b.WriteString(wrap("Answer: "+selStyle.Render(c.Label), w) + "\n")
+	b.WriteString(wrap("Explanation: "+orDefault(a.Explanation, "(none)"), w) + "\n")
+	if len(a.Evidence) == 0 {
+		b.WriteString("Evidence: (none)\n")
+	} else {
+		b.WriteString("Evidence:\n")
+		for _, ev := range a.Evidence {
+			b.WriteString(truncateCells("  • "+ev, w) + "\n")
+		}
+	}
+	fmt.Fprintf(&b, "Reviewed by the operator: %s\n\n", orDefault(a.Reviewed, "(no date)"))
+	fmt.Fprintf(&b, "Verdict: %s\n", verdictWord(e.Verdict))
+	m.comment.Width = max(10, w-12)
+	marker := "  "
+	if m.editing {
+		marker = "> "
+	}
+	fmt.Fprintf(&b, "%sComment: %s\n", marker, m.comment.View())
+	return b.String()
+}
+
+func (m *ReviewModel) overviewView(w int) string {
+	var b strings.Builder
+	b.WriteString(titleStyle.Render("Overview") + " — every answer and its verdict\n")
+	start := max(0, m.ovCursor-(m.height-10))
+	for i := start; i < len(m.items); i++ {
+		qu := m.items[i]
+		cur := "  "
+		if i == m.ovCursor {
+			cur = "> "
+		}
+		b.WriteString(truncateCells(fmt.Sprintf("%s%-18s %-16s %s", cur, qu.ID, stripStyle(verdictWord(m.rv.Verdicts[qu.ID].Verdict)), qu.Group), w) + "\n")
+	}
+	return b.String()
+}
+
+// stripStyle keeps the words of a styled label for fixed-width columns.
+func stripStyle(s string) string {
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b {
+			for i < len(s) && !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
+				i++
+			}
+			continue
+		}
+		out.WriteByte(s[i])
+	}
+	return out.String()
+}
