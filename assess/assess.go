@@ -250,7 +250,7 @@ func evaluate(q *questionnaire.Questionnaire, doc *questionnaire.Document, req q
 	case len(evidence) > 0:
 		r.Status = NeedsEvidence
 		if opts.Verdicts != nil {
-			r.Reason = "not accepted by the auditor yet: " + answersTo(evidence)
+			r.Reason = "not accepted by the auditor (needs evidence, or not reviewed): " + answersTo(evidence)
 		} else {
 			r.Reason = "no evidence cited for " + answersTo(evidence)
 		}

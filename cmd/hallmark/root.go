@@ -49,6 +49,6 @@ unreadable input.`,
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.AddCommand(newAssessCmd(e), newCheckCmd(e), newKeygenCmd(e), newAttestCmd(e), newVerifyAttestationCmd(e), newInspectCmd(e), newReviewCmd(e))
+	root.AddCommand(newAssessCmd(e), newCheckCmd(e), newKeygenCmd(e), newAttestCmd(e), newVerifyAttestationCmd(e), newInspectCmd(e), newReviewCmd(e), newReportCmd(e))
 	return root
 }

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/report"
+	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+func newReportCmd(e *env) *cobra.Command {
+	var review, attestation, key, format, out string
+	cmd := &cobra.Command{
+		Use:   "report ANSWERS.json --format html|md -o FILE",
+		Short: "Write a publishable report of the assessment",
+		Long: `report writes the document an operator publishes (SLSA asks that
+self-attestation evidence be published) or an auditor hands over: the builder
+profile, the level and its validity, a matrix of requirements against
+build-model components, every answer with its explanation, evidence and
+verdict, the gaps to the next level, and the attestation's digest and how to
+verify it. HTML is one self-contained file, readable on screen and in print.
+
+With --attestation, --key verifies its signature and validity now (the
+report says whether it was verified).`,
+		Example: `  hallmark report answers.json --attestation builder.capability.json --key operator.pub --format html -o report.html
+  hallmark report answers.json --review answers.review.json --format md -o report.md`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "html" && format != "md" {
+				return cli.Usage(fmt.Errorf("--format: expected html or md, got %q", format))
+			}
+			if out == "" {
+				return cli.Usage(errors.New("-o is required"))
+			}
+			doc, err := loadAnswers(args[0])
+			if err != nil {
+				return err
+			}
+			in := report.Input{AnswersName: filepath.Base(args[0]), Doc: doc}
+			if review != "" {
+				if in.Review, err = loadReview(review, doc); err != nil {
+					return err
+				}
+				in.ReviewName = filepath.Base(review)
+			}
+			if attestation != "" {
+				if in.Attestation, err = loadReportAttestation(cmd, e, attestation, key, args[0]); err != nil {
+					return err
+				}
+			} else if key != "" {
+				return cli.Usage(errors.New("--key needs --attestation"))
+			}
+			m, err := report.Build(in)
+			if err != nil {
+				return err
+			}
+			var b []byte
+			if format == "html" {
+				b, err = report.HTML(m)
+			} else {
+				b, err = report.Markdown(m)
+			}
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
+				return cli.Usage(err)
+			}
+			fmt.Fprintf(e.stdout, "Wrote %s (%s): %s\n", out, format, m.LevelName)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&review, "review", "", "auditor's review: show verdicts and count only accepted answers")
+	fl.StringVar(&attestation, "attestation", "", "capability attestation to describe")
+	fl.StringVar(&key, "key", "", "public key to verify the attestation with")
+	fl.StringVar(&format, "format", "html", "html or md")
+	fl.StringVarP(&out, "output", "o", "", "where to write the report")
+	return cmd
+}
+
+// loadReportAttestation reads the attestation for the report: verified with
+// key when given (failing closed), otherwise parsed and labelled unverified.
+func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPath string) (*report.Attestation, error) {
+	b, err := cli.ReadFile(path, attest.MaxEnvelopeBytes)
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	sum := sha256.Sum256(b)
+	a := &report.Attestation{Path: filepath.Base(path), Digest: hex.EncodeToString(sum[:])}
+	if keyPath != "" {
+		pub, err := attest.LoadPublicKeyFile(keyPath)
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		answers, err := cli.ReadFile(answersPath, questionnaire.MaxAnswersBytes)
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		v, err := attest.Verify(cmd.Context(), b, []*attest.PublicKey{pub}, attest.VerifyOptions{At: e.now(), Answers: answers})
+		if err != nil {
+			return nil, cli.Failed(fmt.Errorf("%s: %w", path, err))
+		}
+		a.Predicate, a.VerifiedBy = v.Predicate, pub.Fingerprint
+		return a, nil
+	}
+	env, err := attest.ParseEnvelope(b)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
+	}
+	payload, err := env.DecodeB64Payload()
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
+	}
+	if _, a.Predicate, err = attest.ParseStatement(payload); err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
+	}
+	return a, nil
+}
