@@ -61,23 +61,11 @@ func issue(t testing.TB, key *PrivateKey, name string, o IssueOptions) []byte {
 	if o.Now.IsZero() {
 		o.Now = t0
 	}
-	st, _, err := NewStatement(doc, assess.Assess(doc, assess.Options{}), key.Fingerprint(), o)
+	res, err := Issue(context.Background(), doc, key, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := st.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := Sign(context.Background(), PayloadType, payload, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := MarshalEnvelope(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return res.Envelope
 }
 
 func allKeyTypes(t *testing.T) map[string]*PrivateKey {

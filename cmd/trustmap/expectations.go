@@ -66,18 +66,8 @@ approved the change.`,
 		},
 	}
 	fl := approve.Flags()
-	fl.StringVar(&f.tofu, "tofu-store", "", "trust-on-first-use store to update")
-	fl.StringVar(&f.pkg, "package", "", "package name")
-	fl.StringVar(&f.roots, "roots", "", "roots of trust")
-	fl.StringSliceVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
-	fl.StringVar(&f.provenance, "provenance", "", "provenance to approve")
-	fl.StringVar(&f.policy, "policy", "", "expectations policy")
-	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by")
-	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "signatures the policy needs")
-	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level")
-	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339)")
+	addVerifyInputFlags(fl, &f)
 	fl.StringVar(&approvedBy, "approved-by", "", "who approves the change")
-	addTrustedRootFlag(fl, &f.trustedRoot)
 	f.format = "text"
 	cmd.AddCommand(approve)
 	return cmd

@@ -64,24 +64,12 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.roots, "roots", "", "roots of trust (from trustmap compile)")
-	fl.StringSliceVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
-	fl.StringVar(&f.provenance, "provenance", "", "provenance: a DSSE envelope or JSON Lines of envelopes")
-	fl.StringVar(&f.policy, "policy", "", "expectations policy (plain or DSSE-signed)")
-	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
-	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs")
-	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
-	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level required")
-	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")
+	addVerifyInputFlags(fl, &f)
 	fl.StringVar(&f.format, "format", "text", "output: text or json")
-	fl.StringVar(&f.tofu, "tofu-store", "", "trust on first use: record the first passing provenance per package and refuse later changes")
-	fl.BoolVar(&f.allowLegacy, "allow-legacy-predicate", false, "UNSAFE: also accept SLSA provenance v0.2")
-	fl.BoolVar(&f.ignoreExpiry, "ignore-certification-expiry", false, "UNSAFE: accept a builder certification that covered the build time but has expired since")
 	fl.StringVar(&f.vsaOut, "vsa-out", "", "write a signed SLSA VSA v1 of the result to this file")
 	fl.StringVar(&f.vsaKey, "vsa-key", "", "private key that signs the VSA")
 	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
 	fl.StringVar(&f.batch, "batch", "", "verify every line of a JSON Lines manifest {artifact, provenance, package}")
-	addTrustedRootFlag(fl, &f.trustedRoot)
 	return cmd
 }
 
@@ -365,8 +353,22 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 	return nil
 }
 
-func addTrustedRootFlag(fl *pflag.FlagSet, p *string) {
-	fl.StringVar(p, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")
+// addVerifyInputFlags declares what verify and expectations approve share:
+// the trust inputs, the expectations and the loudly named loosenings.
+func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
+	fl.StringVar(&f.roots, "roots", "", "roots of trust (from trustmap compile)")
+	fl.StringSliceVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
+	fl.StringVar(&f.provenance, "provenance", "", "provenance: DSSE envelope(s) or Sigstore bundle(s), one or JSON Lines")
+	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")
+	fl.StringVar(&f.policy, "policy", "", "expectations policy (plain or DSSE-signed)")
+	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
+	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs")
+	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
+	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level required")
+	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")
+	fl.StringVar(&f.tofu, "tofu-store", "", "trust on first use: record the first passing provenance per package and refuse later changes")
+	fl.BoolVar(&f.allowLegacy, "allow-legacy-predicate", false, "UNSAFE: also accept SLSA provenance v0.2")
+	fl.BoolVar(&f.ignoreExpiry, "ignore-certification-expiry", false, "UNSAFE: accept a builder certification that covered the build time but has expired since")
 }
 
 func loadSigstoreTrust(path string) (*trustmap.SigstoreTrust, error) {

@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -235,24 +236,18 @@ var funcs = map[string]any{
 
 // Markdown renders the report as Markdown.
 func Markdown(m *Model) ([]byte, error) {
-	t, err := texttemplate.New("md").Funcs(funcs).Parse(mdTemplate)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, m); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return execute(texttemplate.Must(texttemplate.New("md").Funcs(funcs).Parse(mdTemplate)), m)
 }
 
 // HTML renders the report as one self-contained HTML file (inline styles, no
 // external resources), readable on screen and in print.
 func HTML(m *Model) ([]byte, error) {
-	t, err := htmltemplate.New("html").Funcs(funcs).Parse(htmlTemplate)
-	if err != nil {
-		return nil, err
-	}
+	return execute(htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(htmlTemplate)), m)
+}
+
+func execute(t interface {
+	Execute(io.Writer, any) error
+}, m *Model) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, m); err != nil {
 		return nil, err

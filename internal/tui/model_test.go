@@ -206,26 +206,12 @@ func TestViewFits80x24(t *testing.T) {
 			t.Fatalf("%s: %d lines", m.Current(), len(lines))
 		}
 		for _, l := range lines {
-			if w := len([]rune(stripANSI(l))); w > 80 {
+			if w := len([]rune(stripStyle(l))); w > 80 {
 				t.Fatalf("%s: line of %d cells: %q", m.Current(), w, l)
 			}
 		}
 		key(m, "n")
 	}
-}
-
-func stripANSI(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b {
-			for i < len(s) && !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
-				i++
-			}
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func TestSaveFailureIsShown(t *testing.T) {
