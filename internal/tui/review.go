@@ -265,7 +265,7 @@ func (m *ReviewModel) View() string {
 	body = lipgloss.JoinHorizontal(lipgloss.Top,
 		clip(lipgloss.NewStyle().Width(w-panelWidth-3).Render(body), bodyH, w-panelWidth-3),
 		strings.TrimSuffix(strings.Repeat(" │\n", bodyH), "\n"),
-		lipgloss.NewStyle().PaddingLeft(1).Render(panelFor(m.assessment, "Counting accepted answers")))
+		lipgloss.NewStyle().PaddingLeft(1).Render(panelFor(m.assessment, "accepted answers only")))
 	return header + "\n" + clip(body, bodyH, w) + "\n" + footer
 }
 

@@ -91,6 +91,12 @@ func (m *Model) header(w int) string {
 	}
 	line2 := fmt.Sprintf("Component %d of %d: %s · Answered %d of %d · Supports %s",
 		ci, len(m.q.Components), comp.Title, a.Answered, a.Total, render.LevelName(a.Level))
+	switch m.screen {
+	case screenReview, screenSign:
+		line2 = fmt.Sprintf("Review · Answered %d of %d · Supports %s", a.Answered, a.Total, render.LevelName(a.Level))
+	case screenWelcome:
+		line2 = fmt.Sprintf("Welcome · %d questions in %d parts", a.Total, len(m.q.Components))
+	}
 	if m.screen == screenQuestion {
 		in := m.q.QuestionsIn(comp.ID)
 		pos := 0
