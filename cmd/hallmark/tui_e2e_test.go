@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,6 +88,11 @@ func TestTUIEndToEndSurvivesSIGKILL(t *testing.T) {
 	x.waitFor("Press enter to begin")
 	x.keys("Enter")
 	x.waitFor("Builder profile")
+	// NO_COLOR is set: the screen carries no colour escape sequences
+	// (capture-pane -e keeps them).
+	if styled := x.run("capture-pane", "-p", "-e", "-t", "e2e"); regexp.MustCompile(`\x1b\[(3|4|9|10)[0-9]|38;|48;`).MatchString(styled) {
+		t.Fatalf("colours despite NO_COLOR: %q", styled)
+	}
 	x.literal("Example Co")
 	x.keys("Tab")
 	x.literal("https://ci.example/builder@v1")
