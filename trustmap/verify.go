@@ -1,6 +1,7 @@
 package trustmap
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -145,7 +146,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	return res, nil
 }
 
-func bytesTrim(b []byte) string { return strings.TrimSpace(string(b)) }
+func bytesTrim(b []byte) []byte { return bytes.TrimSpace(b) }
 
 func (d *Document) add(c Check) {
 	if c.err != nil {
@@ -166,7 +167,7 @@ func failed(id, expected, found string, err error) Check {
 }
 
 func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*Artifact, pkg *PackagePolicy, o VerifyOptions) (d Document) {
-	d.Checks = []Check{}
+	d.Checks = make([]Check, 0, 12)
 	defer func() { d.Passed = d.err == nil }()
 
 	var payload []byte
@@ -207,7 +208,7 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	var prov *Provenance
 	var provErr error
 	decoded := false
-	if decodeUseNumber(payload, &fast) == nil && fast.PredicateType == ProvenanceV1 {
+	if json.Unmarshal(payload, &fast) == nil && fast.PredicateType == ProvenanceV1 {
 		st = statement{Type: fast.Type, Subject: fast.Subject, PredicateType: fast.PredicateType}
 		prov, provErr = fast.Predicate.provenance(ProvenanceV1)
 		decoded = true
