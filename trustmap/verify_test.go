@@ -2,6 +2,11 @@ package trustmap_test
 
 import (
 	"context"
+
+	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+
 	"encoding/json"
 	"errors"
 	"os"
@@ -371,6 +376,21 @@ func TestVSA(t *testing.T) {
 		p.ResourceURI != "pkg:example-app@1.2.3" || len(p.InputAttestations) != 1 || p.Policy.Digest["sha256"] == "" || p.SLSAVersion != "1.0" {
 		t.Fatalf("VSA %+v", got)
 	}
+	// The signed VSA is plain DSSE: go-securesystemslib verifies it with the
+	// public key alone.
+	key := keyFile(t, "auditor.key", "auditor-test-password")
+	envBytes, err := trustmap.SignVSA(context.Background(), st, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env ssldsse.Envelope
+	json.Unmarshal(envBytes, &env)
+	sv, _ := signature.LoadDefaultVerifier(key.Public().Key)
+	ev, _ := ssldsse.NewEnvelopeVerifier(&sigdsse.VerifierAdapter{SignatureVerifier: sv, Pub: key.Public().Key})
+	if _, err := ev.Verify(context.Background(), &env); err != nil || env.PayloadType != trustmap.InTotoPayloadType {
+		t.Fatalf("VSA envelope does not verify with go-securesystemslib: %v", err)
+	}
+
 	failed := &trustmap.Result{Passed: false, Level: 3}
 	st, _ = trustmap.NewVSA(failed, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "b"}, At: verifyAt})
 	json.Unmarshal(st, &got)

@@ -66,3 +66,14 @@ func TestDependencies(t *testing.T) {
 	// sigstore-go is for verifiers only.
 	forbidden(mod+"cmd/hallmark", "github.com/sigstore/sigstore-go", mod+"trustmap")
 }
+
+func TestProgressBar(t *testing.T) {
+	for _, tc := range []struct {
+		done, total int
+		want        string
+	}{{0, 10, "[----------]"}, {5, 10, "[#####-----]"}, {10, 10, "[##########]"}, {3, 0, "[##########]"}} {
+		if got := progressBar(tc.done, tc.total, 10); got != tc.want {
+			t.Errorf("progressBar(%d, %d) = %q, want %q", tc.done, tc.total, got, tc.want)
+		}
+	}
+}

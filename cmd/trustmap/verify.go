@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -325,6 +326,13 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 		o.Package = it.Package
 		return trustmap.Verify(ctx, v.roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(resolve(it.Artifact))}, o)
 	}
+	total := 0
+	if e.stderrIsTerminal {
+		// Count the lines first (streaming) so the bar knows its length.
+		if total, err = countLines(manifest); err != nil {
+			return cli.Usage(err)
+		}
+	}
 	done, failedN := 0, 0
 	start := e.now()
 	emit := func(r trustmap.BatchResult) {
@@ -333,13 +341,13 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 		if !r.Passed {
 			failedN++
 		}
-		if e.stderrIsTerminal && done%100 == 0 {
-			fmt.Fprintf(e.stderr, "\r%d verified, %d failed, %.0f/s", done, failedN, float64(done)/max(e.now().Sub(start).Seconds(), 0.001))
+		if e.stderrIsTerminal && (done%50 == 0 || done == total) {
+			fmt.Fprintf(e.stderr, "\r%s %d/%d, %d failed, %.0f/s ", progressBar(done, max(total, done), 30), done, max(total, done), failedN, float64(done)/max(e.now().Sub(start).Seconds(), 0.001))
 		}
 	}
 	failed, err := trustmap.RunBatch(ctx, f, e.workers, verify, emit)
 	if e.stderrIsTerminal {
-		fmt.Fprintf(e.stderr, "\r%d verified, %d failed in %s\n", done, failed, e.now().Sub(start).Round(time.Millisecond))
+		fmt.Fprintf(e.stderr, "\r%-80s\n", fmt.Sprintf("%d verified, %d failed in %s", done, failed, e.now().Sub(start).Round(time.Millisecond)))
 	}
 	if err != nil {
 		return cli.Usage(err)
@@ -389,4 +397,33 @@ func loadSigstoreTrust(path string) (*trustmap.SigstoreTrust, error) {
 	}
 	t.Description = path + " (" + t.Description + ")"
 	return t, nil
+}
+
+// progressBar renders [#####-----] for done of total.
+func progressBar(done, total, width int) string {
+	filled := width
+	if total > 0 {
+		filled = min(width, done*width/total)
+	}
+	return "[" + strings.Repeat("#", filled) + strings.Repeat("-", width-filled) + "]"
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
