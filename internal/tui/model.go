@@ -107,7 +107,9 @@ type Model struct {
 	focus    int
 	cursor   int
 	fields   [numQuestionFields]textinput.Model // index 0 unused
-	showHelp bool
+	// helpOpen shows the question's full help, examples and the
+	// requirements it bears on, whatever the terminal size.
+	helpOpen bool
 
 	profile      [numProfileFields]textinput.Model
 	profileFocus int
@@ -138,7 +140,7 @@ func New(o Options) *Model {
 		path := o.Path
 		o.Save = func(d *questionnaire.Document) error { return d.Save(path) }
 	}
-	m := &Model{opts: o, doc: o.Doc, q: o.Doc.Q(), width: 80, height: 24, showHelp: true}
+	m := &Model{opts: o, doc: o.Doc, q: o.Doc.Q(), width: 80, height: 24}
 	m.order = make([]*questionnaire.Question, len(m.q.Questions))
 	for i := range m.q.Questions {
 		m.order[i] = &m.q.Questions[i]
@@ -405,6 +407,10 @@ func (m *Model) updateWelcome(msg tea.KeyMsg) tea.Cmd {
 
 func (m *Model) updateQuestion(msg tea.KeyMsg) tea.Cmd {
 	k := msg.String()
+	if m.helpOpen {
+		m.helpOpen = false // any key closes the help
+		return nil
+	}
 	// Keys that work whatever has focus.
 	switch k {
 	case "pgdown", "ctrl+n":
@@ -461,7 +467,7 @@ func (m *Model) updateQuestion(msg tea.KeyMsg) tea.Cmd {
 		m.screen = screenReview
 		m.reviewScroll = 0
 	case "?":
-		m.showHelp = !m.showHelp
+		m.helpOpen = true
 	case "q", "esc":
 		return m.quit()
 	default:

@@ -308,3 +308,29 @@ func TestAccessibleModeStopsAtEndOfInput(t *testing.T) {
 		t.Fatal("EP2 answered from an invalid, truncated line")
 	}
 }
+
+// At 80x24 long questions drop their help from the question screen, so ?
+// must always show it in full.
+func TestHelpAlwaysReachable(t *testing.T) {
+	m, _ := newModel(t, nil)
+	key(m, "enter", "pgdown")
+	for m.Current() != "EP1" {
+		key(m, "n")
+	}
+	qu, _ := m.q.Question("EP1")
+	key(m, "?")
+	v := stripStyle(m.View())
+	flat := strings.Join(strings.Fields(v), " ")
+	for _, want := range append([]string{qu.Help}, qu.Examples...) {
+		if !strings.Contains(flat, strings.Join(strings.Fields(want), " ")) {
+			t.Fatalf("help screen lacks %q:\n%s", want, v)
+		}
+	}
+	if !strings.Contains(flat, "UF-d (External parameters fully enumerated)") {
+		t.Fatalf("help screen lacks the requirements:\n%s", v)
+	}
+	key(m, "x") // any key closes it, and does nothing else
+	if m.helpOpen || m.doc.Answers["EP1"].Choice != "" || m.Current() != "EP1" {
+		t.Fatal("closing the help changed the answer or the question")
+	}
+}

@@ -41,7 +41,11 @@ func (m *Model) View() string {
 	case screenProfile:
 		body = m.withPanel(m.profileView(w-panelWidth-3), w, bodyH)
 	case screenQuestion:
-		body = m.withPanel(m.questionView(w-panelWidth-3, bodyH), w, bodyH)
+		if m.helpOpen {
+			body = m.helpView(w)
+		} else {
+			body = m.withPanel(m.questionView(w-panelWidth-3, bodyH), w, bodyH)
+		}
 	case screenReview:
 		body = m.reviewView(w, bodyH)
 	case screenSign:
@@ -140,6 +144,9 @@ func (m *Model) footer(w int) string {
 	case screenQuestion:
 		if m.focus == focusChoices {
 			keys = "↑/↓ move · enter/1-9 choose · x clear · tab fields · →/n next · ←/p back · o overview · r review · ? help · q quit"
+			if m.helpOpen {
+				keys = "any key: back to the question"
+			}
 		} else {
 			keys = "type to edit · enter/tab next field · esc back to choices · pgdn/pgup next/back · ctrl+c quit"
 		}
@@ -303,9 +310,10 @@ func (m *Model) questionView(w, h int) string {
 		{head, choices(true), fields},
 		{head, choices(false), fields},
 	}
-	if !m.showHelp {
-		layouts = layouts[2:]
-	}
+	helpHint := dimStyle.Render("  ? shows the help and examples") + "\n"
+	layouts[2] = []string{head, spec, choices(true), fields, helpHint}
+	layouts[3] = []string{head, choices(true), fields, helpHint}
+	layouts[4] = []string{head, choices(false), fields, helpHint}
 	for _, l := range layouts {
 		out := strings.Join(l, "")
 		if lipgloss.Height(out)-1 <= h {
@@ -313,6 +321,26 @@ func (m *Model) questionView(w, h int) string {
 		}
 	}
 	return strings.Join(layouts[len(layouts)-1], "")
+}
+
+// helpView shows everything about the current question.
+func (m *Model) helpView(w int) string {
+	qu := m.order[m.idx]
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s · %s\n", titleStyle.Render(qu.ID), qu.Group)
+	b.WriteString(wrap(titleStyle.Render(qu.Text), w) + "\n\n")
+	b.WriteString(wrap(qu.Help, w) + "\n\n")
+	for _, ex := range qu.Examples {
+		b.WriteString(wrap("e.g. "+ex, w) + "\n")
+	}
+	b.WriteString("\n" + wrap("Spec: "+qu.Spec, w) + "\n")
+	for _, code := range qu.Requirements {
+		if r, ok := m.q.Requirement(code); ok {
+			b.WriteString(wrap(fmt.Sprintf("%s (%s): %s", code, r.Title, r.Description), w) + "\n")
+		}
+	}
+	b.WriteString("\n" + dimStyle.Render("Press any key to go back to the question."))
+	return b.String()
 }
 
 func reqs(qu *questionnaire.Question) string {
