@@ -231,6 +231,7 @@ var funcs = map[string]any{
 		return "open"
 	},
 	"status": render.StatusLabel,
+	"join":   func(xs []string) string { return strings.Join(xs, "; ") },
 	"short":  func(s string) string { return s[:min(len(s), 16)] },
 }
 
