@@ -102,6 +102,7 @@ func (r *Roots) buildIndex() error {
 	r.builders = map[string]bool{}
 	r.keyByFP = map[string]*attest.PublicKey{}
 	r.keys = nil
+	pemFP := map[string]string{}
 	for i := range r.Entries {
 		e := &r.Entries[i]
 		if err := questionnaire.ValidateBuilderID(e.BuilderID); err != nil {
@@ -112,18 +113,21 @@ func (r *Roots) buildIndex() error {
 		}
 		switch {
 		case e.Signer.PublicKey != "":
-			k, ok := r.keyByFP[e.Signer.KeyFingerprint]
-			if !ok {
-				var err error
-				k, err = attest.ParsePublicKey([]byte(e.Signer.PublicKey))
+			// Every entry's key must match its fingerprint; a key is parsed
+			// once per distinct PEM text.
+			if pemFP[e.Signer.PublicKey] != e.Signer.KeyFingerprint {
+				k, err := attest.ParsePublicKey([]byte(e.Signer.PublicKey))
 				if err != nil {
 					return fmt.Errorf("%w: entries[%d]: %v", ErrMalformedRoots, i, err)
 				}
 				if k.Fingerprint != e.Signer.KeyFingerprint {
 					return fmt.Errorf("%w: entries[%d]: keyFingerprint %q does not match the public key (%s)", ErrMalformedRoots, i, e.Signer.KeyFingerprint, k.Fingerprint)
 				}
-				r.keyByFP[k.Fingerprint] = k
-				r.keys = append(r.keys, k)
+				pemFP[e.Signer.PublicKey] = k.Fingerprint
+				if _, ok := r.keyByFP[k.Fingerprint]; !ok {
+					r.keyByFP[k.Fingerprint] = k
+					r.keys = append(r.keys, k)
+				}
 			}
 		case e.Signer.OIDCIssuer != "":
 			s := questionnaire.Signer{OIDCIssuer: e.Signer.OIDCIssuer, SAN: e.Signer.SAN, SANRegexp: e.Signer.SANRegexp}

@@ -21,7 +21,7 @@ var (
 	ErrNoVerifiedTimestamp  = errors.New("no verified transparency-log entry or signed timestamp")
 	ErrTransparencyLog      = errors.New("transparency-log entry does not verify")
 	ErrCertificateNotValid  = errors.New("signing certificate not valid")
-	ErrSigstoreVerification = errors.New("Sigstore verification failed")
+	ErrSigstoreVerification = errors.New("sigstore verification failed")
 	ErrMalformedTrustedRoot = errors.New("malformed Sigstore trusted root")
 )
 

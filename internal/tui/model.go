@@ -102,11 +102,11 @@ type Model struct {
 	q     *questionnaire.Questionnaire
 	order []*questionnaire.Question
 
-	screen   screen
-	idx      int // current question in order
-	focus    int
-	cursor   int
-	fields   [numQuestionFields]textinput.Model // index 0 unused
+	screen screen
+	idx    int // current question in order
+	focus  int
+	cursor int
+	fields [numQuestionFields]textinput.Model // index 0 unused
 	// helpOpen shows the question's full help, examples and the
 	// requirements it bears on, whatever the terminal size.
 	helpOpen bool
