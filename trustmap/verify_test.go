@@ -398,3 +398,19 @@ func TestVSA(t *testing.T) {
 		t.Fatalf("failed VSA %+v", got.Predicate)
 	}
 }
+
+func TestRootsRejectKeyFingerprintMismatch(t *testing.T) {
+	r := loadRoots(t)
+	e := r.Entries[0]
+	other, _ := os.ReadFile("../testdata/keys/second-signer.pub")
+	e.Signer.PublicKey = string(other) // same fingerprint, another key
+	e.BuilderID = "https://builds.example.com/builders/other@v1"
+	if _, err := trustmap.NewRoots(compiledAt, append(r.Entries, e)); !errors.Is(err, trustmap.ErrMalformedRoots) {
+		t.Fatalf("err = %v, want ErrMalformedRoots", err)
+	}
+	b, _ := r.Marshal()
+	bad := strings.Replace(string(b), `"slsaBuildLevel": 3`, `"slsaBuildLevel": 7`, 1)
+	if _, err := trustmap.ParseRoots([]byte(bad)); !errors.Is(err, trustmap.ErrMalformedRoots) {
+		t.Fatalf("level 7: %v", err)
+	}
+}
