@@ -86,3 +86,27 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseConfig covers the verifier's other inputs: certifiers,
+// revocations and the trust-on-first-use store. None may panic, and what
+// parses keeps its schema.
+func FuzzParseConfig(f *testing.F) {
+	cb, err := os.ReadFile(filepath.Join(verifyDir, "certifiers.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(cb)
+	f.Add([]byte(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"ab","reason":"x"}]}`))
+	f.Add([]byte(`{"schema":"https://hallmark.build/tofu/v1","packages":{"a":{"builderId":"b","buildType":"t","parameters":{"x":null},"firstSeen":"2026-01-01T00:00:00Z"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if c, err := trustmap.ParseCertifiers(b); err == nil && (len(c.Certifiers) == 0 || c.Certifiers[0].Key() == nil) {
+			t.Fatal("certifiers accepted without keys")
+		}
+		if r, err := trustmap.ParseRevocations(b); err == nil && r.Schema != trustmap.RevocationsSchema {
+			t.Fatal("revocations with another schema")
+		}
+		if s, err := trustmap.ParseTOFU(b); err == nil && s.Packages == nil {
+			t.Fatal("TOFU store without packages map")
+		}
+	})
+}
