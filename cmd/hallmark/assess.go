@@ -60,6 +60,10 @@ lines, for screen readers. NO_COLOR turns colours off.`,
 				return cli.Failed(fmt.Errorf("the last change was not saved: %w", err))
 			}
 			a := m.Assessment()
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(e.stdout, "Nothing answered yet, so %s was not created.\n", path)
+				return nil
+			}
 			fmt.Fprintf(e.stdout, "Saved %s: %d of %d answered, the answers support Build %s.\nNext: hallmark check %s\n", path, a.Answered, a.Total, a.Level, path)
 			return nil
 		},
