@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/hallmark-build/hallmark/attest"
 )
 
 // Statement and predicate types.
@@ -25,18 +27,11 @@ type statementV1 struct {
 	Predicate     provenanceV1 `json:"predicate"`
 }
 
-// statement is an in-toto statement as read from untrusted provenance.
-type statement struct {
-	Type          string          `json:"_type"`
-	Subject       []subject       `json:"subject"`
-	PredicateType string          `json:"predicateType"`
-	Predicate     json.RawMessage `json:"predicate"`
-}
-
-type subject struct {
-	Name   string            `json:"name"`
-	Digest map[string]string `json:"digest"`
-}
+// The statement types are attest's: an in-toto Statement and its subjects.
+type (
+	statement = attest.Statement
+	subject   = attest.Subject
+)
 
 // Provenance is the part of SLSA provenance verification looks at.
 type Provenance struct {

@@ -11,25 +11,6 @@ import (
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
-func reviewKey(m *ReviewModel, keys ...string) {
-	for _, k := range keys {
-		var msg tea.KeyMsg
-		switch k {
-		case "enter":
-			msg = tea.KeyMsg{Type: tea.KeyEnter}
-		case "tab":
-			msg = tea.KeyMsg{Type: tea.KeyTab}
-		case "esc":
-			msg = tea.KeyMsg{Type: tea.KeyEsc}
-		case "down":
-			msg = tea.KeyMsg{Type: tea.KeyDown}
-		default:
-			msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
-		}
-		m.Update(msg)
-	}
-}
-
 func newReviewModel(t *testing.T) (*ReviewModel, *questionnaire.Document, string) {
 	t.Helper()
 	b, err := os.ReadFile("../../testdata/answers/l3-hosted.json")
@@ -68,16 +49,16 @@ func TestReviewVerdictsAreSavedAndCounted(t *testing.T) {
 			t.Fatalf("screen lacks %q:\n%s", want, v)
 		}
 	}
-	reviewKey(m, "a") // platform accepted
+	key(m, "a") // platform accepted
 	if savedReview(t, path, doc).Verdicts["platform"].Verdict != questionnaire.Accepted {
 		t.Fatal("verdict not saved at once")
 	}
-	reviewKey(m, "n", "r", "tab", "no provenance samples shown", "enter") // provenance-format rejected, with comment
+	key(m, "n", "r", "tab", "no provenance samples shown", "enter") // provenance-format rejected, with comment
 	rv := savedReview(t, path, doc)
 	if e := rv.Verdicts["provenance-format"]; e.Verdict != questionnaire.Rejected || e.Comment != "no provenance samples shown" {
 		t.Fatalf("provenance-format %+v", e)
 	}
-	reviewKey(m, "n", "e") // signing needs evidence
+	key(m, "n", "e") // signing needs evidence
 	c := m.Counts()
 	if c[questionnaire.Accepted] != 1 || c[questionnaire.Rejected] != 1 || c[questionnaire.NeedsEvidence] != 1 || c[""] != 40 {
 		t.Fatalf("counts %v", c)
@@ -92,7 +73,7 @@ func TestReviewVerdictsAreSavedAndCounted(t *testing.T) {
 	}
 	// The overview lists each answer's state; resuming starts at the first
 	// answer without a verdict.
-	reviewKey(m, "o")
+	key(m, "o")
 	if !strings.Contains(m.View(), "REJECTED") || m.Current() != "" {
 		t.Fatalf("overview:\n%s", m.View())
 	}
@@ -104,7 +85,7 @@ func TestReviewVerdictsAreSavedAndCounted(t *testing.T) {
 
 func TestReviewCtrlCKeepsComment(t *testing.T) {
 	m, doc, path := newReviewModel(t)
-	reviewKey(m, "tab", "half written")
+	key(m, "tab", "half written")
 	m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
 	if savedReview(t, path, doc).Verdicts["platform"].Comment != "half written" {
 		t.Fatal("comment lost on ctrl+c")
