@@ -20,6 +20,8 @@ func TestMain(m *testing.M) {
 		"trustmap": func() {
 			e := defaultEnv()
 			e.now = func() time.Time { return testNow }
+			// Scripts never wait on a terminal, even when one is there.
+			e.readPassword = func(string) ([]byte, error) { return nil, cli.ErrNoPassword }
 			e.stderrIsTerminal = false
 			os.Exit(cli.Execute(newRoot(e), os.Args[1:]))
 		},

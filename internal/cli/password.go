@@ -13,18 +13,19 @@ import (
 // PasswordEnv is the variable automation sets instead of typing a password.
 const PasswordEnv = "HALLMARK_PASSWORD"
 
-var errNoPassword = errors.New("a password is needed: run on a terminal, or set " + PasswordEnv)
+// ErrNoPassword: no terminal to ask on and no HALLMARK_PASSWORD.
+var ErrNoPassword = errors.New("a password is needed: run on a terminal, or set " + PasswordEnv)
 
 // TerminalPassword reads a password from the controlling terminal without
-// echo. It returns errNoPassword when there is no terminal.
+// echo. It returns ErrNoPassword when there is no terminal.
 func TerminalPassword(prompt string) ([]byte, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return nil, errNoPassword
+		return nil, ErrNoPassword
 	}
 	defer tty.Close()
 	if !term.IsTerminal(int(tty.Fd())) {
-		return nil, errNoPassword
+		return nil, ErrNoPassword
 	}
 	fmt.Fprint(tty, prompt)
 	pw, err := term.ReadPassword(int(tty.Fd()))
