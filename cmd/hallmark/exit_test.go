@@ -13,7 +13,8 @@ func runArgs(t *testing.T, stdin string, args ...string) (code int, stdout, stde
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{stdin: bytes.NewBufferString(stdin), stdout: &out, stderr: &errb,
-		getenv: func(string) string { return "" }, now: func() time.Time { return testNow }}
+		getenv: func(string) string { return "" }, now: func() time.Time { return testNow },
+		readPassword: func(string) ([]byte, error) { return nil, cli.ErrNoPassword }}
 	code = cli.Execute(newRoot(e), args)
 	return code, out.String(), errb.String()
 }
