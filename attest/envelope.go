@@ -8,10 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+
+	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
 // Limits on untrusted envelopes.
@@ -208,8 +211,13 @@ func ParseStatement(payload []byte) (*Statement, *Predicate, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, nil, fmt.Errorf("%w: predicate: %v", ErrMalformedStatement, err)
 	}
-	if p.Builder.ID == "" || p.SLSABuildLevel < 1 {
-		return nil, nil, fmt.Errorf("%w: predicate needs builder.id and slsaBuildLevel 1-3", ErrMalformedStatement)
+	if (p.Builder.ID == "") == (p.Builder.IDRegexp == "") || p.SLSABuildLevel < 1 {
+		return nil, nil, fmt.Errorf("%w: predicate needs one of builder.id and builder.idRegexp, and slsaBuildLevel 1-3", ErrMalformedStatement)
+	}
+	if p.Builder.IDRegexp != "" {
+		if _, err := regexp.Compile(questionnaire.AnchorRegexp(p.Builder.IDRegexp)); err != nil {
+			return nil, nil, fmt.Errorf("%w: builder.idRegexp: %v", ErrMalformedStatement, err)
+		}
 	}
 	if p.ValidFrom.IsZero() || !p.ValidUntil.After(p.ValidFrom) {
 		return nil, nil, fmt.Errorf("%w: validUntil must be after validFrom", ErrMalformedStatement)

@@ -63,9 +63,20 @@ type Predicate struct {
 // Builder identifies the certified builder and how verifiers recognise its
 // provenance.
 type Builder struct {
-	ID      string           `json:"id"`
-	Mode    string           `json:"mode,omitempty"`
-	Signers []SignerIdentity `json:"signers"`
+	ID string `json:"id,omitempty"`
+	// IDRegexp certifies every builder.id the anchored pattern matches,
+	// instead of one ID.
+	IDRegexp string           `json:"idRegexp,omitempty"`
+	Mode     string           `json:"mode,omitempty"`
+	Signers  []SignerIdentity `json:"signers"`
+}
+
+// Name is the ID, or the pattern.
+func (b Builder) Name() string {
+	if b.ID != "" {
+		return b.ID
+	}
+	return b.IDRegexp
 }
 
 // SignerIdentity is a provenance signer verifiers should pin: a public key
@@ -218,11 +229,11 @@ func pickBuilder(doc *questionnaire.Document, id string) (Builder, error) {
 	case id == "" && len(bs) > 1:
 		return Builder{}, fmt.Errorf("%w: the profile lists %d builders; choose one with --builder-id", ErrNoBuilder, len(bs))
 	case id == "":
-		return Builder{ID: bs[0].ID, Mode: bs[0].Mode, Signers: signers}, nil
+		return Builder{ID: bs[0].ID, IDRegexp: bs[0].IDRegexp, Mode: bs[0].Mode, Signers: signers}, nil
 	}
 	for _, b := range bs {
-		if b.ID == id {
-			return Builder{ID: b.ID, Mode: b.Mode, Signers: signers}, nil
+		if b.Name() == id {
+			return Builder{ID: b.ID, IDRegexp: b.IDRegexp, Mode: b.Mode, Signers: signers}, nil
 		}
 	}
 	return Builder{}, fmt.Errorf("%w: %q is not in profile.builders", ErrNoBuilder, id)

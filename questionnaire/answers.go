@@ -65,10 +65,36 @@ type Profile struct {
 	ClaimedLevel *Level    `json:"claimedLevel,omitempty"`
 }
 
-// Builder is one builder.id the platform issues and what that mode is.
+// Builder is one builder.id the platform issues and what that mode is. A
+// builder whose id changes with each release (a reusable workflow referenced
+// by tag, say) is given as IDRegexp, an anchored regular expression, instead
+// of ID.
 type Builder struct {
-	ID   string `json:"id"`
-	Mode string `json:"mode,omitempty"`
+	ID       string `json:"id,omitempty"`
+	IDRegexp string `json:"idRegexp,omitempty"`
+	Mode     string `json:"mode,omitempty"`
+}
+
+// Name is the ID, or the pattern for a builder given by IDRegexp.
+func (b Builder) Name() string {
+	if b.ID != "" {
+		return b.ID
+	}
+	return b.IDRegexp
+}
+
+// Validate checks that exactly one of ID and IDRegexp is given.
+func (b Builder) Validate() error {
+	switch {
+	case b.ID != "" && b.IDRegexp != "":
+		return errors.New("give either id or idRegexp, not both")
+	case b.IDRegexp != "":
+		if _, err := regexp.Compile(AnchorRegexp(b.IDRegexp)); err != nil {
+			return fmt.Errorf("idRegexp: %v", err)
+		}
+		return nil
+	}
+	return ValidateBuilderID(b.ID)
 }
 
 // Signer is an identity verifiers should pin: a public key (PEM), or a
@@ -218,13 +244,13 @@ func (p Profile) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, b := range p.Builders {
-		if err := ValidateBuilderID(b.ID); err != nil {
-			return fmt.Errorf("%w: profile.builders[%d].id: %v", ErrInvalidField, i, err)
+		if err := b.Validate(); err != nil {
+			return fmt.Errorf("%w: profile.builders[%d]: %v", ErrInvalidField, i, err)
 		}
-		if seen[b.ID] {
-			return fmt.Errorf("%w: profile.builders[%d].id: duplicate %q", ErrInvalidField, i, b.ID)
+		if seen[b.Name()] {
+			return fmt.Errorf("%w: profile.builders[%d]: duplicate %q", ErrInvalidField, i, b.Name())
 		}
-		seen[b.ID] = true
+		seen[b.Name()] = true
 		if err := checkText(fmt.Sprintf("profile.builders[%d].mode", i), b.Mode); err != nil {
 			return err
 		}

@@ -277,3 +277,21 @@ func FuzzParseReview(f *testing.F) {
 		}
 	})
 }
+
+func TestBuilderValidate(t *testing.T) {
+	for _, tc := range []struct {
+		b  Builder
+		ok bool
+	}{
+		{Builder{ID: "https://ci.example/b@v1"}, true},
+		{Builder{IDRegexp: `https://ci\.example/b@v[0-9]+`}, true},
+		{Builder{}, false},
+		{Builder{ID: "https://ci.example/b@v1", IDRegexp: "x"}, false},
+		{Builder{IDRegexp: "("}, false},
+		{Builder{ID: "relative/path"}, false},
+	} {
+		if err := tc.b.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%+v: err = %v", tc.b, err)
+		}
+	}
+}

@@ -117,7 +117,7 @@ func (r *Revocations) revoked(digest string, v *attest.Verified) string {
 		if x.AttestationDigest != "" && x.AttestationDigest == digest {
 			return "revoked: " + x.Reason
 		}
-		if x.BuilderID == v.Predicate.Builder.ID && v.Predicate.IssuedAt.Before(x.IssuedBefore) {
+		if x.BuilderID == v.Predicate.Builder.Name() && v.Predicate.IssuedAt.Before(x.IssuedBefore) {
 			return "superseded: " + x.Reason
 		}
 	}

@@ -93,18 +93,18 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 	if c.ThirdPartyAbove != nil && p.SLSABuildLevel > *c.ThirdPartyAbove && kind != attest.ThirdPartyAssessment {
 		return nil, fmt.Errorf("%w: %s above %s needs a third-party assessment, got %q", ErrThirdPartyRequired, p.SLSABuildLevel, *c.ThirdPartyAbove, kind)
 	}
-	if opts.Deny[p.Builder.ID] {
-		return nil, fmt.Errorf("%w: %s", ErrDenied, p.Builder.ID)
+	if opts.Deny[p.Builder.Name()] {
+		return nil, fmt.Errorf("%w: %s", ErrDenied, p.Builder.Name())
 	}
 	if why := opts.Revoked.revoked(v.EnvelopeDigest, v); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrRevoked, why)
 	}
 	level := min(p.SLSABuildLevel, c.MaxLevel)
-	if capped, ok := opts.Caps[p.Builder.ID]; ok {
+	if capped, ok := opts.Caps[p.Builder.Name()]; ok {
 		level = min(level, capped)
 	}
 	if len(p.Builder.Signers) == 0 {
-		return nil, fmt.Errorf("%w: the attestation names no provenance signer for %s", attest.ErrMalformedStatement, p.Builder.ID)
+		return nil, fmt.Errorf("%w: the attestation names no provenance signer for %s", attest.ErrMalformedStatement, p.Builder.Name())
 	}
 	var out []Entry
 	for _, s := range p.Builder.Signers {
@@ -117,7 +117,7 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 			sig.KeyFingerprint = k.Fingerprint
 		}
 		out = append(out, Entry{
-			BuilderID: p.Builder.ID, Signer: sig, SLSABuildLevel: level,
+			BuilderID: p.Builder.ID, BuilderIDRegexp: p.Builder.IDRegexp, Signer: sig, SLSABuildLevel: level,
 			ValidFrom: p.ValidFrom, ValidUntil: p.ValidUntil,
 			CertifiedBy:       CertifiedBy{Name: c.Name, KeyFingerprint: c.key.Fingerprint, AssessmentKind: kind},
 			AttestationDigest: v.EnvelopeDigest,

@@ -30,14 +30,21 @@ type Roots struct {
 	index     map[string][]int // signerKey + "\x00" + builderID -> entries
 	byIssuer  map[string][]int // OIDC issuer -> Sigstore entries
 	sanRegexp map[int]*regexp.Regexp
-	builders  map[string]bool
-	keys      []*attest.PublicKey
-	keyByFP   map[string]*attest.PublicKey
+	// Entries whose builder is a pattern, by signer key, and all of them.
+	patterns      map[string][]int
+	builderRegexp map[int]*regexp.Regexp
+	builders      map[string]bool
+	keys          []*attest.PublicKey
+	keyByFP       map[string]*attest.PublicKey
 }
 
 // Entry is one root of trust.
 type Entry struct {
-	BuilderID         string              `json:"builderId"`
+	BuilderID string `json:"builderId,omitempty"`
+	// BuilderIDRegexp pairs the signer with every builder.id this anchored
+	// pattern matches (for example all release tags of a reusable
+	// workflow), instead of one BuilderID.
+	BuilderIDRegexp   string              `json:"builderIdRegexp,omitempty"`
 	Signer            Signer              `json:"signer"`
 	SLSABuildLevel    questionnaire.Level `json:"slsaBuildLevel"`
 	ValidFrom         time.Time           `json:"validFrom"`
@@ -84,6 +91,7 @@ func NewRoots(compiledAt time.Time, entries []Entry) (*Roots, error) {
 	slices.SortFunc(r.Entries, func(a, b Entry) int {
 		return cmp.Or(
 			cmp.Compare(a.BuilderID, b.BuilderID),
+			cmp.Compare(a.BuilderIDRegexp, b.BuilderIDRegexp),
 			cmp.Compare(a.Signer.id(), b.Signer.id()),
 			a.ValidFrom.Compare(b.ValidFrom),
 			cmp.Compare(a.AttestationDigest, b.AttestationDigest),
@@ -99,14 +107,17 @@ func (r *Roots) buildIndex() error {
 	r.index = make(map[string][]int, len(r.Entries))
 	r.byIssuer = map[string][]int{}
 	r.sanRegexp = map[int]*regexp.Regexp{}
+	r.patterns = map[string][]int{}
+	r.builderRegexp = map[int]*regexp.Regexp{}
 	r.builders = map[string]bool{}
 	r.keyByFP = map[string]*attest.PublicKey{}
 	r.keys = nil
 	pemFP := map[string]string{}
 	for i := range r.Entries {
 		e := &r.Entries[i]
-		if err := questionnaire.ValidateBuilderID(e.BuilderID); err != nil {
-			return fmt.Errorf("%w: entries[%d]: %v", ErrMalformedRoots, i, err)
+		b := questionnaire.Builder{ID: e.BuilderID, IDRegexp: e.BuilderIDRegexp}
+		if err := b.Validate(); err != nil {
+			return fmt.Errorf("%w: entries[%d]: builder: %v", ErrMalformedRoots, i, err)
 		}
 		if !e.SLSABuildLevel.Valid() || !e.ValidUntil.After(e.ValidFrom) {
 			return fmt.Errorf("%w: entries[%d]: needs a level 0-3 and validUntil after validFrom", ErrMalformedRoots, i)
@@ -140,6 +151,11 @@ func (r *Roots) buildIndex() error {
 			r.byIssuer[e.Signer.OIDCIssuer] = append(r.byIssuer[e.Signer.OIDCIssuer], i)
 		default:
 			return fmt.Errorf("%w: entries[%d]: signer needs publicKey or oidcIssuer", ErrMalformedRoots, i)
+		}
+		if e.BuilderIDRegexp != "" {
+			r.builderRegexp[i] = regexp.MustCompile(questionnaire.AnchorRegexp(e.BuilderIDRegexp)) // validated above
+			r.patterns[e.Signer.id()] = append(r.patterns[e.Signer.id()], i)
+			continue
 		}
 		k := e.Signer.id() + "\x00" + e.BuilderID
 		r.index[k] = append(r.index[k], i)
@@ -248,22 +264,27 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 			e := &r.Entries[i]
 			if e.Signer.SAN == signer.SAN || (r.sanRegexp[i] != nil && r.sanRegexp[i].MatchString(signer.SAN)) {
 				known = true
-				if e.BuilderID == builderID {
+				if r.builderMatches(i, builderID) {
 					idx = append(idx, i)
 				}
 			}
 		}
 		if len(idx) == 0 {
-			if known || r.builders[builderID] {
+			if known || r.builderKnown(builderID) {
 				return LookupResult{Level: 1}, fmt.Errorf("%w: certificate %s (issuer %s) is not paired with %s in the roots of trust", ErrSignerNotPaired, signer.SAN, signer.OIDCIssuer, builderID)
 			}
 			return LookupResult{Level: 1}, fmt.Errorf("%w: expected a certificate identity from the roots of trust, got %s (issuer %s)", ErrUnknownSigner, signer.SAN, signer.OIDCIssuer)
 		}
 	} else {
 		idx = r.index[signer.id()+"\x00"+builderID]
+		for _, i := range r.patterns[signer.id()] {
+			if r.builderRegexp[i].MatchString(builderID) {
+				idx = append(idx, i)
+			}
+		}
 	}
 	if len(idx) == 0 {
-		if r.builders[builderID] {
+		if r.builderKnown(builderID) {
 			return LookupResult{Level: 1}, fmt.Errorf("%w: %s is in the roots of trust, but not with this signer", ErrSignerNotPaired, builderID)
 		}
 		return LookupResult{Level: 1, Reason: "builder.id not in the roots of trust: level 1"}, nil
@@ -292,4 +313,27 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 	}
 	return LookupResult{Level: best.SLSABuildLevel, Entry: best,
 		Reason: fmt.Sprintf("certified by %s until %s", best.CertifiedBy.Name, best.ValidUntil.Format(time.RFC3339))}, nil
+}
+
+// builderMatches reports whether entry i covers builderID.
+func (r *Roots) builderMatches(i int, builderID string) bool {
+	if re := r.builderRegexp[i]; re != nil {
+		return re.MatchString(builderID)
+	}
+	return r.Entries[i].BuilderID == builderID
+}
+
+// builderKnown reports whether any entry, with any signer, covers builderID.
+// Pattern entries are scanned, so their number (not the map's size) is the
+// cost.
+func (r *Roots) builderKnown(builderID string) bool {
+	if r.builders[builderID] {
+		return true
+	}
+	for i, re := range r.builderRegexp {
+		if re.MatchString(builderID) && r.Entries[i].BuilderIDRegexp != "" {
+			return true
+		}
+	}
+	return false
 }

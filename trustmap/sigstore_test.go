@@ -314,3 +314,32 @@ func TestBundleJSONLines(t *testing.T) {
 		t.Fatalf("passing %d, err %v, first document %v", res.Passing, err, res.Documents[0].Err())
 	}
 }
+
+// A capability attestation can certify every release tag of a reusable
+// workflow: builder idRegexp and certificate sanRegexp.
+func TestCorpusWithPatterns(t *testing.T) {
+	operator := keyFile(t, "operator.key", "operator-test-password")
+	doc := readAnswers(t, "l3-hosted.json")
+	wf := `https://github\.com/bazel-contrib/publish-to-bcr/\.github/workflows/publish\.yaml@refs/tags/v[0-9.]+`
+	doc.Profile.Builders = []questionnaire.Builder{{IDRegexp: wf, Mode: "publish-to-bcr, any release tag"}}
+	doc.Profile.Signers = []questionnaire.Signer{{OIDCIssuer: ghIssuer, SANRegexp: wf}}
+	if err := doc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := attest.Issue(context.Background(), doc, operator, attest.IssueOptions{Now: corpusIssued, ValidFor: 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := os.ReadFile(filepath.Join(verifyDir, "certifiers.json"))
+	certs, _ := trustmap.ParseCertifiers(cb)
+	c, err := trustmap.Compile(context.Background(), certs, []trustmap.Attestation{{Name: "p", Envelope: res.Envelope}}, trustmap.CompileOptions{At: corpusCompile})
+	if err != nil || len(c.Rejected) != 0 || c.Roots.Entries[0].BuilderIDRegexp != wf {
+		t.Fatalf("compile: %v %+v", err, c)
+	}
+	if _, err := verifyCorpus(t, c.Roots, "bcr/MODULE.bazel.intoto.jsonl", "bcr/MODULE.bazel", trustmap.VerifyOptions{MinLevel: 3}); err != nil {
+		t.Fatalf("pattern roots: %v", err)
+	}
+	if _, err := verifyCorpus(t, c.Roots, "bcr/MODULE-wrong-signer.bazel.intoto.jsonl", "bcr/MODULE-wrong-signer.bazel", trustmap.VerifyOptions{}); !errors.Is(err, trustmap.ErrSignerNotPaired) {
+		t.Fatalf("forgery with pattern roots: %v", err)
+	}
+}

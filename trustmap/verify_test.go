@@ -414,3 +414,45 @@ func TestRootsRejectKeyFingerprintMismatch(t *testing.T) {
 		t.Fatalf("level 7: %v", err)
 	}
 }
+
+// A roots entry may pair a signer with a builder.id pattern: every release
+// of a builder referenced by tag, say.
+func TestBuilderIDPattern(t *testing.T) {
+	r := loadRoots(t)
+	var entries []trustmap.Entry
+	for _, e := range r.Entries {
+		if e.BuilderID == hostedBuilder {
+			e.BuilderID, e.BuilderIDRegexp = "", `https://builds\.example\.com/builders/hosted-vm@v[0-9]+`
+		}
+		entries = append(entries, e)
+	}
+	roots, err := trustmap.NewRoots(compiledAt, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loadCases(t)[0] // pass-policy-l3: builder hosted-vm@v1
+	if res, err := runCase(t, roots, c); err != nil || res.Level != 3 {
+		t.Fatalf("pattern entry: %v", err)
+	}
+	// The pattern is anchored: a builder.id that merely contains a match
+	// is not covered.
+	signer := trustmap.Signer{KeyFingerprint: entries[0].Signer.KeyFingerprint}
+	built := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{"https://builds.example.com/builders/hosted-vm@v1-evil", "https://evil.example/https://builds.example.com/builders/hosted-vm@v1"} {
+		lr, err := roots.Lookup(signer, id, built, verifyAt, true)
+		if err != nil || lr.Entry != nil || lr.Level != 1 {
+			t.Errorf("%s: level %v entry %v err %v; want level 1 without entry", id, lr.Level, lr.Entry, err)
+		}
+	}
+	// Another signer claiming a builder.id the pattern covers is not paired.
+	other := trustmap.Signer{KeyFingerprint: "SHA256:other"}
+	if _, err := roots.Lookup(other, "https://builds.example.com/builders/hosted-vm@v7", built, verifyAt, true); !errors.Is(err, trustmap.ErrSignerNotPaired) {
+		t.Fatalf("other signer: %v", err)
+	}
+	// Entries need exactly one of builderId and builderIdRegexp.
+	bad := entries[0]
+	bad.BuilderID, bad.BuilderIDRegexp = hostedBuilder, "x"
+	if _, err := trustmap.NewRoots(compiledAt, []trustmap.Entry{bad}); !errors.Is(err, trustmap.ErrMalformedRoots) {
+		t.Fatalf("both: %v", err)
+	}
+}

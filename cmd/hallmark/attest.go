@@ -129,7 +129,7 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	}
 	p := res.Predicate
 	fmt.Fprintf(e.stdout, "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
-		f.out, p.Builder.ID, p.SLSABuildLevel, p.Assessment.Kind, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
+		f.out, p.Builder.Name(), p.SLSABuildLevel, p.Assessment.Kind, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
 		answersPath, res.AnswersDigest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
 	return nil
 }

@@ -45,7 +45,7 @@ checked. Use verify-attestation for that.`,
 				d, _ := doc.Digest()
 				fmt.Fprintf(e.stdout, "UNVERIFIED answers document %s\n  sha256 of the canonical form: %s\n  organisation: %s\n", args[0], d, orDash(doc.Profile.Organization))
 				for _, b := range doc.Profile.Builders {
-					fmt.Fprintf(e.stdout, "  builder: %s (%s)\n", b.ID, orDash(b.Mode))
+					fmt.Fprintf(e.stdout, "  builder: %s (%s)\n", b.Name(), orDash(b.Mode))
 				}
 				fmt.Fprintln(e.stdout)
 				render.Assessment(e.stdout, args[0], doc.Q(), assess.Assess(doc, assess.Options{}))

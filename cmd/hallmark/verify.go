@@ -60,7 +60,7 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
 			}
 			p := v.Predicate
 			fmt.Fprintf(e.stdout, "Verified: %s\n  builder     %s\n  level       Build L%d\n  assessment  %s by %s\n  valid       %s to %s (checked at %s)\n  answers     %s sha256:%s%s\n  signed by   %s\n",
-				args[0], p.Builder.ID, p.SLSABuildLevel, p.Assessment.Kind, orDash(p.Assessment.AssessorID),
+				args[0], p.Builder.Name(), p.SLSABuildLevel, p.Assessment.Kind, orDash(p.Assessment.AssessorID),
 				p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339), when.UTC().Format(time.RFC3339),
 				v.Statement.Subject[0].Name, v.AnswersDigest, matched(answers), v.Key.Fingerprint)
 			return nil
