@@ -21,7 +21,6 @@ import (
 const (
 	MaxEnvelopeBytes = 8 << 20
 	MaxSignatures    = 16
-	MaxSubjects      = 1024
 )
 
 // Envelope is a DSSE envelope.

@@ -66,10 +66,6 @@ func Execute(root *cobra.Command, args []string) int {
 	return code
 }
 
-// Out is a small helper for formatted writes whose errors are irrelevant
-// (the command's exit status already reflects the outcome).
-func Out(w io.Writer, format string, a ...any) { fmt.Fprintf(w, format, a...) }
-
 // ReadFile reads a whole file, refusing files larger than limit bytes.
 func ReadFile(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)

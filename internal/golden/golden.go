@@ -14,9 +14,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// Updating reports whether -update was given.
-func Updating() bool { return *update }
-
 // Check compares got with the golden file at path (rewriting it with -update).
 func Check(t testing.TB, path string, got []byte) {
 	t.Helper()

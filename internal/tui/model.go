@@ -189,9 +189,6 @@ func newInput() textinput.Model {
 // Init implements tea.Model.
 func (m *Model) Init() tea.Cmd { return nil }
 
-// Document returns the document being edited.
-func (m *Model) Document() *questionnaire.Document { return m.doc }
-
 // Assessment returns the live assessment.
 func (m *Model) Assessment() *assess.Assessment { return m.assessment }
 
