@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/canonical"
 	"github.com/hallmark-build/hallmark/internal/keyid"
 )
 
@@ -338,18 +339,11 @@ func (s Signer) Fingerprint() (string, error) {
 // in a fixed order (struct order, maps sorted), no HTML escaping, and a final
 // newline. Parsing and re-encoding a canonical document gives the same bytes.
 func (d *Document) Canonical() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	c := *d
 	if c.Answers == nil {
 		c.Answers = map[string]Answer{}
 	}
-	if err := enc.Encode(&c); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return canonical.JSON(&c)
 }
 
 // Digest is the sha256 (lowercase hex) of the canonical encoding, which is

@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/canonical"
 )
 
 // ReviewSchema identifies the review document format.
@@ -133,16 +134,7 @@ func (rv *Review) VerdictMap() map[string]Verdict {
 }
 
 // Canonical encodes the review like answers documents: indented, stable.
-func (rv *Review) Canonical() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rv); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
+func (rv *Review) Canonical() ([]byte, error) { return canonical.JSON(rv) }
 
 // Digest is the sha256 of the canonical encoding (the file as saved).
 func (rv *Review) Digest() (string, error) {

@@ -34,15 +34,3 @@ func decodeStrict(b []byte, v any, limit int, sentinel error) error {
 	}
 	return nil
 }
-
-// canonicalJSON encodes v indented, without HTML escaping, with a newline.
-func canonicalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}

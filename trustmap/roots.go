@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/canonical"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -168,7 +169,7 @@ func (r *Roots) buildIndex() error {
 func (r *Roots) Keys() []*attest.PublicKey { return r.keys }
 
 // Marshal encodes the roots reproducibly: same entries, same bytes.
-func (r *Roots) Marshal() ([]byte, error) { return canonicalJSON(r) }
+func (r *Roots) Marshal() ([]byte, error) { return canonical.JSON(r) }
 
 // ParseRoots decodes an unsigned roots map.
 func ParseRoots(b []byte) (*Roots, error) {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/hallmark-build/hallmark/internal/canonical"
 )
 
 // TOFUSchema identifies the trust-on-first-use store format.
@@ -59,7 +61,7 @@ func ParseTOFU(b []byte) (*TOFU, error) {
 func (t *TOFU) Changed() bool { return t.changed }
 
 // Marshal encodes the store reproducibly.
-func (t *TOFU) Marshal() ([]byte, error) { return canonicalJSON(t) }
+func (t *TOFU) Marshal() ([]byte, error) { return canonical.JSON(t) }
 
 func pin(prov *Provenance, pkg *PackagePolicy, at time.Time) TOFUEntry {
 	flat := map[string]any{}
