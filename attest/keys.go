@@ -19,6 +19,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/hallmark-build/hallmark/internal/keyid"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 )
 
 // Algorithm names a key type for GenerateKey.
@@ -223,12 +224,9 @@ func LoadPrivateKeyFile(path string, pass PassFunc) (*PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxKeyFileBytes+1))
+	b, err := limitio.ReadAll(f, MaxKeyFileBytes)
 	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxKeyFileBytes {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrMalformedKey, path, MaxKeyFileBytes)
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedKey, path, err)
 	}
 	if blk, _ := pem.Decode(b); blk != nil && !strings.Contains(blk.Type, "PRIVATE KEY") {
 		return nil, fmt.Errorf("%s: %w: found a %s", path, ErrPublicKeyGiven, strings.ToLower(blk.Type))
@@ -274,12 +272,7 @@ func ParsePublicKey(b []byte) (*PublicKey, error) {
 
 // LoadPublicKeyFile reads a PEM public key file.
 func LoadPublicKeyFile(path string) (*PublicKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxKeyFileBytes+1))
+	b, err := limitio.ReadFile(path, MaxKeyFileBytes)
 	if err != nil {
 		return nil, err
 	}

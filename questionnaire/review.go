@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/canonical"
@@ -75,15 +74,6 @@ func NewReview(doc *Document, name string) (*Review, error) {
 		return nil, err
 	}
 	return &Review{Schema: ReviewSchema, AnswersDigest: d, AnswersName: name, Verdicts: map[string]ReviewEntry{}}, nil
-}
-
-// ReadReview reads a review and checks that it reviewed exactly doc.
-func ReadReview(r io.Reader, doc *Document) (*Review, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxReviewBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	return ParseReview(b, doc)
 }
 
 // ParseReview decodes a review and checks it against doc: the digest must

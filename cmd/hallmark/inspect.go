@@ -10,6 +10,7 @@ import (
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/render"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
@@ -25,7 +26,7 @@ checked. Use verify-attestation for that.`,
   hallmark inspect answers.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := cli.ReadFile(args[0], attest.MaxEnvelopeBytes)
+			b, err := limitio.ReadFile(args[0], attest.MaxEnvelopeBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/report"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
@@ -90,7 +91,7 @@ report says whether it was verified).`,
 // loadReportAttestation reads the attestation for the report: verified with
 // key when given (failing closed), otherwise parsed and labelled unverified.
 func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPath string) (*report.Attestation, error) {
-	b, err := cli.ReadFile(path, attest.MaxEnvelopeBytes)
+	b, err := limitio.ReadFile(path, attest.MaxEnvelopeBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
@@ -101,7 +102,7 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 		if err != nil {
 			return nil, cli.Usage(err)
 		}
-		answers, err := cli.ReadFile(answersPath, questionnaire.MaxAnswersBytes)
+		answers, err := limitio.ReadFile(answersPath, questionnaire.MaxAnswersBytes)
 		if err != nil {
 			return nil, cli.Usage(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/tui"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
@@ -80,7 +81,7 @@ func openOrNewReview(path, answersPath string, doc *questionnaire.Document) (*qu
 }
 
 func loadReview(path string, doc *questionnaire.Document) (*questionnaire.Review, error) {
-	b, err := cli.ReadFile(path, questionnaire.MaxReviewBytes)
+	b, err := limitio.ReadFile(path, questionnaire.MaxReviewBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -43,13 +44,13 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
 				}
 				pubs = append(pubs, p)
 			}
-			env, err := cli.ReadFile(args[0], attest.MaxEnvelopeBytes)
+			env, err := limitio.ReadFile(args[0], attest.MaxEnvelopeBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}
 			opts := attest.VerifyOptions{At: when}
 			if answers != "" {
-				if opts.Answers, err = cli.ReadFile(answers, questionnaire.MaxAnswersBytes); err != nil {
+				if opts.Answers, err = limitio.ReadFile(answers, questionnaire.MaxAnswersBytes); err != nil {
 					return cli.Usage(err)
 				}
 			}

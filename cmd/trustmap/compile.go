@@ -11,6 +11,7 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
@@ -59,7 +60,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			for _, d := range deny {
 				opts.Deny[d] = true
 			}
-			cb, err := cli.ReadFile(certifiers, trustmap.MaxCertifiersBytes)
+			cb, err := limitio.ReadFile(certifiers, trustmap.MaxCertifiersBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}
@@ -68,7 +69,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				return cli.Usage(fmt.Errorf("%s: %w", certifiers, err))
 			}
 			if revoked != "" {
-				rb, err := cli.ReadFile(revoked, trustmap.MaxRevocationsBytes)
+				rb, err := limitio.ReadFile(revoked, trustmap.MaxRevocationsBytes)
 				if err != nil {
 					return cli.Usage(err)
 				}
@@ -84,7 +85,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			var atts []trustmap.Attestation
 			for _, a := range args {
-				b, err := cli.ReadFile(a, attest.MaxEnvelopeBytes)
+				b, err := limitio.ReadFile(a, attest.MaxEnvelopeBytes)
 				if err != nil {
 					return cli.Usage(err)
 				}

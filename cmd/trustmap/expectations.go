@@ -9,6 +9,7 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
 
@@ -39,7 +40,7 @@ approved the change.`,
 			if err != nil {
 				return err
 			}
-			prov, err := cli.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
+			prov, err := limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}
@@ -86,7 +87,7 @@ func newSignPolicyCmd(e *env) *cobra.Command {
 			if len(keys) == 0 || out == "" {
 				return cli.Usage(errors.New("--key and -o are required"))
 			}
-			b, err := cli.ReadFile(args[0], trustmap.MaxPolicyBytes)
+			b, err := limitio.ReadFile(args[0], trustmap.MaxPolicyBytes)
 			if err != nil {
 				return cli.Usage(err)
 			}

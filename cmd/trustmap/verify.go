@@ -18,6 +18,7 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
@@ -101,7 +102,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, err
 	}
-	rb, err := cli.ReadFile(f.roots, trustmap.MaxRootsBytes)
+	rb, err := limitio.ReadFile(f.roots, trustmap.MaxRootsBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
@@ -127,7 +128,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		if err != nil {
 			return nil, err
 		}
-		if v.policyData, err = cli.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
+		if v.policyData, err = limitio.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
 			return nil, cli.Usage(err)
 		}
 		if v.policy, err = trustmap.LoadPolicy(ctx, v.policyData, keys, f.policyThreshold); err != nil {
@@ -176,7 +177,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		}
 		v.opts.TOFU = tofu
 	}
-	prov, err := cli.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
+	prov, err := limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
 	if err != nil {
 		return cli.Usage(err)
 	}
@@ -282,7 +283,7 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 }
 
 func loadTOFU(path string) (*trustmap.TOFU, error) {
-	b, err := cli.ReadFile(path, trustmap.MaxTOFUBytes)
+	b, err := limitio.ReadFile(path, trustmap.MaxTOFUBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return trustmap.NewTOFU(), nil
 	}
@@ -318,7 +319,7 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 		return filepath.Join(base, p)
 	}
 	verify := func(ctx context.Context, it trustmap.BatchItem) (*trustmap.Result, error) {
-		prov, err := cli.ReadFile(resolve(it.Provenance), trustmap.MaxProvenanceBytes)
+		prov, err := limitio.ReadFile(resolve(it.Provenance), trustmap.MaxProvenanceBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -387,7 +388,7 @@ func loadSigstoreTrust(path string) (*trustmap.SigstoreTrust, error) {
 		}
 		return t, nil
 	}
-	b, err := cli.ReadFile(path, trustmap.MaxRootsBytes)
+	b, err := limitio.ReadFile(path, trustmap.MaxRootsBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
