@@ -2,6 +2,7 @@ package trustmap
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,7 +77,7 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
-		if len(bytesTrim(b)) == 0 {
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		var it BatchItem

@@ -40,11 +40,8 @@ func (c *Certifier) Key() *attest.PublicKey { return c.key }
 // ParseCertifiers decodes and validates a certifiers file.
 func ParseCertifiers(b []byte) (*Certifiers, error) {
 	var c Certifiers
-	if err := decodeStrict(b, &c, MaxCertifiersBytes, ErrMalformedCertifiers); err != nil {
+	if err := decodeDocument(b, &c, CertifiersSchema, MaxCertifiersBytes, ErrMalformedCertifiers); err != nil {
 		return nil, err
-	}
-	if c.Schema != CertifiersSchema {
-		return nil, fmt.Errorf("%w: schema: expected %q, got %q", ErrMalformedCertifiers, CertifiersSchema, c.Schema)
 	}
 	if len(c.Certifiers) == 0 {
 		return nil, fmt.Errorf("%w: no certifiers", ErrMalformedCertifiers)
@@ -92,11 +89,8 @@ type Revocation struct {
 // ParseRevocations decodes a revocations file.
 func ParseRevocations(b []byte) (*Revocations, error) {
 	var r Revocations
-	if err := decodeStrict(b, &r, MaxRevocationsBytes, ErrMalformedRevocations); err != nil {
+	if err := decodeDocument(b, &r, RevocationsSchema, MaxRevocationsBytes, ErrMalformedRevocations); err != nil {
 		return nil, err
-	}
-	if r.Schema != RevocationsSchema {
-		return nil, fmt.Errorf("%w: schema: expected %q, got %q", ErrMalformedRevocations, RevocationsSchema, r.Schema)
 	}
 	for i, x := range r.Revoked {
 		byDigest := x.AttestationDigest != ""

@@ -19,6 +19,25 @@ const (
 	MaxTOFUBytes        = 64 << 20
 )
 
+// decodeDocument decodes one of our schema-versioned documents: the schema
+// is checked first (so a newer version is reported as such, not as unknown
+// fields), then the document is decoded strictly.
+func decodeDocument(b []byte, v any, schema string, limit int, sentinel error) error {
+	if len(b) > limit {
+		return fmt.Errorf("%w: larger than %d bytes", sentinel, limit)
+	}
+	var probe struct {
+		Schema string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return fmt.Errorf("%w: %v", sentinel, err)
+	}
+	if probe.Schema != schema {
+		return fmt.Errorf("%w: schema: expected %q, got %q", sentinel, schema, trunc(probe.Schema))
+	}
+	return decodeStrict(b, v, limit, sentinel)
+}
+
 // decodeStrict decodes exactly one JSON value with no unknown fields.
 func decodeStrict(b []byte, v any, limit int, sentinel error) error {
 	if len(b) > limit {

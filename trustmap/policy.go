@@ -123,11 +123,8 @@ func decodeValue(b []byte) (any, error) {
 // ParsePolicy decodes an unsigned policy.
 func ParsePolicy(b []byte) (*Policy, error) {
 	var p Policy
-	if err := decodeStrict(b, &p, MaxPolicyBytes, ErrMalformedPolicy); err != nil {
+	if err := decodeDocument(b, &p, PolicySchema, MaxPolicyBytes, ErrMalformedPolicy); err != nil {
 		return nil, err
-	}
-	if p.Schema != PolicySchema {
-		return nil, fmt.Errorf("%w: schema: expected %q, got %q", ErrMalformedPolicy, PolicySchema, p.Schema)
 	}
 	for name, pp := range p.Packages {
 		if pp.MinLevel != nil && *pp.MinLevel < 1 {

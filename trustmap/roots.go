@@ -174,11 +174,8 @@ func (r *Roots) Marshal() ([]byte, error) { return canonical.JSON(r) }
 // ParseRoots decodes an unsigned roots map.
 func ParseRoots(b []byte) (*Roots, error) {
 	var r Roots
-	if err := decodeStrict(b, &r, MaxRootsBytes, ErrMalformedRoots); err != nil {
+	if err := decodeDocument(b, &r, RootsSchema, MaxRootsBytes, ErrMalformedRoots); err != nil {
 		return nil, err
-	}
-	if r.Schema != RootsSchema {
-		return nil, fmt.Errorf("%w: schema: expected %q, got %q", ErrMalformedRoots, RootsSchema, r.Schema)
 	}
 	if err := r.buildIndex(); err != nil {
 		return nil, err

@@ -45,11 +45,8 @@ func NewTOFU() *TOFU { return &TOFU{Schema: TOFUSchema, Packages: map[string]TOF
 // ParseTOFU decodes a store.
 func ParseTOFU(b []byte) (*TOFU, error) {
 	var t TOFU
-	if err := decodeStrict(b, &t, MaxTOFUBytes, ErrMalformedTOFU); err != nil {
+	if err := decodeDocument(b, &t, TOFUSchema, MaxTOFUBytes, ErrMalformedTOFU); err != nil {
 		return nil, err
-	}
-	if t.Schema != TOFUSchema {
-		return nil, fmt.Errorf("%w: schema: expected %q, got %q", ErrMalformedTOFU, TOFUSchema, t.Schema)
 	}
 	if t.Packages == nil {
 		t.Packages = map[string]TOFUEntry{}

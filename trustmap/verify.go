@@ -97,7 +97,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	if len(artifacts) == 0 {
 		return fail(ErrNoArtifacts)
 	}
-	if len(bytesTrim(provenance)) == 0 {
+	if len(bytes.TrimSpace(provenance)) == 0 {
 		return fail(fmt.Errorf("%w: the provenance file is empty", ErrNoProvenance))
 	}
 	var pkg *PackagePolicy
@@ -145,8 +145,6 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	}
 	return res, nil
 }
-
-func bytesTrim(b []byte) []byte { return bytes.TrimSpace(b) }
 
 func (d *Document) add(c Check) {
 	if c.err != nil {

@@ -456,3 +456,11 @@ func TestBuilderIDPattern(t *testing.T) {
 		t.Fatalf("both: %v", err)
 	}
 }
+
+// A document of a newer schema is reported as such, not as unknown fields.
+func TestNewerSchemaReported(t *testing.T) {
+	_, err := trustmap.ParsePolicy([]byte(`{"schema":"https://hallmark.build/policy/v2","packages":{},"newField":1}`))
+	if !errors.Is(err, trustmap.ErrMalformedPolicy) || !strings.Contains(err.Error(), `schema: expected "https://hallmark.build/policy/v1", got "https://hallmark.build/policy/v2"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -236,15 +236,11 @@ func (m *Model) gotoQuestion(i int) {
 }
 
 func (m *Model) setFocus(f int) tea.Cmd {
-	for i := 1; i < numQuestionFields; i++ {
-		m.fields[i].Blur()
-	}
 	m.focus = f
-	if f > focusChoices {
-		m.fields[f].CursorEnd()
-		return m.fields[f].Focus()
+	if f == focusChoices {
+		return focusOnly(m.fields[:], -1) // the choices list is not an input
 	}
-	return nil
+	return focusOnly(m.fields[:], f)
 }
 
 // commitField saves the text field that has focus, if it changed.
@@ -597,12 +593,21 @@ func (m *Model) loadProfileFields() {
 }
 
 func (m *Model) setProfileFocus(f int) tea.Cmd {
-	for i := range m.profile {
-		m.profile[i].Blur()
-	}
 	m.profileFocus = f
-	m.profile[f].CursorEnd()
-	return m.profile[f].Focus()
+	return focusOnly(m.profile[:], f)
+}
+
+// focusOnly focuses inputs[f], with the cursor at the end, and blurs the
+// others.
+func focusOnly(inputs []textinput.Model, f int) tea.Cmd {
+	for i := range inputs {
+		inputs[i].Blur()
+	}
+	if f < 0 {
+		return nil
+	}
+	inputs[f].CursorEnd()
+	return inputs[f].Focus()
 }
 
 // commitProfileField applies the focused profile field to the document.
@@ -742,12 +747,8 @@ type signDoneMsg struct {
 }
 
 func (m *Model) setSignFocus(f int) tea.Cmd {
-	for i := range m.sign {
-		m.sign[i].Blur()
-	}
 	m.signFocus = f
-	m.sign[f].CursorEnd()
-	return m.sign[f].Focus()
+	return focusOnly(m.sign[:], f)
 }
 
 func (m *Model) updateSign(msg tea.KeyMsg) tea.Cmd {
