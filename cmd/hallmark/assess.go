@@ -45,15 +45,15 @@ lines, for screen readers. NO_COLOR turns colours off.`,
 			if err != nil {
 				return err
 			}
-			o := tui.Options{Path: path, Doc: doc, Now: e.now, Sign: e.tuiSigner(path)}
-			if accessible || e.getenv("TERM") == "dumb" {
-				return tui.RunAccessible(o, e.stdin, e.stdout)
+			o := tui.Options{Path: path, Doc: doc, Now: e.Now, Sign: tuiSigner(e, path)}
+			if accessible || e.Getenv("TERM") == "dumb" {
+				return tui.RunAccessible(o, e.Stdin, e.Stdout)
 			}
-			if e.getenv("NO_COLOR") != "" {
+			if e.Getenv("NO_COLOR") != "" {
 				lipgloss.SetColorProfile(termenv.Ascii)
 			}
 			m := tui.New(o)
-			if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(e.stdin), tea.WithOutput(e.stdout)).Run(); err != nil {
+			if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(e.Stdin), tea.WithOutput(e.Stdout)).Run(); err != nil {
 				return err
 			}
 			if err := m.Err(); err != nil {
@@ -61,10 +61,10 @@ lines, for screen readers. NO_COLOR turns colours off.`,
 			}
 			a := m.Assessment()
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(e.stdout, "Nothing answered yet, so %s was not created.\n", path)
+				fmt.Fprintf(e.Stdout, "Nothing answered yet, so %s was not created.\n", path)
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "Saved %s: %d of %d answered, the answers support Build %s.\nNext: hallmark check %s\n", path, a.Answered, a.Total, a.Level, path)
+			fmt.Fprintf(e.Stdout, "Saved %s: %d of %d answered, the answers support Build %s.\nNext: hallmark check %s\n", path, a.Answered, a.Total, a.Level, path)
 			return nil
 		},
 	}
@@ -83,7 +83,7 @@ func openOrNew(path string) (*questionnaire.Document, error) {
 
 // tuiSigner is the TUI's signing step: load the key with the password typed
 // in the form, attest the saved answers and write the envelope.
-func (e *env) tuiSigner(answersPath string) tui.SignFunc {
+func tuiSigner(e *env, answersPath string) tui.SignFunc {
 	return func(ctx context.Context, doc *questionnaire.Document, req tui.SignRequest) (string, error) {
 		validFor, err := parseValidity(req.ValidFor)
 		if err != nil {
@@ -94,7 +94,7 @@ func (e *env) tuiSigner(answersPath string) tui.SignFunc {
 			return "", err
 		}
 		res, err := attest.Issue(ctx, doc, key, attest.IssueOptions{
-			AnswersName: filepath.Base(answersPath), Now: e.now(), ValidFor: validFor,
+			AnswersName: filepath.Base(answersPath), Now: e.Now(), ValidFor: validFor,
 		})
 		if err != nil {
 			return "", err

@@ -99,7 +99,7 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	}
 	opts := attest.IssueOptions{
 		AnswersName: filepath.Base(answersPath), BuilderID: f.builderID, Level: level,
-		Now: e.now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
+		Now: e.Now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
 	}
 	assessOpts := assess.Options{}
 	if f.review != "" {
@@ -116,7 +116,7 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		opts.Kind = attest.ThirdPartyAssessment
 		assessOpts.Verdicts = rv.VerdictMap()
 	}
-	key, err := attest.LoadPrivateKeyFile(f.key, e.passFunc(f.key))
+	key, err := attest.LoadPrivateKeyFile(f.key, e.PassFunc(f.key))
 	if err != nil {
 		return cli.Usage(err)
 	}
@@ -128,7 +128,7 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		return cli.Usage(err)
 	}
 	p := res.Predicate
-	fmt.Fprintf(e.stdout, "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
+	fmt.Fprintf(e.Stdout, "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
 		f.out, p.Builder.Name(), p.SLSABuildLevel, p.Assessment.Kind, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
 		answersPath, res.AnswersDigest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
 	return nil

@@ -45,13 +45,13 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 			}
 			a := assess.Assess(doc, opts)
 			if format == "json" {
-				enc := json.NewEncoder(e.stdout)
+				enc := json.NewEncoder(e.Stdout)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(a); err != nil {
 					return err
 				}
 			} else {
-				render.Assessment(e.stdout, args[0], doc.Q(), a)
+				render.Assessment(e.Stdout, args[0], doc.Q(), a)
 			}
 			if !a.ClaimSupported {
 				return cli.FailedQuiet()

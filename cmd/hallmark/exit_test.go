@@ -12,9 +12,9 @@ import (
 func runArgs(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: bytes.NewBufferString(stdin), stdout: &out, stderr: &errb,
-		getenv: func(string) string { return "" }, now: func() time.Time { return testNow },
-		readPassword: func(string) ([]byte, error) { return nil, cli.ErrNoPassword }}
+	e := &env{Stdin: bytes.NewBufferString(stdin), Stdout: &out, Stderr: &errb,
+		Getenv: func(string) string { return "" }, Now: func() time.Time { return testNow },
+		ReadPassword: func(string) ([]byte, error) { return nil, cli.ErrNoPassword }}
 	code = cli.Execute(newRoot(e), args)
 	return code, out.String(), errb.String()
 }

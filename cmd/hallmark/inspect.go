@@ -44,20 +44,20 @@ checked. Use verify-attestation for that.`,
 					return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
 				}
 				d, _ := doc.Digest()
-				fmt.Fprintf(e.stdout, "UNVERIFIED answers document %s\n  sha256 of the canonical form: %s\n  organisation: %s\n", args[0], d, orDash(doc.Profile.Organization))
+				fmt.Fprintf(e.Stdout, "UNVERIFIED answers document %s\n  sha256 of the canonical form: %s\n  organisation: %s\n", args[0], d, orDash(doc.Profile.Organization))
 				for _, b := range doc.Profile.Builders {
-					fmt.Fprintf(e.stdout, "  builder: %s (%s)\n", b.Name(), orDash(b.Mode))
+					fmt.Fprintf(e.Stdout, "  builder: %s (%s)\n", b.Name(), orDash(b.Mode))
 				}
-				fmt.Fprintln(e.stdout)
-				render.Assessment(e.stdout, args[0], doc.Q(), assess.Assess(doc, assess.Options{}))
+				fmt.Fprintln(e.Stdout)
+				render.Assessment(e.Stdout, args[0], doc.Q(), assess.Assess(doc, assess.Options{}))
 			case probe.PayloadType != "":
 				env, err := attest.ParseEnvelope(b)
 				if err != nil {
 					return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
 				}
-				fmt.Fprintf(e.stdout, "UNVERIFIED DSSE envelope %s: signatures, validity and digests were NOT checked\n  payloadType: %s\n", args[0], env.PayloadType)
+				fmt.Fprintf(e.Stdout, "UNVERIFIED DSSE envelope %s: signatures, validity and digests were NOT checked\n  payloadType: %s\n", args[0], env.PayloadType)
 				for _, s := range env.Signatures {
-					fmt.Fprintf(e.stdout, "  signature keyid (a hint, not verified): %s\n", orDash(s.KeyID))
+					fmt.Fprintf(e.Stdout, "  signature keyid (a hint, not verified): %s\n", orDash(s.KeyID))
 				}
 				payload, err := env.DecodeB64Payload()
 				if err != nil {
@@ -67,7 +67,7 @@ checked. Use verify-attestation for that.`,
 				if err := json.Indent(&pretty, payload, "  ", "  "); err != nil {
 					return cli.Usage(fmt.Errorf("%s: payload is not JSON: %v", args[0], err))
 				}
-				fmt.Fprintf(e.stdout, "  payload:\n  %s\n", pretty.String())
+				fmt.Fprintf(e.Stdout, "  payload:\n  %s\n", pretty.String())
 			default:
 				return cli.Usage(fmt.Errorf("%s: neither an answers document (schema %s) nor a DSSE envelope", args[0], questionnaire.AnswersSchema))
 			}

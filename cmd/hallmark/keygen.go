@@ -41,7 +41,7 @@ HALLMARK_PASSWORD for automation.`,
 					return cli.Usage(fmt.Errorf("%s already exists; keygen never overwrites a key", f))
 				}
 			}
-			k, err := attest.GenerateKey(alg, e.rand)
+			k, err := attest.GenerateKey(alg, e.Rand)
 			if err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ HALLMARK_PASSWORD for automation.`,
 				priv, err = k.MarshalUnencrypted()
 			} else {
 				var pw []byte
-				pw, err = e.passFunc(name + ".key")(true)
+				pw, err = e.PassFunc(name + ".key")(true)
 				if err != nil {
 					return cli.Usage(err)
 				}
@@ -73,7 +73,7 @@ HALLMARK_PASSWORD for automation.`,
 			if unencrypted {
 				state = "NOT encrypted"
 			}
-			fmt.Fprintf(e.stdout, "Private key: %s.key (%s, mode 0600)\nPublic key:  %s.pub\nFingerprint: %s\n", name, state, name, k.Fingerprint())
+			fmt.Fprintf(e.Stdout, "Private key: %s.key (%s, mode 0600)\nPublic key:  %s.pub\nFingerprint: %s\n", name, state, name, k.Fingerprint())
 			return nil
 		},
 	}

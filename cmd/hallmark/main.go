@@ -17,5 +17,5 @@ func main() {
 }
 
 func run(args []string) int {
-	return cli.Execute(newRoot(defaultEnv()), args)
+	return cli.Execute(newRoot(cli.DefaultEnv()), args)
 }

@@ -75,7 +75,7 @@ report says whether it was verified).`,
 			if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
 				return cli.Usage(err)
 			}
-			fmt.Fprintf(e.stdout, "Wrote %s (%s): %s\n", out, format, m.LevelName)
+			fmt.Fprintf(e.Stdout, "Wrote %s (%s): %s\n", out, format, m.LevelName)
 			return nil
 		},
 	}
@@ -106,7 +106,7 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 		if err != nil {
 			return nil, cli.Usage(err)
 		}
-		v, err := attest.Verify(cmd.Context(), b, []*attest.PublicKey{pub}, attest.VerifyOptions{At: e.now(), Answers: answers})
+		v, err := attest.Verify(cmd.Context(), b, []*attest.PublicKey{pub}, attest.VerifyOptions{At: e.Now(), Answers: answers})
 		if err != nil {
 			return nil, cli.Failed(fmt.Errorf("%s: %w", path, err))
 		}

@@ -51,18 +51,18 @@ to load against different answers. Then:
 			if reviewer != "" {
 				rv.Reviewer = reviewer
 			}
-			if e.getenv("NO_COLOR") != "" {
+			if e.Getenv("NO_COLOR") != "" {
 				lipgloss.SetColorProfile(termenv.Ascii)
 			}
 			m := tui.NewReview(tui.ReviewOptions{AnswersPath: args[0], ReviewPath: out, Doc: doc, Review: rv})
-			if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(e.stdin), tea.WithOutput(e.stdout)).Run(); err != nil {
+			if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(e.Stdin), tea.WithOutput(e.Stdout)).Run(); err != nil {
 				return err
 			}
 			if err := m.Err(); err != nil {
 				return cli.Failed(fmt.Errorf("the last change was not saved: %w", err))
 			}
 			c := m.Counts()
-			fmt.Fprintf(e.stdout, "Saved %s: %d accepted, %d rejected, %d need evidence, %d open.\nNext: hallmark check %s --review %s\n",
+			fmt.Fprintf(e.Stdout, "Saved %s: %d accepted, %d rejected, %d need evidence, %d open.\nNext: hallmark check %s --review %s\n",
 				out, c[questionnaire.Accepted], c[questionnaire.Rejected], c[questionnaire.NeedsEvidence], c[""], args[0], out)
 			return nil
 		},

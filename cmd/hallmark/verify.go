@@ -28,7 +28,7 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
   hallmark verify-attestation builder.capability.json --key operator.pub --at 2027-03-01T00:00:00Z`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			when := e.now()
+			when := e.Now()
 			if at != "" {
 				t, err := time.Parse(time.RFC3339, at)
 				if err != nil {
@@ -56,11 +56,11 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
 			}
 			v, err := attest.Verify(cmd.Context(), env, pubs, opts)
 			if err != nil {
-				fmt.Fprintf(e.stdout, "FAILED: %s\n", args[0])
+				fmt.Fprintf(e.Stdout, "FAILED: %s\n", args[0])
 				return cli.Failed(err)
 			}
 			p := v.Predicate
-			fmt.Fprintf(e.stdout, "Verified: %s\n  builder     %s\n  level       Build L%d\n  assessment  %s by %s\n  valid       %s to %s (checked at %s)\n  answers     %s sha256:%s%s\n  signed by   %s\n",
+			fmt.Fprintf(e.Stdout, "Verified: %s\n  builder     %s\n  level       Build L%d\n  assessment  %s by %s\n  valid       %s to %s (checked at %s)\n  answers     %s sha256:%s%s\n  signed by   %s\n",
 				args[0], p.Builder.Name(), p.SLSABuildLevel, p.Assessment.Kind, orDash(p.Assessment.AssessorID),
 				p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339), when.UTC().Format(time.RFC3339),
 				v.Statement.Subject[0].Name, v.AnswersDigest, matched(answers), v.Key.Fingerprint)

@@ -44,7 +44,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if certifiers == "" || out == "" {
 				return cli.Usage(errors.New("--certifiers and -o are required"))
 			}
-			when, err := parseTime("--at", at, e.now())
+			when, err := parseTime("--at", at, e.Now())
 			if err != nil {
 				return err
 			}
@@ -79,7 +79,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			var key *attest.PrivateKey
 			if signKey != "" {
-				if key, err = attest.LoadPrivateKeyFile(signKey, e.passFunc(signKey)); err != nil {
+				if key, err = attest.LoadPrivateKeyFile(signKey, e.PassFunc(signKey)); err != nil {
 					return cli.Usage(err)
 				}
 			}
@@ -108,16 +108,16 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				return cli.Usage(err)
 			}
 			for _, a := range res.Accepted {
-				fmt.Fprintf(e.stdout, "accepted  %s\n", a)
+				fmt.Fprintf(e.Stdout, "accepted  %s\n", a)
 			}
 			for _, r := range res.Rejected {
-				fmt.Fprintf(e.stdout, "REJECTED  %s: %s\n", r.Name, r.Reason)
+				fmt.Fprintf(e.Stdout, "REJECTED  %s: %s\n", r.Name, r.Reason)
 			}
 			signed := "unsigned"
 			if key != nil {
 				signed = "signed by " + key.Fingerprint()
 			}
-			fmt.Fprintf(e.stdout, "Wrote %s: %d entries from %d attestations (%s), checked at %s\n", out, len(res.Roots.Entries), len(res.Accepted), signed, when.UTC().Format("2006-01-02T15:04:05Z"))
+			fmt.Fprintf(e.Stdout, "Wrote %s: %d entries from %d attestations (%s), checked at %s\n", out, len(res.Roots.Entries), len(res.Accepted), signed, when.UTC().Format("2006-01-02T15:04:05Z"))
 			switch {
 			case len(res.Accepted) == 0:
 				return cli.Failed(errors.New("no attestation was accepted: the roots of trust are empty"))

@@ -50,7 +50,7 @@ approved the change.`,
 			}
 			res, verr := trustmap.Verify(cmd.Context(), v.roots, prov, arts, v.opts)
 			if verr != nil {
-				writeResult(e.stdout, res)
+				writeResult(e.Stdout, res)
 				return cli.Failed(fmt.Errorf("not approved: the provenance does not verify: %w", verr))
 			}
 			var pkg *trustmap.PackagePolicy
@@ -62,7 +62,7 @@ approved the change.`,
 			if err := saveTOFU(f.tofu, tofu); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Approved: %s now expects builder %s, buildType %s (approved by %s)\n", f.pkg, res.Provenance().BuilderID, res.Provenance().BuildType, approvedBy)
+			fmt.Fprintf(e.Stdout, "Approved: %s now expects builder %s, buildType %s (approved by %s)\n", f.pkg, res.Provenance().BuilderID, res.Provenance().BuildType, approvedBy)
 			return nil
 		},
 	}
@@ -93,7 +93,7 @@ func newSignPolicyCmd(e *env) *cobra.Command {
 			}
 			var priv []*attest.PrivateKey
 			for _, k := range keys {
-				p, err := attest.LoadPrivateKeyFile(k, e.passFunc(k))
+				p, err := attest.LoadPrivateKeyFile(k, e.PassFunc(k))
 				if err != nil {
 					return cli.Usage(err)
 				}
@@ -106,7 +106,7 @@ func newSignPolicyCmd(e *env) *cobra.Command {
 			if err := atomicfile.WriteFile(out, env, 0o644); err != nil {
 				return cli.Usage(err)
 			}
-			fmt.Fprintf(e.stdout, "Wrote %s signed by %d key(s)\n", out, len(priv))
+			fmt.Fprintf(e.Stdout, "Wrote %s signed by %d key(s)\n", out, len(priv))
 			return nil
 		},
 	}

@@ -7,43 +7,19 @@
 package main
 
 import (
-	"crypto/rand"
-	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
 )
 
-func main() { os.Exit(cli.Execute(newRoot(defaultEnv()), os.Args[1:])) }
+func main() { os.Exit(cli.Execute(newRoot(cli.DefaultEnv()), os.Args[1:])) }
 
-type env struct {
-	stdin        io.Reader
-	stdout       io.Writer
-	stderr       io.Writer
-	getenv       func(string) string
-	now          func() time.Time
-	rand         io.Reader
-	readPassword func(string) ([]byte, error)
-	workers      int
-	// stderrIsTerminal enables the batch progress bar.
-	stderrIsTerminal bool
-}
-
-func defaultEnv() *env {
-	return &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
-		rand: rand.Reader, readPassword: cli.TerminalPassword, workers: 2 * runtime.NumCPU(), // overlap file I/O with verification
-		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
-}
-
-func (e *env) passFunc(what string) attest.PassFunc {
-	return cli.PassFunc(e.getenv, e.readPassword, what)
-}
+// env is the outside world of a command (see cli.Env).
+type env = cli.Env
 
 func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
@@ -57,9 +33,9 @@ func newRoot(e *env) *cobra.Command {
 Exit codes: 0 pass; 1 verification failed (or, for compile, an attestation
 was rejected); 2 bad usage or unreadable input.`,
 	}
-	root.SetIn(e.stdin)
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
+	root.SetIn(e.Stdin)
+	root.SetOut(e.Stdout)
+	root.SetErr(e.Stderr)
 	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e))
 	return root
 }

@@ -1,44 +1,19 @@
 package main
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/clitest"
 )
 
 var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
-func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"trustmap": func() {
-			e := defaultEnv()
-			e.now = func() time.Time { return testNow }
-			// Scripts never wait on a terminal, even when one is there.
-			e.readPassword = func(string) ([]byte, error) { return nil, cli.ErrNoPassword }
-			e.stderrIsTerminal = false
-			os.Exit(cli.Execute(newRoot(e), os.Args[1:]))
-		},
-	})
-}
+func TestMain(m *testing.M) { clitest.Main(m, "trustmap", testNow, newRoot) }
 
-func TestScripts(t *testing.T) {
-	root, _ := filepath.Abs("../..")
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("ROOT", root)
-			env.Setenv("V", filepath.Join(root, "testdata", "verify"))
-			return nil
-		},
-	})
-}
+func TestScripts(t *testing.T) { clitest.Run(t, map[string]string{"V": "testdata/verify"}) }
 
 // The verifier's binary links no TUI code, and library packages depend on
 // neither the commands nor the terminal libraries.

@@ -90,7 +90,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if f.format != "text" && f.format != "json" {
 		return nil, cli.Usage(fmt.Errorf("--format: expected text or json, got %q", f.format))
 	}
-	when, err := parseTime("--at", f.at, e.now())
+	when, err := parseTime("--at", f.at, e.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	}
 	var vsaKey *attest.PrivateKey
 	if f.vsaKey != "" {
-		if vsaKey, err = attest.LoadPrivateKeyFile(f.vsaKey, e.passFunc(f.vsaKey)); err != nil {
+		if vsaKey, err = attest.LoadPrivateKeyFile(f.vsaKey, e.PassFunc(f.vsaKey)); err != nil {
 			return cli.Usage(err)
 		}
 	}
@@ -190,23 +190,23 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	}
 	res, verr := trustmap.Verify(ctx, v.roots, prov, arts, v.opts)
 	if f.format == "json" {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(res)
 	} else {
-		writeResult(e.stdout, res)
+		writeResult(e.Stdout, res)
 	}
 	if tofu != nil && tofu.Changed() {
 		if err := saveTOFU(f.tofu, tofu); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
+		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
 	}
 	if vsaKey != nil {
 		if err := writeVSA(ctx, f, v, res, arts, vsaKey); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "wrote VSA %s (%s)\n", f.vsaOut, map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
+		fmt.Fprintf(e.Stderr, "wrote VSA %s (%s)\n", f.vsaOut, map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
 	}
 	if verr != nil {
 		return cli.FailedQuiet()
@@ -328,27 +328,27 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 		return trustmap.Verify(ctx, v.roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(resolve(it.Artifact))}, o)
 	}
 	total := 0
-	if e.stderrIsTerminal {
+	if e.StderrIsTerminal {
 		// Count the lines first (streaming) so the bar knows its length.
 		if total, err = countLines(manifest); err != nil {
 			return cli.Usage(err)
 		}
 	}
 	done, failedN := 0, 0
-	start := e.now()
+	start := e.Now()
 	emit := func(r trustmap.BatchResult) {
-		e.stdout.Write(r.MarshalLine())
+		e.Stdout.Write(r.MarshalLine())
 		done++
 		if !r.Passed {
 			failedN++
 		}
-		if e.stderrIsTerminal && (done%50 == 0 || done == total) {
-			fmt.Fprintf(e.stderr, "\r%s %d/%d, %d failed, %.0f/s ", progressBar(done, max(total, done), 30), done, max(total, done), failedN, float64(done)/max(e.now().Sub(start).Seconds(), 0.001))
+		if e.StderrIsTerminal && (done%50 == 0 || done == total) {
+			fmt.Fprintf(e.Stderr, "\r%s %d/%d, %d failed, %.0f/s ", progressBar(done, max(total, done), 30), done, max(total, done), failedN, float64(done)/max(e.Now().Sub(start).Seconds(), 0.001))
 		}
 	}
-	failed, err := trustmap.RunBatch(ctx, f, e.workers, verify, emit)
-	if e.stderrIsTerminal {
-		fmt.Fprintf(e.stderr, "\r%-80s\n", fmt.Sprintf("%d verified, %d failed in %s", done, failed, e.now().Sub(start).Round(time.Millisecond)))
+	failed, err := trustmap.RunBatch(ctx, f, e.Workers, verify, emit)
+	if e.StderrIsTerminal {
+		fmt.Fprintf(e.Stderr, "\r%-80s\n", fmt.Sprintf("%d verified, %d failed in %s", done, failed, e.Now().Sub(start).Round(time.Millisecond)))
 	}
 	if err != nil {
 		return cli.Usage(err)
