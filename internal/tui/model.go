@@ -122,11 +122,28 @@ type Model struct {
 	overviewCursor int
 	reviewScroll   int
 
+	session
+}
+
+// session is what both TUIs keep about the screen and the last save.
+type session struct {
 	width, height int
 	assessment    *assess.Assessment
 	status        string
 	err           error
 	quitting      bool
+}
+
+// saved records the outcome of a save for the status line and reports
+// whether it succeeded.
+func (s *session) saved(err error) bool {
+	s.err = err
+	if err != nil {
+		s.status = "NOT SAVED: " + err.Error()
+		return false
+	}
+	s.status = "saved"
+	return true
 }
 
 // New builds the model and places it where the document was left: the
@@ -140,7 +157,7 @@ func New(o Options) *Model {
 		path := o.Path
 		o.Save = func(d *questionnaire.Document) error { return d.Save(path) }
 	}
-	m := &Model{opts: o, doc: o.Doc, q: o.Doc.Q(), width: 80, height: 24}
+	m := &Model{opts: o, doc: o.Doc, q: o.Doc.Q(), session: session{width: 80, height: 24}}
 	m.order = make([]*questionnaire.Question, len(m.q.Questions))
 	for i := range m.q.Questions {
 		m.order[i] = &m.q.Questions[i]
@@ -207,14 +224,9 @@ func (m *Model) reassess() { m.assessment = assess.Assess(m.doc, assess.Options{
 
 // persist validates nothing more (Set did) and writes the document.
 func (m *Model) persist() {
-	if err := m.opts.Save(m.doc); err != nil {
-		m.err = err
-		m.status = "NOT SAVED: " + err.Error()
-		return
+	if m.saved(m.opts.Save(m.doc)) {
+		m.reassess()
 	}
-	m.err = nil
-	m.status = "saved"
-	m.reassess()
 }
 
 // gotoQuestion shows question i with its saved answer loaded.

@@ -36,11 +36,7 @@ type ReviewModel struct {
 	overview bool
 	ovCursor int
 
-	width, height int
-	assessment    *assess.Assessment
-	status        string
-	err           error
-	quitting      bool
+	session
 }
 
 // NewReview builds the review model, resuming at the first answer without
@@ -50,7 +46,7 @@ func NewReview(o ReviewOptions) *ReviewModel {
 		path := o.ReviewPath
 		o.Save = func(r *questionnaire.Review) error { return r.Save(path) }
 	}
-	m := &ReviewModel{opts: o, doc: o.Doc, rv: o.Review, width: 80, height: 24, comment: newInput()}
+	m := &ReviewModel{opts: o, doc: o.Doc, rv: o.Review, session: session{width: 80, height: 24}, comment: newInput()}
 	m.comment.Placeholder = "why: what you checked, what is missing"
 	for i := range o.Doc.Q().Questions {
 		qu := &o.Doc.Q().Questions[i]
@@ -111,14 +107,9 @@ func (m *ReviewModel) goTo(i int) {
 }
 
 func (m *ReviewModel) persist() {
-	if err := m.opts.Save(m.rv); err != nil {
-		m.err = err
-		m.status = "NOT SAVED: " + err.Error()
-		return
+	if m.saved(m.opts.Save(m.rv)) {
+		m.reassess()
 	}
-	m.err = nil
-	m.status = "saved"
-	m.reassess()
 }
 
 func (m *ReviewModel) setVerdict(v questionnaire.Verdict) {

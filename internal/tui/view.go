@@ -302,25 +302,20 @@ func (m *Model) questionView(w, h int) string {
 	fields := fb.String()
 
 	// Fit the screen: the most useful layout whose height fits, dropping
-	// examples, then help (? toggles it), then wrapped choice labels.
-	layouts := [][]string{
-		{head, help, examples, spec, choices(true), fields},
-		{head, help, spec, choices(true), fields},
-		{head, spec, choices(true), fields},
-		{head, choices(true), fields},
-		{head, choices(false), fields},
-	}
+	// examples, then help (? opens it in full), then wrapped choice labels.
+	wrapped := choices(true)
 	helpHint := dimStyle.Render("  ? shows the help and examples") + "\n"
-	layouts[2] = []string{head, spec, choices(true), fields, helpHint}
-	layouts[3] = []string{head, choices(true), fields, helpHint}
-	layouts[4] = []string{head, choices(false), fields, helpHint}
-	for _, l := range layouts {
-		out := strings.Join(l, "")
-		if lipgloss.Height(out)-1 <= h {
+	for _, l := range [][]string{
+		{head, help, examples, spec, wrapped, fields},
+		{head, help, spec, wrapped, fields},
+		{head, spec, wrapped, fields, helpHint},
+		{head, wrapped, fields, helpHint},
+	} {
+		if out := strings.Join(l, ""); lipgloss.Height(out)-1 <= h {
 			return out
 		}
 	}
-	return strings.Join(layouts[len(layouts)-1], "")
+	return head + choices(false) + fields + helpHint
 }
 
 // helpView shows everything about the current question.
