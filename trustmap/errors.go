@@ -1,13 +1,17 @@
 package trustmap
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/hallmark-build/hallmark/attest"
+)
 
 // Verification failures. Every failed check wraps exactly one of these, so
 // callers can test them with errors.Is.
 var (
 	ErrNoProvenance           = errors.New("no provenance")
 	ErrNoArtifacts            = errors.New("no artifacts to verify")
-	ErrMalformedEnvelope      = errors.New("malformed envelope")
+	ErrMalformedEnvelope      = attest.ErrMalformedEnvelope // one sentinel for every DSSE parse
 	ErrWrongPayloadType       = errors.New("unsupported payload type")
 	ErrUnknownSigner          = errors.New("signature by no key in the roots of trust")
 	ErrBadSignature           = errors.New("signature does not verify")

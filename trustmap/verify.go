@@ -180,7 +180,10 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	} else {
 		env, err := attest.ParseEnvelope(raw)
 		if err != nil {
-			d.add(failed("envelope", "a DSSE envelope or Sigstore bundle", "", fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)))
+			if !errors.Is(err, ErrMalformedEnvelope) {
+				err = fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
+			}
+			d.add(failed("envelope", "a DSSE envelope or Sigstore bundle", "", err))
 			return d
 		}
 		if env.PayloadType != InTotoPayloadType {
@@ -275,8 +278,8 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 }
 
 func signatureFailure(env *attest.Envelope, roots *Roots, err error) Check {
-	if errors.Is(err, attest.ErrMalformedEnvelope) {
-		return failed("signature", "", "", fmt.Errorf("%w: %s", ErrMalformedEnvelope, strings.TrimPrefix(err.Error(), attest.ErrMalformedEnvelope.Error()+": ")))
+	if errors.Is(err, ErrMalformedEnvelope) {
+		return failed("signature", "", "", err)
 	}
 	// keyids are hints: a signature that names a roots key but does not
 	// verify was tampered with; otherwise the signer is unknown.
