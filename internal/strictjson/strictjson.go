@@ -1,0 +1,305 @@
+// Package strictjson is the one decoder Hallmark uses for every JSON document
+// that comes from outside: DSSE envelopes, in-toto statements and predicates,
+// roots, policies, certifiers, revocations, TOFU stores, answers and reviews.
+//
+// Go's encoding/json matches member names case-insensitively and keeps the
+// last of two duplicate names, so two tools can read one signed document two
+// ways: a co-signer reading {"packages": …, "PACKAGES": …} with jq approves
+// one policy and a verifier enforces another. This package gives every
+// document one reading:
+//
+//   - names match exactly (case-sensitive), through
+//     github.com/go-json-experiment/json, the prototype of encoding/json/v2;
+//   - a name given twice in one object is refused (at any depth);
+//   - two names in one object that differ only in case are refused (at any
+//     depth, also inside maps and free-form values such as externalParameters);
+//   - a name that differs only in case from a member the target type defines
+//     ("PredicateType" for "predicateType") is refused, even in open formats
+//     that otherwise ignore unknown members;
+//   - invalid UTF-8 is refused.
+//
+// [Unmarshal] is for Hallmark's own formats and also refuses unknown members;
+// [UnmarshalOpen] is for formats whose specification requires unknown members
+// to be ignored (in-toto statements and predicates, DSSE envelopes, Sigstore
+// bundles).
+package strictjson
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+var (
+	// ErrDuplicateName reports a member name given twice in one object.
+	ErrDuplicateName = errors.New("duplicate JSON member name")
+	// ErrCaseVariant reports two member names that differ only in case, or
+	// a name that differs only in case from the member the format defines.
+	ErrCaseVariant = errors.New("JSON member name differs only in case")
+	// ErrUnknownMember reports a member the format does not define.
+	ErrUnknownMember = errors.New("unknown JSON member")
+	// ErrSyntax reports a document that is not one well-formed JSON value.
+	ErrSyntax = errors.New("malformed JSON")
+)
+
+// Unmarshal decodes b into v, refusing unknown members, duplicate names and
+// case variants.
+func Unmarshal(b []byte, v any) error { return decode(b, v, true) }
+
+// UnmarshalOpen decodes b into v like [Unmarshal] but ignores members the
+// target type does not define. Duplicate names and case variants are still
+// refused, also inside the members it ignores.
+func UnmarshalOpen(b []byte, v any) error { return decode(b, v, false) }
+
+// Check reports whether b is one JSON value without duplicate names or names
+// that differ only in case, without decoding it into a type.
+func Check(b []byte) error { return checkNames(b, nil) }
+
+func decode(b []byte, v any, rejectUnknown bool) error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return fmt.Errorf("strictjson: decode target must be a non-nil pointer, got %T", v)
+	}
+	if err := checkNames(b, t.Elem()); err != nil {
+		return err
+	}
+	err := json.Unmarshal(b, v,
+		json.RejectUnknownMembers(rejectUnknown),
+		json.MatchCaseInsensitiveNames(false),
+		jsontext.AllowDuplicateNames(false),
+		jsontext.AllowInvalidUTF8(false),
+	)
+	if err == nil {
+		return nil
+	}
+	var se *json.SemanticError
+	if errors.As(err, &se) && errors.Is(se.Err, json.ErrUnknownName) {
+		return fmt.Errorf("%w: %q at %s", ErrUnknownMember, lastToken(string(se.JSONPointer)), pointerOrRoot(string(se.JSONPointer)))
+	}
+	return err
+}
+
+// checkNames walks the document once, with the Go type that will receive it
+// where one is known, and refuses duplicate and case-variant names.
+func checkNames(b []byte, t reflect.Type) error {
+	d := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	if err := walk(d, t); err != nil {
+		return err
+	}
+	if _, err := d.ReadToken(); err == nil {
+		return fmt.Errorf("%w: more than one value", ErrSyntax)
+	} else if !errors.Is(err, io.EOF) {
+		return syntax(err)
+	}
+	return nil
+}
+
+func walk(d *jsontext.Decoder, t reflect.Type) error {
+	t = target(t)
+	switch d.PeekKind() {
+	case '{':
+		if _, err := d.ReadToken(); err != nil {
+			return syntax(err)
+		}
+		var fields *fieldSet
+		var elem reflect.Type
+		if t != nil {
+			switch t.Kind() {
+			case reflect.Struct:
+				fields = fieldsOf(t)
+			case reflect.Map:
+				elem = t.Elem()
+			}
+		}
+		seen := make(map[string]string)
+		for d.PeekKind() != '}' {
+			tok, err := d.ReadToken()
+			if err != nil {
+				return syntax(err)
+			}
+			name := tok.String()
+			at := pointerOrRoot(string(d.StackPointer()))
+			f := fold(name)
+			if prev, ok := seen[f]; ok {
+				if prev == name {
+					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at)
+				}
+				return fmt.Errorf("%w: %q and %q at %s", ErrCaseVariant, prev, name, at)
+			}
+			seen[f] = name
+			next := elem
+			if fields != nil {
+				if ft, ok := fields.exact[name]; ok {
+					next = ft
+				} else if want, ok := fields.folded[f]; ok {
+					return fmt.Errorf("%w: expected %q, got %q at %s", ErrCaseVariant, want, name, at)
+				} else {
+					next = nil
+				}
+			}
+			if err := walk(d, next); err != nil {
+				return err
+			}
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return syntax(err)
+		}
+		return nil
+	case '[':
+		if _, err := d.ReadToken(); err != nil {
+			return syntax(err)
+		}
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for d.PeekKind() != ']' {
+			if err := walk(d, elem); err != nil {
+				return err
+			}
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return syntax(err)
+		}
+		return nil
+	default:
+		if err := d.SkipValue(); err != nil {
+			return syntax(err)
+		}
+		return nil
+	}
+}
+
+func syntax(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: unexpected end of input", ErrSyntax)
+	}
+	return fmt.Errorf("%w: %v", ErrSyntax, err)
+}
+
+func pointerOrRoot(p string) string {
+	if p == "" {
+		return "the top level"
+	}
+	return p
+}
+
+func lastToken(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	return strings.NewReplacer("~1", "/", "~0", "~").Replace(p)
+}
+
+// target strips pointers; it returns nil for types whose members are not
+// known statically (interfaces, raw values, types with their own decoder).
+func target(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface {
+		return nil
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerV1) || reflect.PointerTo(t).Implements(unmarshalerV2) {
+		return nil
+	}
+	return t
+}
+
+var (
+	unmarshalerV1 = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
+	unmarshalerV2 = reflect.TypeFor[json.UnmarshalerFrom]()
+)
+
+type fieldSet struct {
+	exact  map[string]reflect.Type
+	folded map[string]string
+}
+
+var fieldCache sync.Map // reflect.Type -> *fieldSet
+
+func fieldsOf(t reflect.Type) *fieldSet {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.(*fieldSet)
+	}
+	fs := &fieldSet{exact: map[string]reflect.Type{}, folded: map[string]string{}}
+	collect(t, fs, 0)
+	fieldCache.Store(t, fs)
+	return fs
+}
+
+func collect(t reflect.Type, fs *fieldSet, depth int) {
+	if depth > 8 {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag, hasTag := sf.Tag.Lookup("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if sf.Anonymous && name == "" {
+			et := sf.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				collect(et, fs, depth+1)
+				continue
+			}
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if strings.Contains(","+opts+",", ",inline,") || strings.Contains(","+opts+",", ",unknown,") {
+			continue
+		}
+		if !hasTag || name == "" {
+			name = sf.Name
+		}
+		fs.exact[name] = sf.Type
+		fs.folded[fold(name)] = name
+	}
+}
+
+// fold is the case folding names are compared under: Unicode simple folding,
+// which is what encoding/json's case-insensitive matching uses.
+func fold(s string) string {
+	if isASCII(s) {
+		return strings.ToUpper(s) // the smallest rune of each ASCII letter's fold orbit
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func foldRune(r rune) rune {
+	min := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < min {
+			min = f
+		}
+	}
+	return min
+}
