@@ -1,0 +1,61 @@
+// Package safetext escapes text that came from an input before it reaches a
+// terminal, a log line or an error message. A keyid, payloadType, builder.id,
+// parameter value or certificate SAN can carry escape sequences that repaint
+// the screen (show "PASSED" over a failure) or bidirectional overrides that
+// reorder what is shown. Every such string is printed through [Term].
+package safetext
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Term returns s with every control character, invalid UTF-8 byte and
+// bidirectional formatting character escaped in Go syntax (\x1b, \u202e),
+// and backslashes doubled so an escape cannot be forged. Printable text,
+// spaces included, is returned as it is.
+func Term(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\x`)
+			b.WriteString(strconv.FormatUint(uint64(s[i])|0x100, 16)[1:])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case unsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// Quote is [strconv.Quote] restricted to ASCII output, for values shown in
+// quotes ("expected %s, got %s").
+func Quote(s string) string { return strconv.QuoteToASCII(s) }
+
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\\' || unsafeRune(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) ||
+		r == '\u2028' || r == '\u2029' || r == '\ufeff'
+}

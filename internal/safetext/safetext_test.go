@@ -1,0 +1,39 @@
+package safetext
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTerm(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text: ok":      "plain text: ok",
+		"\x1b[2J\x1b[HPASSED": `\x1b[2J\x1b[HPASSED`,
+		"a\nb\tc\rd":          `a\nb\tc\rd`,
+		"bidi \u202egnp.exe":  `bidi \u202egnp.exe`,
+		"c1 \u009b31m":        `c1 \u009b31m`,
+		"bad \xff byte":       `bad \xff byte`,
+		`forged \x1b`:         `forged \\x1b`,
+		"unicode é ✓":         "unicode é ✓",
+	} {
+		if got := Term(in); got != want {
+			t.Errorf("Term(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzTerm(f *testing.F) {
+	f.Add("\x1b]0;title\x07")
+	f.Add("ok")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Term(s)
+		for _, r := range out {
+			if unsafeRune(r) {
+				t.Fatalf("Term(%q) = %q keeps %U", s, out, r)
+			}
+		}
+		if !strings.Contains(s, "\\") && !needsEscape(s) && out != s {
+			t.Fatalf("changed safe text %q", s)
+		}
+	})
+}
