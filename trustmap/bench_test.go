@@ -93,7 +93,7 @@ func BenchmarkBatch(b *testing.B) {
 				if err != nil {
 					return nil, err
 				}
-				return trustmap.Verify(ctx, roots, p, []*trustmap.Artifact{trustmap.FileArtifact(it.Artifact)}, trustmap.VerifyOptions{At: verifyAt})
+				return trustmap.Verify(ctx, roots, p, []*trustmap.Artifact{trustmap.FileArtifact(it.Artifact)}, trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}})
 			}
 			var peak atomic.Uint64
 			stop := make(chan struct{})

@@ -30,6 +30,8 @@ var (
 	ErrOutsideCertifiedWindow = errors.New("build time outside the builder's certified window")
 	ErrCertificationExpired   = errors.New("builder certification not valid at verification time")
 	ErrUnknownPackage         = errors.New("package not in the policy")
+	ErrNoExpectations         = errors.New("no expectations to verify the provenance against")
+	ErrSourceMismatch         = errors.New("source repository differs from the expected one")
 	ErrBuilderNotAllowed      = errors.New("builder.id not allowed by the policy")
 	ErrBuildTypeMismatch      = errors.New("unexpected buildType")
 	ErrUnexpectedParameter    = errors.New("unexpected external parameter")

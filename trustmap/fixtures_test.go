@@ -48,8 +48,16 @@ type Case struct {
 	Policy     string `json:"policy,omitempty"`
 	Package    string `json:"package,omitempty"`
 	At         string `json:"at"`
-	MinLevel   int    `json:"minLevel,omitempty"`
-	Legacy     bool   `json:"legacy,omitempty"`
+	// MinLevel is --min-level (default 1; 0 accepts uncertified builders).
+	MinLevel *int `json:"minLevel,omitempty"`
+	Legacy   bool `json:"legacy,omitempty"`
+	// Inline expectations (--source-uri, --source-ref, --builder-id,
+	// --build-type), or none at all with --insecure-no-expectations.
+	SourceURI              string `json:"sourceUri,omitempty"`
+	SourceRef              string `json:"sourceRef,omitempty"`
+	BuilderID              string `json:"builderId,omitempty"`
+	BuildType              string `json:"buildType,omitempty"`
+	InsecureNoExpectations bool   `json:"insecureNoExpectations,omitempty"`
 	// Want is the name of the sentinel error, or "" for a pass.
 	Want  string `json:"want"`
 	Level int    `json:"level"`
@@ -84,12 +92,34 @@ func readAnswers(t testing.TB, name string) *questionnaire.Document {
 func write(t testing.TB, name string, b []byte) {
 	t.Helper()
 	p := filepath.Join(verifyDir, name)
+	if old, err := os.ReadFile(p); err == nil && sameUnsigned(old, b) {
+		return // same payloads: keep the signatures (ECDSA is randomised)
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sameUnsigned reports whether two files hold the same content once the
+// signatures of their DSSE envelopes are set aside.
+func sameUnsigned(a, b []byte) bool {
+	strip := func(x []byte) string {
+		var out []string
+		for line := range strings.Lines(string(x)) {
+			var e map[string]any
+			if json.Unmarshal([]byte(line), &e) == nil && e["signatures"] != nil && e["payload"] != nil {
+				delete(e, "signatures")
+				n, _ := json.Marshal(e)
+				line = string(n)
+			}
+			out = append(out, line)
+		}
+		return strings.Join(out, "\n")
+	}
+	return strip(a) == strip(b)
 }
 
 func mustJSON(t testing.TB, v any) []byte {
@@ -218,7 +248,7 @@ func generateFixtures(t *testing.T) {
 				"ignoreParameters":   []string{"note"},
 				"internalParameters": map[string]any{"runner_environment": map[string]any{"equals": "hosted"}},
 			},
-			"pinned-builder": map[string]any{"builderIds": []string{"https://other.example/builder@v1"}},
+			"pinned-builder": map[string]any{"builderIds": []string{"https://other.example/builder@v1"}, "buildTypes": []string{buildType}},
 		},
 	}
 	pb := mustJSON(t, policy)
@@ -257,14 +287,15 @@ func generateFixtures(t *testing.T) {
 
 	// Passing cases.
 	add("pass-policy-l3", good, "", withLevel(app, 3))
-	add("pass-no-policy", good, "", Case{Level: 3})
+	src := Case{SourceURI: "https://git.example.com/app"}
+	add("pass-no-policy", good, "", withLevel(src, 3))
 	add("pass-sha512-subject", mut(func(st map[string]any) {
 		st["subject"] = []any{map[string]any{"name": "app", "digest": map[string]any{"sha512": sha512}}}
 	}), "", withLevel(app, 3))
 	add("pass-ignored-parameter", mut(func(st map[string]any) { ext(st)["note"] = "rebuilt after outage" }), "", withLevel(app, 3))
 	add("pass-builder-not-in-roots-l1", mut(func(st map[string]any) {
 		run(st)["builder"] = map[string]any{"id": "https://builds.example.com/builders/experimental@v0"}
-	}), "", Case{Level: 1})
+	}), "", Case{Level: 0, MinLevel: intp(0), SourceURI: src.SourceURI})
 	other := mut(func(st map[string]any) {
 		st["subject"] = []any{map[string]any{"name": "other", "digest": map[string]any{"sha256": strings.Repeat("ab", 32)}}}
 	})
@@ -273,7 +304,7 @@ func generateFixtures(t *testing.T) {
 		st := provenance(digest)
 		run(st)["builder"] = map[string]any{"id": reusedBuilder}
 		return st
-	}()), "", Case{Level: 2, MinLevel: 2})
+	}()), "", Case{Level: 2, MinLevel: intp(2), SourceURI: src.SourceURI})
 
 	// Rejections, each with its own sentinel.
 	add("no-provenance", []byte("\n"), "ErrNoProvenance", app)
@@ -306,8 +337,8 @@ func generateFixtures(t *testing.T) {
 		"metadata":   map[string]any{"buildFinishedOn": "2026-11-20T10:00:00Z"},
 	}
 	legacyEnv := signStatement(t, signer, legacy)
-	add("legacy-predicate-refused", legacyEnv, "ErrWrongPredicateType", Case{})
-	add("legacy-predicate-allowed", legacyEnv, "", Case{Legacy: true, Level: 3})
+	add("legacy-predicate-refused", legacyEnv, "ErrWrongPredicateType", src)
+	add("legacy-predicate-allowed", legacyEnv, "", Case{Legacy: true, Level: 3, SourceURI: src.SourceURI, SourceRef: "refs/tags/v*"})
 	add("empty-subject", mut(func(st map[string]any) { st["subject"] = []any{} }), "ErrNoSubject", app)
 	add("subject-without-digest", mut(func(st map[string]any) { st["subject"] = []any{map[string]any{"name": "app"}} }), "ErrSubjectWithoutDigest", app)
 	add("md5-only-subject", mut(func(st map[string]any) {
@@ -322,7 +353,7 @@ func generateFixtures(t *testing.T) {
 	add("no-builder-id", mut(func(st map[string]any) { run(st)["builder"] = map[string]any{} }), "ErrMalformedProvenance", app)
 	add("signer-not-paired", mut(func(st map[string]any) {
 		run(st)["builder"] = map[string]any{"id": reusedBuilder}
-	}), "ErrSignerNotPaired", Case{})
+	}), "ErrSignerNotPaired", src)
 	add("builder-not-in-roots-l3-required", mut(func(st map[string]any) {
 		run(st)["builder"] = map[string]any{"id": "https://builds.example.com/builders/experimental@v0"}
 	}), "ErrUntrustedBuilder", app)
@@ -352,6 +383,41 @@ func generateFixtures(t *testing.T) {
 	badRef := mut(func(st map[string]any) { ext(st)["ref"] = "refs/heads/main" })
 	add("never-mix-documents", append(append([]byte{}, other...), badRef...), "ErrRefNotAllowed", app)
 
+	// 1. No expectations: a fork's build is not a pass just because a
+	// certified builder signed it.
+	fork := mut(func(st map[string]any) { ext(st)["repository"] = "https://git.example.com/attacker/app" })
+	add("no-expectations", fork, "ErrNoExpectations", Case{})
+	add("insecure-no-expectations", good, "", Case{InsecureNoExpectations: true, Level: 3})
+	add("inline-source-fork", fork, "ErrSourceMismatch", src)
+	add("inline-source-ref-branch", badRef, "ErrRefNotAllowed", Case{SourceURI: src.SourceURI, SourceRef: "refs/tags/v*"})
+	add("inline-builder-id", good, "ErrBuilderNotAllowed", Case{SourceURI: src.SourceURI, BuilderID: reusedBuilder})
+	add("inline-build-type", good, "ErrBuildTypeMismatch", Case{SourceURI: src.SourceURI, BuildType: "https://evil.example/buildtypes/shell@v1"})
+	add("inline-source-in-two-places", mut(func(st map[string]any) {
+		bdef(st)["resolvedDependencies"] = []any{map[string]any{"uri": "git+https://git.example.com/attacker/app@refs/tags/v1.2.3"}}
+	}), "ErrSourceMismatch", src)
+	add("inline-no-source-in-provenance", mut(func(st map[string]any) { delete(ext(st), "repository") }), "ErrSourceMismatch", src)
+
+	// 2. Uncertified builders are level 0 and fail the default minimum.
+	add("uncertified-builder-default-min-level", mut(func(st map[string]any) {
+		run(st)["builder"] = map[string]any{"id": "https://builds.example.com/builders/experimental@v0"}
+	}), "ErrUntrustedBuilder", src)
+	add("certification-expired-default-min-level", good, "ErrCertificationExpired", Case{SourceURI: src.SourceURI, At: afterExpiry.Format(time.RFC3339)})
+	add("built-outside-window-default-min-level", mut(func(st map[string]any) {
+		run(st)["metadata"] = map[string]any{"finishedOn": "2026-10-01T00:00:00Z"}
+	}), "ErrOutsideCertifiedWindow", src)
+
+	// 3. A policy that expects nothing is refused when loaded.
+	noTypes := mustJSON(t, map[string]any{"schema": trustmap.PolicySchema, "packages": map[string]any{
+		"example-app": map[string]any{"builderIds": []string{hostedBuilder}},
+	}})
+	write(t, "policy-no-build-types.json", noTypes)
+	add("policy-without-build-types", good, "ErrMalformedPolicy", Case{Policy: "policy-no-build-types.json", Package: "example-app"})
+	noBuilders := mustJSON(t, map[string]any{"schema": trustmap.PolicySchema, "packages": map[string]any{
+		"example-app": map[string]any{"buildTypes": []string{buildType}},
+	}})
+	write(t, "policy-no-builder-ids.json", noBuilders)
+	add("policy-without-builder-ids", good, "ErrMalformedPolicy", Case{Policy: "policy-no-builder-ids.json", Package: "example-app"})
+
 	write(t, "cases.json", mustJSON(t, cases))
 
 	// Roots compiled from both capability attestations.
@@ -375,6 +441,8 @@ func generateFixtures(t *testing.T) {
 }
 
 func withLevel(c Case, l int) Case { c.Level = l; return c }
+
+func intp(i int) *int { return &i }
 
 func mustCanonical(t testing.TB, d *questionnaire.Document) []byte {
 	b, err := d.Canonical()

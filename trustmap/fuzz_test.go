@@ -29,7 +29,7 @@ func FuzzVerifyProvenance(f *testing.F) {
 	trust := publicGood(f)
 	art := trustmap.BytesArtifact("a", []byte(artifactData))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt, Sigstore: trust})
+		res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}})
 		// Property: a pass carries no error, a failure always has one.
 		if (err == nil) != res.Passed {
 			t.Fatalf("passed=%v with err=%v", res.Passed, err)

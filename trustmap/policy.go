@@ -37,7 +37,8 @@ type PackagePolicy struct {
 	InternalParameters map[string]Matcher   `json:"internalParameters,omitempty"`
 }
 
-// Matcher is an expectation on one parameter (addressed by a dotted path):
+// Matcher is an expectation on one parameter (addressed by a JSON Pointer,
+// or a legacy dotted path):
 // an exact JSON value, a set of allowed values, or a glob pattern on a
 // string (path.Match syntax: "refs/tags/v*"; '*' does not cross '/').
 type Matcher struct {
@@ -126,20 +127,53 @@ func ParsePolicy(b []byte) (*Policy, error) {
 	if err := decodeDocument(b, &p, PolicySchema, MaxPolicyBytes, ErrMalformedPolicy); err != nil {
 		return nil, err
 	}
+	if len(p.Packages) == 0 {
+		return nil, fmt.Errorf("%w: expected at least one package, got none", ErrMalformedPolicy)
+	}
 	for name, pp := range p.Packages {
+		// A policy that does not name the builder and the buildType accepts
+		// any: SLSA requires both to match expectations.
+		if len(pp.BuilderIDs) == 0 {
+			return nil, fmt.Errorf("%w: package %q: expected builderIds (the builders allowed to build it), got none", ErrMalformedPolicy, name)
+		}
+		if len(pp.BuildTypes) == 0 {
+			return nil, fmt.Errorf("%w: package %q: expected buildTypes (how it is built), got none", ErrMalformedPolicy, name)
+		}
+		for _, list := range [][]string{pp.BuilderIDs, pp.BuildTypes} {
+			if slices.Contains(list, "") {
+				return nil, fmt.Errorf("%w: package %q: empty builderId or buildType", ErrMalformedPolicy, name)
+			}
+		}
 		if pp.MinLevel != nil && *pp.MinLevel < 1 {
 			return nil, fmt.Errorf("%w: package %q: minLevel must be 1-3", ErrMalformedPolicy, name)
 		}
-		for _, set := range []map[string]Matcher{pp.ExternalParameters, pp.InternalParameters} {
-			for k, m := range set {
-				if k == "" {
-					return nil, fmt.Errorf("%w: package %q: empty parameter name", ErrMalformedPolicy, name)
+		for _, set := range []*map[string]Matcher{&pp.ExternalParameters, &pp.InternalParameters} {
+			norm := make(map[string]Matcher, len(*set))
+			for k, m := range *set {
+				ptr, err := parsePath(k)
+				if err != nil {
+					return nil, fmt.Errorf("%w: package %q: %v", ErrMalformedPolicy, name, err)
+				}
+				if _, dup := norm[ptr]; dup {
+					return nil, fmt.Errorf("%w: package %q: parameter %s given twice", ErrMalformedPolicy, name, ptr)
 				}
 				if err := m.validate(); err != nil {
 					return nil, fmt.Errorf("%w: package %q parameter %q: %v", ErrMalformedPolicy, name, k, err)
 				}
+				norm[ptr] = m
+			}
+			if *set != nil {
+				*set = norm
 			}
 		}
+		for i, k := range pp.IgnoreParameters {
+			ptr, err := parsePath(k)
+			if err != nil {
+				return nil, fmt.Errorf("%w: package %q: ignoreParameters: %v", ErrMalformedPolicy, name, err)
+			}
+			pp.IgnoreParameters[i] = ptr
+		}
+		p.Packages[name] = pp
 	}
 	return &p, nil
 }
@@ -200,39 +234,93 @@ func SignPolicy(ctx context.Context, policy []byte, keys []*attest.PrivateKey) (
 	return attest.MarshalEnvelope(env)
 }
 
-// leaves flattens nested objects into dotted paths; arrays and scalars are
-// leaves. An empty object contributes nothing.
+// Parameter paths are JSON Pointers (RFC 6901): "/workflow/repository"
+// names the member repository of the member workflow, and the literal key
+// "workflow.repository" is "/workflow.repository", so a key containing a
+// separator can never pose as a nested path. Policies may also give the
+// legacy dotted form ("workflow.repository"), read as nested members.
+
+// parsePath reads a policy or TOFU key as a JSON Pointer.
+func parsePath(k string) (string, error) {
+	if k == "" {
+		return "", fmt.Errorf("empty parameter path")
+	}
+	if !strings.HasPrefix(k, "/") {
+		// Legacy dotted form: every '.' separates members.
+		parts := strings.Split(k, ".")
+		for i, p := range parts {
+			if p == "" {
+				return "", fmt.Errorf("parameter path %q has an empty member name", k)
+			}
+			parts[i] = escapeToken(p)
+		}
+		return "/" + strings.Join(parts, "/"), nil
+	}
+	for _, tok := range strings.Split(k[1:], "/") {
+		if _, err := unescapeToken(tok); err != nil {
+			return "", fmt.Errorf("parameter path %q: %v", k, err)
+		}
+	}
+	return k, nil
+}
+
+func escapeToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+func unescapeToken(s string) (string, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '~' && (i+1 == len(s) || (s[i+1] != '0' && s[i+1] != '1')) {
+			return "", fmt.Errorf("'~' must be followed by 0 or 1")
+		}
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~"), nil
+}
+
+// leaves flattens nested objects into JSON Pointers. Scalars, arrays (empty
+// ones included) and empty objects are leaves: each is a parameter that must
+// be expected or ignored.
 func leaves(prefix string, v any, out map[string]any) {
 	obj, ok := v.(map[string]any)
-	if !ok {
+	if !ok || (len(obj) == 0 && prefix != "") {
 		out[prefix] = v
 		return
 	}
 	for k, x := range obj {
-		p := k
-		if prefix != "" {
-			p = prefix + "." + k
-		}
-		leaves(p, x, out)
+		leaves(prefix+"/"+escapeToken(k), x, out)
 	}
 }
 
-// lookupPath finds a dotted path in nested objects.
-func lookupPath(v any, p string) (any, bool) {
-	for _, part := range strings.Split(p, ".") {
+// lookupPointer finds a JSON Pointer in nested objects.
+func lookupPointer(v any, ptr string) (any, bool) {
+	if ptr == "" {
+		return v, true
+	}
+	for _, tok := range strings.Split(ptr[1:], "/") {
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return nil, false
 		}
-		if v, ok = obj[part]; !ok {
+		name, err := unescapeToken(tok)
+		if err != nil {
+			return nil, false
+		}
+		if v, ok = obj[name]; !ok {
 			return nil, false
 		}
 	}
 	return v, true
 }
 
+// coveredBy reports whether pointer p is one of keys or inside one.
 func coveredBy(p string, keys []string) bool {
-	return slices.ContainsFunc(keys, func(k string) bool { return p == k || strings.HasPrefix(p, k+".") })
+	return slices.ContainsFunc(keys, func(k string) bool { return p == k || strings.HasPrefix(p, k+"/") })
+}
+
+// lastToken is the member name a pointer ends with.
+func lastToken(p string) string {
+	t, _ := unescapeToken(p[strings.LastIndex(p, "/")+1:])
+	return t
 }
 
 func sortedKeys[V any](m map[string]V) []string {

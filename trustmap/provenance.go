@@ -41,6 +41,9 @@ type Provenance struct {
 	StartedOn     time.Time
 	FinishedOn    time.Time
 
+	// firstDependency is resolvedDependencies[0].uri (often the source).
+	firstDependency string
+
 	// Parameters are decoded on first use: verification without
 	// expectations never needs them.
 	extRaw, intRaw json.RawMessage
@@ -80,9 +83,12 @@ func (p *Provenance) BuildTime() time.Time {
 
 type provenanceV1 struct {
 	BuildDefinition struct {
-		BuildType          string          `json:"buildType"`
-		ExternalParameters json.RawMessage `json:"externalParameters"`
-		InternalParameters json.RawMessage `json:"internalParameters"`
+		BuildType            string          `json:"buildType"`
+		ExternalParameters   json.RawMessage `json:"externalParameters"`
+		InternalParameters   json.RawMessage `json:"internalParameters"`
+		ResolvedDependencies []struct {
+			URI string `json:"uri"`
+		} `json:"resolvedDependencies"`
 	} `json:"buildDefinition"`
 	RunDetails struct {
 		Builder struct {
@@ -156,6 +162,9 @@ func (v *provenanceV1) provenance(predicateType string) (*Provenance, error) {
 	p := &Provenance{PredicateType: predicateType}
 	p.BuilderID, p.BuildType = v.RunDetails.Builder.ID, v.BuildDefinition.BuildType
 	p.extRaw, p.intRaw = v.BuildDefinition.ExternalParameters, v.BuildDefinition.InternalParameters
+	if deps := v.BuildDefinition.ResolvedDependencies; len(deps) > 0 {
+		p.firstDependency = deps[0].URI
+	}
 	for _, raw := range []json.RawMessage{p.extRaw, p.intRaw} {
 		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] != '{' && string(t) != "null" {
 			return nil, fmt.Errorf("%w: parameters must be JSON objects", ErrMalformedProvenance)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/canonical"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -249,8 +250,9 @@ type LookupResult struct {
 // signer for builderID, built at buildTime and verified at verifyTime. The
 // cost does not depend on the number of entries. Errors: ErrSignerNotPaired
 // when the builder.id is in the roots only with other signers,
-// ErrNoBuildTime, ErrOutsideCertifiedWindow, ErrCertificationExpired. A
-// builder.id absent from the roots gets level 1 and no error.
+// ErrNoBuildTime, ErrOutsideCertifiedWindow, ErrCertificationExpired,
+// ErrUntrustedBuilder. A builder that is not certified for this signer at
+// these times is level 0, and the error says why.
 func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime time.Time, checkVerifyTime bool) (LookupResult, error) {
 	var idx []int
 	if signer.OIDCIssuer != "" {
@@ -269,9 +271,9 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 		}
 		if len(idx) == 0 {
 			if known || r.builderKnown(builderID) {
-				return LookupResult{Level: 1}, fmt.Errorf("%w: certificate %s (issuer %s) is not paired with %s in the roots of trust", ErrSignerNotPaired, signer.SAN, signer.OIDCIssuer, builderID)
+				return LookupResult{}, fmt.Errorf("%w: certificate %s (issuer %s) is not paired with %s in the roots of trust", ErrSignerNotPaired, safetext.Term(signer.SAN), safetext.Term(signer.OIDCIssuer), safetext.Term(builderID))
 			}
-			return LookupResult{Level: 1}, fmt.Errorf("%w: expected a certificate identity from the roots of trust, got %s (issuer %s)", ErrUnknownSigner, signer.SAN, signer.OIDCIssuer)
+			return LookupResult{}, fmt.Errorf("%w: expected a certificate identity from the roots of trust, got %s (issuer %s)", ErrUnknownSigner, safetext.Term(signer.SAN), safetext.Term(signer.OIDCIssuer))
 		}
 	} else {
 		idx = r.index[signer.id()+"\x00"+builderID]
@@ -283,23 +285,23 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 	}
 	if len(idx) == 0 {
 		if r.builderKnown(builderID) {
-			return LookupResult{Level: 1}, fmt.Errorf("%w: %s is in the roots of trust, but not with this signer", ErrSignerNotPaired, builderID)
+			return LookupResult{}, fmt.Errorf("%w: %s is in the roots of trust, but not with this signer", ErrSignerNotPaired, safetext.Term(builderID))
 		}
-		return LookupResult{Level: 1, Reason: "builder.id not in the roots of trust: level 1"}, nil
+		return LookupResult{Reason: "not in the roots of trust: level 0"}, fmt.Errorf("%w: expected a builder.id certified in the roots of trust, got %s (level 0)", ErrUntrustedBuilder, safetext.Term(builderID))
 	}
 	if buildTime.IsZero() {
-		return LookupResult{Level: 1}, fmt.Errorf("%w: runDetails.metadata has neither finishedOn nor startedOn, so the certified window cannot be checked", ErrNoBuildTime)
+		return LookupResult{}, fmt.Errorf("%w: runDetails.metadata has neither finishedOn nor startedOn, so the certified window cannot be checked", ErrNoBuildTime)
 	}
 	var best *Entry
 	var windowErr error
 	for _, i := range idx {
 		e := &r.Entries[i]
 		if !e.Contains(buildTime) {
-			windowErr = fmt.Errorf("%w: built at %s, certified %s to %s", ErrOutsideCertifiedWindow, buildTime.UTC().Format(time.RFC3339), e.ValidFrom.Format(time.RFC3339), e.ValidUntil.Format(time.RFC3339))
+			windowErr = fmt.Errorf("%w: built at %s, outside the certified window %s to %s (level 0)", ErrOutsideCertifiedWindow, buildTime.UTC().Format(time.RFC3339), e.ValidFrom.Format(time.RFC3339), e.ValidUntil.Format(time.RFC3339))
 			continue
 		}
 		if checkVerifyTime && !e.Contains(verifyTime) {
-			windowErr = fmt.Errorf("%w: verified at %s, certified %s to %s", ErrCertificationExpired, verifyTime.UTC().Format(time.RFC3339), e.ValidFrom.Format(time.RFC3339), e.ValidUntil.Format(time.RFC3339))
+			windowErr = certificationErr(e, verifyTime)
 			continue
 		}
 		if best == nil || e.SLSABuildLevel > best.SLSABuildLevel {
@@ -307,10 +309,18 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 		}
 	}
 	if best == nil {
-		return LookupResult{Level: 1}, windowErr
+		return LookupResult{Reason: "level 0: " + windowErr.Error()}, windowErr
 	}
 	return LookupResult{Level: best.SLSABuildLevel, Entry: best,
 		Reason: fmt.Sprintf("certified by %s until %s", best.CertifiedBy.Name, best.ValidUntil.Format(time.RFC3339))}, nil
+}
+
+// certificationErr says why a certification is not valid at verifyTime.
+func certificationErr(e *Entry, verifyTime time.Time) error {
+	if verifyTime.Before(e.ValidFrom) {
+		return fmt.Errorf("%w: certified from %s, verified at %s (level 0)", ErrCertificationExpired, e.ValidFrom.Format(time.RFC3339), verifyTime.UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: certification expired on %s, verified at %s (level 0)", ErrCertificationExpired, e.ValidUntil.Format(time.RFC3339), verifyTime.UTC().Format(time.RFC3339))
 }
 
 // builderMatches reports whether entry i covers builderID.

@@ -114,7 +114,18 @@ func verifyCorpus(t testing.TB, roots *trustmap.Roots, bundle, artifact string, 
 	if o.Sigstore == nil {
 		o.Sigstore = publicGood(t)
 	}
+	if o.Policy == nil && o.Expect == nil {
+		o.Expect = corpusSource(bundle)
+	}
 	return trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(filepath.Join(corpusDir, artifact))}, o)
+}
+
+// corpusSource is the source repository each corpus file was built from.
+func corpusSource(bundle string) *trustmap.Expectations {
+	if strings.HasPrefix(bundle, "bcr/") {
+		return &trustmap.Expectations{SourceURI: "github.com/aspect-build/rules_lint"}
+	}
+	return &trustmap.Expectations{SourceURI: "github.com/slsa-framework/example-package"}
 }
 
 func publicGood(t testing.TB) *trustmap.SigstoreTrust {
@@ -196,7 +207,7 @@ func TestCorpusTampering(t *testing.T) {
 	}
 	verify := func(prov, artifact []byte) error {
 		_, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("a", artifact)},
-			trustmap.VerifyOptions{At: corpusVerify, Sigstore: publicGood(t), MinLevel: 3})
+			trustmap.VerifyOptions{At: corpusVerify, Sigstore: publicGood(t), MinLevel: 3, Expect: corpusSource("bcr/")})
 		return err
 	}
 	bundle := read("bcr/MODULE.bazel.intoto.jsonl")
@@ -243,7 +254,7 @@ func TestCorpusTampering(t *testing.T) {
 	// Another trusted root (the virtual Sigstore's) does not vouch for the
 	// public-good certificate.
 	vs := virtualTrust(t)
-	_, err := trustmap.Verify(context.Background(), roots, bundle, []*trustmap.Artifact{trustmap.BytesArtifact("a", artifact)}, trustmap.VerifyOptions{At: corpusVerify, Sigstore: vs})
+	_, err := trustmap.Verify(context.Background(), roots, bundle, []*trustmap.Artifact{trustmap.BytesArtifact("a", artifact)}, trustmap.VerifyOptions{At: corpusVerify, Sigstore: vs, Expect: corpusSource("bcr/")})
 	if err == nil {
 		t.Fatal("verified against an unrelated trusted root")
 	}
@@ -253,9 +264,9 @@ func TestGitHubExpectations(t *testing.T) {
 	roots := compileSigstoreRoots(t)
 	policy := func(repo, ref, runner string) *trustmap.Policy {
 		p, err := trustmap.ParsePolicy([]byte(`{"schema":"https://hallmark.build/policy/v1","packages":{"rules_lint":{
-			"minLevel":3,"buildTypes":["https://actions.github.io/buildtypes/workflow/v1"],
-			"externalParameters":{"workflow.repository":{"equals":"` + repo + `"},"workflow.ref":{"pattern":"` + ref + `"},"workflow.path":{"equals":".github/workflows/release.yml"}},
-			"internalParameters":{"github.runner_environment":{"equals":"` + runner + `"}}}}}`))
+			"minLevel":3,"buildTypes":["https://actions.github.io/buildtypes/workflow/v1"],"builderIds":["` + bcrBuilder + `"],
+			"externalParameters":{"/workflow/repository":{"equals":"` + repo + `"},"/workflow/ref":{"pattern":"` + ref + `"},"/workflow/path":{"equals":".github/workflows/release.yml"}},
+			"internalParameters":{"/github/runner_environment":{"equals":"` + runner + `"}}}}}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +320,7 @@ func TestBundleJSONLines(t *testing.T) {
 	artifact, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE.bazel"))
 	prov := append(append(append([]byte{}, forged...), '\n'), good...)
 	res, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("MODULE.bazel", artifact)},
-		trustmap.VerifyOptions{At: corpusVerify, Sigstore: publicGood(t), MinLevel: 3})
+		trustmap.VerifyOptions{At: corpusVerify, Sigstore: publicGood(t), MinLevel: 3, Expect: corpusSource("bcr/")})
 	if err != nil || res.Passing != 1 || !errors.Is(res.Documents[0].Err(), trustmap.ErrSignerNotPaired) {
 		t.Fatalf("passing %d, err %v, first document %v", res.Passing, err, res.Documents[0].Err())
 	}

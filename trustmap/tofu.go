@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/hallmark-build/hallmark/internal/canonical"
@@ -32,7 +31,7 @@ type TOFU struct {
 type TOFUEntry struct {
 	BuilderID string `json:"builderId"`
 	BuildType string `json:"buildType"`
-	// Parameters maps each external parameter (dotted path) to its pinned
+	// Parameters maps each external parameter (JSON Pointer) to its pinned
 	// JSON value, or to null for parameters allowed to vary.
 	Parameters map[string]json.RawMessage `json:"parameters"`
 	FirstSeen  time.Time                  `json:"firstSeen"`
@@ -50,6 +49,23 @@ func ParseTOFU(b []byte) (*TOFU, error) {
 	}
 	if t.Packages == nil {
 		t.Packages = map[string]TOFUEntry{}
+	}
+	// Parameters are pinned by JSON Pointer; stores written before used
+	// dotted paths, read as nested members.
+	for name, e := range t.Packages {
+		params := make(map[string]json.RawMessage, len(e.Parameters))
+		for k, v := range e.Parameters {
+			ptr, err := parsePath(k)
+			if err != nil {
+				return nil, fmt.Errorf("%w: package %q: %v", ErrMalformedTOFU, name, err)
+			}
+			if _, dup := params[ptr]; dup {
+				return nil, fmt.Errorf("%w: package %q: parameter %s given twice", ErrMalformedTOFU, name, ptr)
+			}
+			params[ptr] = v
+		}
+		e.Parameters = params
+		t.Packages[name] = e
 	}
 	return &t, nil
 }
@@ -75,8 +91,7 @@ func pin(prov *Provenance, pkg *PackagePolicy, at time.Time) TOFUEntry {
 	}
 	params := map[string]json.RawMessage{}
 	for p, v := range flat {
-		last := p[strings.LastIndex(p, ".")+1:]
-		if coveredBy(p, vary) || contains(varyingParameterNames, last) {
+		if coveredBy(p, vary) || contains(varyingParameterNames, lastToken(p)) {
 			params[p] = json.RawMessage("null")
 			continue
 		}

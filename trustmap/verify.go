@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,10 +24,24 @@ type VerifyOptions struct {
 	// name is required and must be in it.
 	Policy  *Policy
 	Package string
-	// MinLevel is required on top of the policy's minLevel (default 1).
+	// MinLevel is required on top of the policy's minLevel. Below 1 it is
+	// 1 unless AllowUncertifiedUnsafe: a builder that is not certified
+	// (not in the roots, certification expired, build outside its window)
+	// is level 0.
 	MinLevel questionnaire.Level
+	// AllowUncertifiedUnsafe lets MinLevel 0 accept a builder that is not
+	// certified (--min-level 0).
+	AllowUncertifiedUnsafe bool
 	// TOFU, when set, pins what a package's first passing provenance shows.
 	TOFU *TOFU
+	// Expect are inline expectations (source repository, ref, builder,
+	// buildType), the alternative to a Policy.
+	Expect *Expectations
+	// NoExpectationsUnsafe verifies without any expectations (no Policy,
+	// TOFU or Expect): the result says so and never yields a PASSED VSA.
+	// Without it, verification with no expectations fails with
+	// ErrNoExpectations.
+	NoExpectationsUnsafe bool
 	// Sigstore is the trusted material for keyless provenance (Sigstore
 	// bundles). Without it, bundles are refused.
 	Sigstore *SigstoreTrust
@@ -73,8 +88,45 @@ type Result struct {
 	Passing   int        `json:"passing"`
 	Documents []Document `json:"documents"`
 	Error     string     `json:"error,omitempty"`
+	// Expectations says what the provenance was checked against: a policy
+	// package, inline expectations, trust on first use, or none.
+	Expectations string `json:"expectations"`
+	// Insecure lists the loosening options this verification used; a
+	// result with any is weaker than the default.
+	Insecure []string `json:"insecure,omitempty"`
 	// InputDigests are the sha256 of each provenance document (for VSAs).
 	InputDigests []string `json:"-"`
+}
+
+// NoExpectations reports whether the verification checked no expectations
+// (NoExpectationsUnsafe): such a result must never become a PASSED VSA.
+func (r *Result) NoExpectations() bool { return slices.Contains(r.Insecure, InsecureNoExpectations) }
+
+// Names of the loosening options in Result.Insecure, as the command-line
+// flags name them.
+const (
+	InsecureNoExpectations   = "insecure-no-expectations"
+	InsecureUncertified      = "min-level-0"
+	InsecureLegacyPredicate  = "insecure-allow-legacy-predicate"
+	InsecureIgnoreCertExpiry = "insecure-ignore-certification-expiry"
+)
+
+func (o *VerifyOptions) insecure() []string {
+	var out []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{
+		{o.NoExpectationsUnsafe && o.Policy == nil && o.Expect == nil && o.TOFU == nil, InsecureNoExpectations},
+		{o.AllowUncertifiedUnsafe && o.MinLevel < 1, InsecureUncertified},
+		{o.AllowLegacyPredicateUnsafe, InsecureLegacyPredicate},
+		{o.IgnoreCertificationAtVerifyTimeUnsafe, InsecureIgnoreCertExpiry},
+	} {
+		if x.on {
+			out = append(out, x.name)
+		}
+	}
+	return out
 }
 
 // Verify checks provenance (a DSSE envelope or JSON Lines of envelopes)
@@ -83,7 +135,7 @@ type Result struct {
 // fields are never combined across documents. The error wraps the sentinel
 // of the failure (errors.Join of each document's failure when several).
 func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*Artifact, o VerifyOptions) (*Result, error) {
-	res := &Result{Passing: -1, Package: o.Package, Documents: []Document{}}
+	res := &Result{Passing: -1, Package: o.Package, Documents: []Document{}, Insecure: o.insecure()}
 	for _, a := range artifacts {
 		res.Artifacts = append(res.Artifacts, a.Name)
 	}
@@ -101,6 +153,29 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 		return fail(fmt.Errorf("%w: the provenance file is empty", ErrNoProvenance))
 	}
 	var pkg *PackagePolicy
+	var kinds []string
+	switch {
+	case o.Policy != nil:
+		kinds = append(kinds, fmt.Sprintf("policy, package %s", o.Package))
+	case o.Expect != nil:
+		if err := o.Expect.Validate(); err != nil {
+			return fail(err)
+		}
+		kinds = append(kinds, o.Expect.describe())
+	}
+	if o.TOFU != nil {
+		kinds = append(kinds, "trust on first use, package "+o.Package)
+	}
+	if o.Policy != nil && o.Expect != nil {
+		return fail(fmt.Errorf("%w: give a policy or inline expectations, not both", ErrNoExpectations))
+	}
+	if len(kinds) == 0 {
+		if !o.NoExpectationsUnsafe {
+			return fail(fmt.Errorf("%w: expected a policy, a trust-on-first-use store or inline expectations (source repository, builder, buildType) to check the provenance against, got none", ErrNoExpectations))
+		}
+		kinds = []string{"none (insecure: no expectations were checked)"}
+	}
+	res.Expectations = strings.Join(kinds, "; ")
 	if o.Policy != nil {
 		if o.Package == "" {
 			return fail(fmt.Errorf("%w: a policy is given but no package name", ErrUnknownPackage))
@@ -242,7 +317,10 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	d.provenance = prov
 	d.BuilderID, d.BuildType = prov.BuilderID, prov.BuildType
 
-	required := max(o.MinLevel, 1)
+	required := o.MinLevel
+	if required < 1 && !o.AllowUncertifiedUnsafe {
+		required = 1
+	}
 	if pkg != nil && pkg.MinLevel != nil {
 		required = max(required, *pkg.MinLevel)
 	}
@@ -255,24 +333,24 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	lr, lerr := roots.Lookup(signer, prov.BuilderID, buildTime, o.At, !o.IgnoreCertificationAtVerifyTimeUnsafe)
 	d.Level = lr.Level
 	switch {
-	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || errors.Is(lerr, ErrUnknownSigner) || required > 1):
-		d.add(failed("builder", fmt.Sprintf("%s certified for this signer", prov.BuilderID), "", lerr))
-	case lr.Entry == nil && required > 1:
-		d.add(failed("builder", "builder.id in the roots of trust", prov.BuilderID, fmt.Errorf("%w: %s (level %s required)", ErrUntrustedBuilder, prov.BuilderID, required)))
+	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || errors.Is(lerr, ErrUnknownSigner) || required >= 1):
+		d.add(failed("builder", "builder.id certified for this signer in the roots of trust", prov.BuilderID, lerr))
+	case lerr != nil:
+		// --min-level 0: an uncertified builder accepted explicitly.
+		d.add(pass("builder", "any builder (minimum level 0)", prov.BuilderID+" (level 0: "+lerr.Error()+")"))
 	default:
-		found := prov.BuilderID
-		if lr.Reason != "" {
-			found += " (" + lr.Reason + ")"
-		}
-		d.add(pass("builder", "builder.id paired with the signer", found))
+		d.add(pass("builder", "builder.id certified for this signer in the roots of trust", prov.BuilderID+" ("+lr.Reason+")"))
 	}
 	if lr.Level < required {
 		d.add(failed("level", "SLSA Build "+required.String(), "SLSA Build "+lr.Level.String(), fmt.Errorf("%w: expected %s, the roots grant %s to %s", ErrLevelTooLow, required, lr.Level, prov.BuilderID)))
 	} else {
 		d.add(pass("level", "SLSA Build "+required.String(), "SLSA Build "+lr.Level.String()))
 	}
-	if pkg != nil {
+	switch {
+	case pkg != nil:
 		checkExpectations(&d, prov, pkg)
+	case o.Expect != nil:
+		checkInline(&d, prov, o.Expect)
 	}
 	return d
 }
@@ -365,20 +443,9 @@ func matchArtifact(a *Artifact, subjects []subject) (string, error) {
 }
 
 func checkExpectations(d *Document, prov *Provenance, pkg *PackagePolicy) {
-	if len(pkg.BuilderIDs) > 0 {
-		if contains(pkg.BuilderIDs, prov.BuilderID) {
-			d.add(pass("policy-builder", strings.Join(pkg.BuilderIDs, " | "), prov.BuilderID))
-		} else {
-			d.add(failed("policy-builder", strings.Join(pkg.BuilderIDs, " | "), prov.BuilderID, fmt.Errorf("%w: expected one of %s, got %q", ErrBuilderNotAllowed, strings.Join(pkg.BuilderIDs, ", "), prov.BuilderID)))
-		}
-	}
-	if len(pkg.BuildTypes) > 0 {
-		if contains(pkg.BuildTypes, prov.BuildType) {
-			d.add(pass("build-type", strings.Join(pkg.BuildTypes, " | "), prov.BuildType))
-		} else {
-			d.add(failed("build-type", strings.Join(pkg.BuildTypes, " | "), prov.BuildType, fmt.Errorf("%w: expected one of %s, got %q", ErrBuildTypeMismatch, strings.Join(pkg.BuildTypes, ", "), prov.BuildType)))
-		}
-	}
+	// A parsed policy always names builders and buildTypes.
+	d.add(matchOne("policy-builder", pkg.BuilderIDs, prov.BuilderID, ErrBuilderNotAllowed))
+	d.add(matchOne("build-type", pkg.BuildTypes, prov.BuildType, ErrBuildTypeMismatch))
 	ext, internal, err := prov.Parameters()
 	if err != nil {
 		d.add(failed("external-parameters", "JSON objects", "", err))
@@ -400,7 +467,7 @@ func checkParameters(id string, params any, matchers map[string]Matcher, ignore 
 	}
 	for _, k := range sortedKeys(matchers) {
 		m := matchers[k]
-		v, ok := lookupPath(params, k)
+		v, ok := lookupPointer(params, k)
 		if !ok {
 			return failed(id+":"+k, m.describe(), "absent", fmt.Errorf("%w: %s: expected %s, not present", missing, k, m.describe()))
 		}

@@ -49,6 +49,9 @@ var sentinels = map[string]error{
 	"ErrParameterMismatch":      trustmap.ErrParameterMismatch,
 	"ErrRefNotAllowed":          trustmap.ErrRefNotAllowed,
 	"ErrInternalParameter":      trustmap.ErrInternalParameter,
+	"ErrNoExpectations":         trustmap.ErrNoExpectations,
+	"ErrSourceMismatch":         trustmap.ErrSourceMismatch,
+	"ErrMalformedPolicy":        trustmap.ErrMalformedPolicy,
 }
 
 func loadRoots(t testing.TB) *trustmap.Roots {
@@ -87,14 +90,28 @@ func runCase(t testing.TB, roots *trustmap.Roots, c Case) (*trustmap.Result, err
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := trustmap.VerifyOptions{At: at, Package: c.Package, MinLevel: questionnaire.Level(c.MinLevel), AllowLegacyPredicateUnsafe: c.Legacy}
+	o := trustmap.VerifyOptions{At: at, Package: c.Package, AllowLegacyPredicateUnsafe: c.Legacy, NoExpectationsUnsafe: c.InsecureNoExpectations}
+	if c.MinLevel != nil {
+		o.MinLevel = questionnaire.Level(*c.MinLevel)
+		o.AllowUncertifiedUnsafe = *c.MinLevel == 0
+	}
+	if c.SourceURI != "" || c.SourceRef != "" || c.BuilderID != "" || c.BuildType != "" {
+		o.Expect = &trustmap.Expectations{SourceURI: c.SourceURI, SourceRef: c.SourceRef}
+		if c.BuilderID != "" {
+			o.Expect.BuilderIDs = []string{c.BuilderID}
+		}
+		if c.BuildType != "" {
+			o.Expect.BuildTypes = []string{c.BuildType}
+		}
+	}
 	if c.Policy != "" {
 		pb, err := os.ReadFile(filepath.Join(verifyDir, c.Policy))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if o.Policy, err = trustmap.ParsePolicy(pb); err != nil {
-			t.Fatal(err)
+			// A policy refused when loaded is the case's result.
+			return &trustmap.Result{Passing: -1, Error: err.Error()}, err
 		}
 	}
 	return trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(filepath.Join(verifyDir, c.Artifact))}, o)
@@ -337,7 +354,7 @@ func TestTOFU(t *testing.T) {
 	}
 	// Approving the fork makes it the expectation.
 	b, _ := os.ReadFile(filepath.Join(verifyDir, "cases/fork-source.intoto.jsonl"))
-	res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{trustmap.FileArtifact(filepath.Join(verifyDir, c.Artifact))}, trustmap.VerifyOptions{At: verifyAt})
+	res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{trustmap.FileArtifact(filepath.Join(verifyDir, c.Artifact))}, trustmap.VerifyOptions{At: verifyAt, NoExpectationsUnsafe: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,8 +457,8 @@ func TestBuilderIDPattern(t *testing.T) {
 	built := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	for _, id := range []string{"https://builds.example.com/builders/hosted-vm@v1-evil", "https://evil.example/https://builds.example.com/builders/hosted-vm@v1"} {
 		lr, err := roots.Lookup(signer, id, built, verifyAt, true)
-		if err != nil || lr.Entry != nil || lr.Level != 1 {
-			t.Errorf("%s: level %v entry %v err %v; want level 1 without entry", id, lr.Level, lr.Entry, err)
+		if !errors.Is(err, trustmap.ErrUntrustedBuilder) || lr.Entry != nil || lr.Level != 0 {
+			t.Errorf("%s: level %v entry %v err %v; want level 0 without entry, ErrUntrustedBuilder", id, lr.Level, lr.Entry, err)
 		}
 	}
 	// Another signer claiming a builder.id the pattern covers is not paired.

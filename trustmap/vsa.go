@@ -54,7 +54,8 @@ type VSAOptions struct {
 }
 
 // NewVSA builds the VSA statement for a verification result: PASSED with the
-// level reached, or FAILED with no level.
+// level reached, or FAILED with no level. A verification that checked no
+// expectations (VerifyOptions.NoExpectationsUnsafe) is never PASSED.
 func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if o.VerifierID == "" {
 		return nil, fmt.Errorf("a VSA needs a verifier id")
@@ -80,7 +81,7 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	for _, d := range res.InputDigests {
 		p.InputAttestations = append(p.InputAttestations, VSARef{URI: o.ProvenanceURI, Digest: map[string]string{"sha256": d}})
 	}
-	if res.Passed {
+	if res.Passed && !res.NoExpectations() {
 		p.VerificationResult = "PASSED"
 		p.VerifiedLevels = []string{buildLevelName(res.Level)}
 	}

@@ -26,6 +26,7 @@ approved the change.`,
 		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --roots roots.json \
       --provenance app.intoto.jsonl --approved-by alice@example.com app.tar.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
 			if f.tofu == "" || f.pkg == "" || approvedBy == "" || f.provenance == "" {
 				return cli.Usage(errors.New("--tofu-store, --package, --provenance and --approved-by are required"))
 			}
@@ -39,6 +40,10 @@ approved the change.`,
 			tofu, err := loadTOFU(f.tofu)
 			if err != nil {
 				return err
+			}
+			if v.opts.Policy == nil && v.opts.Expect == nil {
+				// The approver's decision is what sets the expectation.
+				v.opts.NoExpectationsUnsafe = true
 			}
 			prov, err := limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
 			if err != nil {

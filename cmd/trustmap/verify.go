@@ -19,6 +19,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
@@ -29,6 +30,10 @@ type verifyFlags struct {
 	policyThreshold                                         int
 	minLevel                                                string
 	allowLegacy, ignoreExpiry                               bool
+	policyThresholdSet                                      bool
+	sourceURI, sourceRef                                    string
+	builderIDs, buildTypes                                  []string
+	noExpectations                                          bool
 	vsaOut, vsaKey, verifierID                              string
 	trustedRoot                                             string
 }
@@ -42,12 +47,19 @@ func newVerifyCmd(e *env) *cobra.Command {
 
   1. the provenance signature verifies with a key in the roots of trust;
   2. an in-toto subject has the artifact's digest (sha256 or sha512; never md5);
-  3. the predicate is SLSA Provenance v1 (v0.2 only with --allow-legacy-predicate);
+  3. the predicate is SLSA Provenance v1 (v0.2 only with
+     --insecure-allow-legacy-predicate);
   4. the level is looked up by (signer, builder.id) in the roots, inside the
-     builder's certified window at build time and at verification time;
-     a builder.id absent from the roots gets level 1;
-  5. the package's expectations (--policy): minimum level, builder ids,
-     buildType, externalParameters (unknown ones fail), internalParameters.
+     builder's certified window at build time and at verification time; a
+     builder that is not certified (not in the roots, expired, built outside
+     its window) is level 0, below the default --min-level 1;
+  5. the expectations, which are required: a policy (--policy --package:
+     minimum level, builder ids, buildType, externalParameters (unknown ones
+     fail), internalParameters), a trust-on-first-use store (--tofu-store), or
+     inline flags (--source-uri, optionally --source-ref, --builder-id,
+     --build-type). Without any, verification fails;
+     --insecure-no-expectations skips them, says so, and never writes a
+     PASSED VSA.
 
 --provenance is a DSSE envelope, a Sigstore bundle (v0.1-v0.3, keyless), or
 JSON Lines of either (.intoto.jsonl), recognised by content: it passes when
@@ -57,11 +69,13 @@ signed timestamp) against --trusted-root, or the public-good trusted root
 embedded in trustmap; nothing is fetched.
 
 Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
-		Example: `  trustmap verify --roots roots.json --provenance app.intoto.jsonl app.tar.gz
+		Example: `  trustmap verify --roots roots.json --source-uri github.com/org/app --source-ref 'refs/tags/v*' \
+      --provenance app.intoto.jsonl app.tar.gz
   trustmap verify --roots roots.json --roots-key verifier.pub --policy policy.json --package app \
       --provenance app.intoto.jsonl --format json app.tar.gz
   trustmap verify --roots roots.json --batch manifest.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
 			return runVerify(cmd.Context(), e, f, args)
 		},
 	}
@@ -98,6 +112,22 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, cli.Usage(fmt.Errorf("--min-level: %w", err))
 	}
+	if f.policyThresholdSet && len(f.policyKeys) == 0 {
+		return nil, cli.Usage(errors.New("--policy-threshold needs --policy-key: without keys there is no signature to count"))
+	}
+	var expect *trustmap.Expectations
+	if f.sourceURI != "" || f.sourceRef != "" || len(f.builderIDs) > 0 || len(f.buildTypes) > 0 {
+		if f.policy != "" {
+			return nil, cli.Usage(errors.New("give --policy or inline expectations (--source-uri, --source-ref, --builder-id, --build-type), not both"))
+		}
+		expect = &trustmap.Expectations{SourceURI: f.sourceURI, SourceRef: f.sourceRef, BuilderIDs: f.builderIDs, BuildTypes: f.buildTypes}
+		if err := expect.Validate(); err != nil {
+			return nil, cli.Usage(err)
+		}
+	}
+	if f.noExpectations && (expect != nil || f.policy != "" || f.tofu != "") {
+		return nil, cli.Usage(errors.New("--insecure-no-expectations contradicts the expectations given (--policy, --tofu-store or inline flags)"))
+	}
 	rootsKeys, err := loadPublicKeys(f.rootsKeys)
 	if err != nil {
 		return nil, err
@@ -120,6 +150,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	v := &verifier{roots: roots, opts: trustmap.VerifyOptions{
 		Sigstore: sigstore,
 		At:       when, Package: f.pkg, MinLevel: min,
+		AllowUncertifiedUnsafe:                min == 0,
+		Expect:                                expect,
+		NoExpectationsUnsafe:                  f.noExpectations,
 		AllowLegacyPredicateUnsafe:            f.allowLegacy,
 		IgnoreCertificationAtVerifyTimeUnsafe: f.ignoreExpiry,
 	}}
@@ -206,7 +239,12 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		if err := writeVSA(ctx, f, v, res, arts, vsaKey); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.Stderr, "wrote VSA %s (%s)\n", f.vsaOut, map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
+		switch {
+		case res.Passed && res.NoExpectations():
+			fmt.Fprintf(e.Stderr, "wrote VSA %s (FAILED: --insecure-no-expectations checked no expectations)\n", f.vsaOut)
+		default:
+			fmt.Fprintf(e.Stderr, "wrote VSA %s (%s)\n", f.vsaOut, map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
+		}
 	}
 	if verr != nil {
 		return cli.FailedQuiet()
@@ -242,22 +280,35 @@ func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Res
 }
 
 func writeResult(w io.Writer, res *trustmap.Result) {
+	// Every string below may come from the provenance or the command line:
+	// escaped, so that no escape sequence can repaint the verdict.
+	t := safetext.Term
 	verdict := "FAILED"
 	if res.Passed {
 		verdict = "PASSED"
 	}
-	fmt.Fprintf(w, "%s  %s", verdict, strings.Join(res.Artifacts, ", "))
+	arts := make([]string, len(res.Artifacts))
+	for i, a := range res.Artifacts {
+		arts[i] = t(a)
+	}
+	fmt.Fprintf(w, "%s  %s", verdict, strings.Join(arts, ", "))
 	if res.Package != "" {
-		fmt.Fprintf(w, "  (package %s)", res.Package)
+		fmt.Fprintf(w, "  (package %s)", t(res.Package))
 	}
 	if res.Passed {
 		fmt.Fprintf(w, "  SLSA Build %s", res.Level)
 	}
 	fmt.Fprintln(w)
+	if res.Expectations != "" {
+		fmt.Fprintf(w, "expectations: %s\n", t(res.Expectations))
+	}
+	for _, opt := range res.Insecure {
+		fmt.Fprintf(w, "WARNING: --%s was given: this result is weaker than the default\n", opt)
+	}
 	for _, d := range res.Documents {
 		fmt.Fprintf(w, "\nprovenance document %d of %d", d.Index+1, len(res.Documents))
 		if d.BuilderID != "" {
-			fmt.Fprintf(w, ": builder %s", d.BuilderID)
+			fmt.Fprintf(w, ": builder %s", t(d.BuilderID))
 		}
 		fmt.Fprintln(w)
 		for _, c := range d.Checks {
@@ -265,20 +316,20 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 			if !c.Passed {
 				mark = "FAIL"
 			}
-			fmt.Fprintf(w, "  %s  %s\n", mark, c.ID)
+			fmt.Fprintf(w, "  %s  %s\n", mark, t(c.ID))
 			if c.Expected != "" {
-				fmt.Fprintf(w, "          expected  %s\n", c.Expected)
+				fmt.Fprintf(w, "          expected  %s\n", t(c.Expected))
 			}
 			if c.Found != "" {
-				fmt.Fprintf(w, "          found     %s\n", c.Found)
+				fmt.Fprintf(w, "          found     %s\n", t(c.Found))
 			}
 			if c.Error != "" {
-				fmt.Fprintf(w, "          error     %s\n", c.Error)
+				fmt.Fprintf(w, "          error     %s\n", t(c.Error))
 			}
 		}
 	}
 	if res.Error != "" {
-		fmt.Fprintf(w, "\nerror: %s\n", res.Error)
+		fmt.Fprintf(w, "\nerror: %s\n", t(res.Error))
 	}
 }
 
@@ -371,13 +422,23 @@ func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")
 	fl.StringVar(&f.policy, "policy", "", "expectations policy (plain or DSSE-signed)")
 	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
-	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs")
+	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs (needs --policy-key)")
 	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
-	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level required")
+	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level required (0 accepts builders that are not certified)")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")
 	fl.StringVar(&f.tofu, "tofu-store", "", "trust on first use: record the first passing provenance per package and refuse later changes")
-	fl.BoolVar(&f.allowLegacy, "allow-legacy-predicate", false, "UNSAFE: also accept SLSA provenance v0.2")
-	fl.BoolVar(&f.ignoreExpiry, "ignore-certification-expiry", false, "UNSAFE: accept a builder certification that covered the build time but has expired since")
+	fl.StringVar(&f.sourceURI, "source-uri", "", "inline expectation: the source repository the build must come from (github.com/org/repo)")
+	fl.StringVar(&f.sourceRef, "source-ref", "", "inline expectation: glob on the source ref ('refs/tags/v*'; '*' does not cross '/')")
+	fl.StringSliceVar(&f.builderIDs, "builder-id", nil, "inline expectation: an allowed builder.id (repeatable)")
+	fl.StringSliceVar(&f.buildTypes, "build-type", nil, "inline expectation: an allowed buildType (repeatable)")
+	fl.BoolVar(&f.noExpectations, "insecure-no-expectations", false, "INSECURE: verify without any expectations (the result says so; no PASSED VSA)")
+	fl.BoolVar(&f.allowLegacy, "insecure-allow-legacy-predicate", false, "INSECURE: also accept SLSA provenance v0.2")
+	fl.BoolVar(&f.ignoreExpiry, "insecure-ignore-certification-expiry", false, "INSECURE: accept a builder certification that covered the build time but has expired since")
+	// The names these options had before they were marked insecure.
+	fl.BoolVar(&f.allowLegacy, "allow-legacy-predicate", false, "")
+	fl.BoolVar(&f.ignoreExpiry, "ignore-certification-expiry", false, "")
+	fl.MarkDeprecated("allow-legacy-predicate", "use --insecure-allow-legacy-predicate")
+	fl.MarkDeprecated("ignore-certification-expiry", "use --insecure-ignore-certification-expiry")
 }
 
 func loadSigstoreTrust(path string) (*trustmap.SigstoreTrust, error) {

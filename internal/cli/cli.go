@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/internal/safetext"
 )
 
 // Exit codes of both commands.
@@ -60,6 +62,8 @@ func Execute(root *cobra.Command, args []string) int {
 			return code
 		}
 	}
-	fmt.Fprintf(root.ErrOrStderr(), "%s: %v\n", root.Name(), err)
+	// Messages quote inputs (paths, keyids, builder ids): escaped, so
+	// that no escape sequence reaches the terminal.
+	fmt.Fprintf(root.ErrOrStderr(), "%s: %s\n", root.Name(), safetext.Term(err.Error()))
 	return code
 }
