@@ -14,6 +14,7 @@ import (
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -56,9 +57,10 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnvelope, MaxEnvelopeBytes)
 	}
 	var e Envelope
-	// Unmarshal also rejects trailing data after the envelope.
-	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
+	// One reading: duplicate and case-variant names are refused, unknown
+	// members ignored (DSSE), trailing data refused.
+	if err := strictjson.UnmarshalOpen(bytes.TrimSpace(b), &e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
 	}
 	if e.PayloadType == "" {
 		return nil, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
@@ -188,8 +190,8 @@ func Verify(ctx context.Context, envelope []byte, keys []*PublicKey, opts Verify
 // their types and shape (not signatures or validity).
 func ParseStatement(payload []byte) (*Statement, *Predicate, error) {
 	var st Statement
-	if err := json.Unmarshal(payload, &st); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedStatement, err)
+	if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformedStatement, err)
 	}
 	if st.Type != StatementType {
 		return nil, nil, fmt.Errorf("%w: expected %q, got %q", ErrWrongStatementType, StatementType, truncate(st.Type, 80))
@@ -204,11 +206,10 @@ func ParseStatement(payload []byte) (*Statement, *Predicate, error) {
 	if len(d) != 64 || !isLowerHex(d) {
 		return nil, nil, fmt.Errorf("%w: subject has no lowercase hex sha256 digest", ErrMalformedStatement)
 	}
+	// The predicate is our format: unknown members are refused too.
 	var p Predicate
-	dec := json.NewDecoder(bytes.NewReader(st.Predicate))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, nil, fmt.Errorf("%w: predicate: %v", ErrMalformedStatement, err)
+	if err := strictjson.Unmarshal(st.Predicate, &p); err != nil {
+		return nil, nil, fmt.Errorf("%w: predicate: %w", ErrMalformedStatement, err)
 	}
 	if (p.Builder.ID == "") == (p.Builder.IDRegexp == "") || p.SLSABuildLevel < 1 {
 		return nil, nil, fmt.Errorf("%w: predicate needs one of builder.id and builder.idRegexp, and slsaBuildLevel 1-3", ErrMalformedStatement)

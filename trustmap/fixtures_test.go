@@ -418,6 +418,26 @@ func generateFixtures(t *testing.T) {
 	write(t, "policy-no-builder-ids.json", noBuilders)
 	add("policy-without-builder-ids", good, "ErrMalformedPolicy", Case{Policy: "policy-no-builder-ids.json", Package: "example-app"})
 
+	// 4. One reading of a signed payload: duplicate and case-variant names
+	// are refused, whatever another tool would have read.
+	raw := func(extra string) []byte {
+		b, _ := json.Marshal(provenance(digest))
+		return sign(t, signer, trustmap.InTotoPayloadType, append(b[:len(b)-1], []byte(extra+"}")...))
+	}
+	add("duplicate-predicate-type", raw(`,"predicateType":"https://example.com/predicate/v1"`), "ErrDuplicateName", app)
+	add("case-variant-predicate-type", raw(`,"PredicateType":"https://example.com/predicate/v1"`), "ErrCaseVariant", app)
+	add("duplicate-subject", raw(`,"subject":[{"name":"x","digest":{"sha256":"`+strings.Repeat("0", 64)+`"}}]`), "ErrDuplicateName", app)
+	dupParam, _ := json.Marshal(provenance(digest))
+	dupParam = []byte(strings.Replace(string(dupParam), `"repository":"https://git.example.com/app"`, `"repository":"https://git.example.com/app","repository":"https://git.example.com/attacker/app"`, 1))
+	add("duplicate-parameter", sign(t, signer, trustmap.InTotoPayloadType, dupParam), "ErrDuplicateName", app)
+	add("envelope-case-variant-payload-type", []byte(strings.Replace(string(good), `"payloadType"`, `"PayloadType":"application/json","payloadType"`, 1)), "ErrCaseVariant", app)
+
+	// 5. Parameter paths are unambiguous: a literal key with a separator is
+	// its own parameter, and so is an empty object.
+	add("literal-dotted-parameter", mut(func(st map[string]any) { ext(st)["repository.override"] = "https://git.example.com/attacker/app" }), "ErrUnexpectedParameter", app)
+	add("empty-object-parameter", mut(func(st map[string]any) { ext(st)["vars"] = map[string]any{} }), "ErrUnexpectedParameter", app)
+	add("empty-array-parameter", mut(func(st map[string]any) { ext(st)["flags"] = []any{} }), "ErrUnexpectedParameter", app)
+
 	write(t, "cases.json", mustJSON(t, cases))
 
 	// Roots compiled from both capability attestations.

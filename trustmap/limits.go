@@ -1,10 +1,10 @@
 package trustmap
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
+
+	"github.com/hallmark-build/hallmark/internal/safetext"
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // Limits on untrusted input, all in one place.
@@ -21,7 +21,8 @@ const (
 
 // decodeDocument decodes one of our schema-versioned documents: the schema
 // is checked first (so a newer version is reported as such, not as unknown
-// fields), then the document is decoded strictly.
+// fields), then the document is decoded strictly (internal/strictjson:
+// unknown members, duplicate names and case variants refused).
 func decodeDocument(b []byte, v any, schema string, limit int, sentinel error) error {
 	if len(b) > limit {
 		return fmt.Errorf("%w: larger than %d bytes", sentinel, limit)
@@ -29,27 +30,23 @@ func decodeDocument(b []byte, v any, schema string, limit int, sentinel error) e
 	var probe struct {
 		Schema string `json:"schema"`
 	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return fmt.Errorf("%w: %v", sentinel, err)
+	if err := strictjson.UnmarshalOpen(b, &probe); err != nil {
+		return fmt.Errorf("%w: %w", sentinel, err)
 	}
 	if probe.Schema != schema {
-		return fmt.Errorf("%w: schema: expected %q, got %q", sentinel, schema, trunc(probe.Schema))
+		return fmt.Errorf("%w: schema: expected %q, got %s", sentinel, schema, safetext.Quote(trunc(probe.Schema)))
 	}
 	return decodeStrict(b, v, limit, sentinel)
 }
 
-// decodeStrict decodes exactly one JSON value with no unknown fields.
+// decodeStrict decodes exactly one JSON value with no unknown members,
+// duplicate names or case variants.
 func decodeStrict(b []byte, v any, limit int, sentinel error) error {
 	if len(b) > limit {
 		return fmt.Errorf("%w: larger than %d bytes", sentinel, limit)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", sentinel, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data", sentinel)
+	if err := strictjson.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %w", sentinel, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // Statement and predicate types.
@@ -107,9 +108,9 @@ type provenanceV02 struct {
 	} `json:"builder"`
 	BuildType  string `json:"buildType"`
 	Invocation struct {
-		ConfigSource any            `json:"configSource"`
-		Parameters   any            `json:"parameters"`
-		Environment  map[string]any `json:"environment"`
+		ConfigSource json.RawMessage `json:"configSource"`
+		Parameters   json.RawMessage `json:"parameters"`
+		Environment  json.RawMessage `json:"environment"`
 	} `json:"invocation"`
 	Metadata struct {
 		BuildStartedOn  *time.Time `json:"buildStartedOn"`
@@ -117,7 +118,12 @@ type provenanceV02 struct {
 	} `json:"metadata"`
 }
 
+// decodeUseNumber decodes a free-form value (parameters) that the strict
+// decoder already read as part of its statement, keeping numbers exact.
 func decodeUseNumber(b []byte, v any) error {
+	if err := strictjson.Check(b); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return dec.Decode(v)
@@ -129,18 +135,26 @@ func parseProvenance(predicateType string, raw json.RawMessage) (*Provenance, er
 	p := &Provenance{PredicateType: predicateType}
 	if predicateType == ProvenanceV02 {
 		var v provenanceV02
-		if err := decodeUseNumber(raw, &v); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedProvenance, err)
+		if err := strictjson.UnmarshalOpen(raw, &v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedProvenance, err)
 		}
 		p.BuilderID, p.BuildType = v.Builder.ID, v.BuildType
 		p.ext, p.decoded = map[string]any{}, true
-		if v.Invocation.ConfigSource != nil {
-			p.ext["configSource"] = v.Invocation.ConfigSource
+		for name, raw := range map[string]json.RawMessage{"configSource": v.Invocation.ConfigSource, "parameters": v.Invocation.Parameters} {
+			if len(raw) == 0 || string(raw) == "null" {
+				continue
+			}
+			var x any
+			if err := decodeUseNumber(raw, &x); err != nil {
+				return nil, fmt.Errorf("%w: invocation.%s: %w", ErrMalformedProvenance, name, err)
+			}
+			p.ext[name] = x
 		}
-		if v.Invocation.Parameters != nil {
-			p.ext["parameters"] = v.Invocation.Parameters
+		if len(v.Invocation.Environment) > 0 {
+			if err := decodeUseNumber(v.Invocation.Environment, &p.internal); err != nil {
+				return nil, fmt.Errorf("%w: invocation.environment: %w", ErrMalformedProvenance, err)
+			}
 		}
-		p.internal = v.Invocation.Environment
 		if t := v.Metadata.BuildStartedOn; t != nil {
 			p.StartedOn = *t
 		}
@@ -149,8 +163,8 @@ func parseProvenance(predicateType string, raw json.RawMessage) (*Provenance, er
 		}
 	} else {
 		var v provenanceV1
-		if err := decodeUseNumber(raw, &v); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedProvenance, err)
+		if err := strictjson.UnmarshalOpen(raw, &v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedProvenance, err)
 		}
 		return v.provenance(predicateType)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -224,10 +225,19 @@ func (r *Roots) Sign(ctx context.Context, key *attest.PrivateKey) ([]byte, error
 
 // isEnvelope reports whether b looks like a DSSE envelope.
 func isEnvelope(b []byte) bool {
-	var probe struct {
-		PayloadType *string `json:"payloadType"`
+	// Only a probe of the format: a document with a payloadType in any
+	// case is read as an envelope, and the strict decoder then refuses
+	// duplicate and case-variant names with their own error.
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(bytes.TrimSpace(b), &probe) != nil {
+		return false
 	}
-	return json.Unmarshal(bytes.TrimSpace(b), &probe) == nil && probe.PayloadType != nil
+	for k := range probe {
+		if strings.EqualFold(k, "payloadType") {
+			return true
+		}
+	}
+	return false
 }
 
 func fingerprints(keys []*attest.PublicKey) string {

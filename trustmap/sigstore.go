@@ -4,7 +4,6 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // Sigstore verification failures.
@@ -51,6 +52,9 @@ func PublicGoodTrust() (*SigstoreTrust, error) {
 
 // ParseTrustedRoot reads a Sigstore trusted_root.json.
 func ParseTrustedRoot(b []byte) (*SigstoreTrust, error) {
+	if err := strictjson.Check(b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedTrustedRoot, err)
+	}
 	tr, err := root.NewTrustedRootFromJSON(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedTrustedRoot, err)
@@ -61,17 +65,24 @@ func ParseTrustedRoot(b []byte) (*SigstoreTrust, error) {
 // newestKeyDate finds the latest validFor.start in a trusted root, which
 // dates it.
 func newestKeyDate(b []byte) string {
-	var tr struct {
-		Tlogs, Ctlogs []struct {
-			PublicKey struct {
-				ValidFor struct{ Start time.Time } `json:"validFor"`
-			} `json:"publicKey"`
-		}
-		CertificateAuthorities, TimestampAuthorities []struct {
-			ValidFor struct{ Start time.Time } `json:"validFor"`
-		}
+	type validFor struct {
+		Start time.Time `json:"start"`
 	}
-	if json.Unmarshal(b, &tr) != nil {
+	type log struct {
+		PublicKey struct {
+			ValidFor validFor `json:"validFor"`
+		} `json:"publicKey"`
+	}
+	type authority struct {
+		ValidFor validFor `json:"validFor"`
+	}
+	var tr struct {
+		Tlogs                  []log       `json:"tlogs"`
+		Ctlogs                 []log       `json:"ctlogs"`
+		CertificateAuthorities []authority `json:"certificateAuthorities"`
+		TimestampAuthorities   []authority `json:"timestampAuthorities"`
+	}
+	if strictjson.UnmarshalOpen(b, &tr) != nil {
 		return "unknown date"
 	}
 	var newest time.Time
@@ -97,7 +108,7 @@ func isBundle(raw []byte) bool {
 	var probe struct {
 		MediaType string `json:"mediaType"`
 	}
-	return json.Unmarshal(raw, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+	return strictjson.UnmarshalOpen(raw, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
 }
 
 // sigstoreVerified is what a verified Sigstore signature establishes.
@@ -188,6 +199,11 @@ func classifySigstoreError(err error) error {
 
 // parseBundle decodes a Sigstore bundle (v0.1, v0.2 or v0.3).
 func parseBundle(raw []byte) (*bundle.Bundle, error) {
+	// protojson reads both JSON and proto member names (mediaType and
+	// media_type): duplicate and case-variant names are refused first.
+	if err := strictjson.Check(raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
+	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(bytes.TrimSpace(raw)); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -284,12 +285,14 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	var prov *Provenance
 	var provErr error
 	decoded := false
-	if json.Unmarshal(payload, &fast) == nil && fast.PredicateType == ProvenanceV1 {
+	// The strict decoder gives the payload one reading: duplicate and
+	// case-variant names are refused, unknown members ignored (in-toto).
+	if err := strictjson.UnmarshalOpen(payload, &fast); err == nil && fast.PredicateType == ProvenanceV1 {
 		st = statement{Type: fast.Type, Subject: fast.Subject, PredicateType: fast.PredicateType}
 		prov, provErr = fast.Predicate.provenance(ProvenanceV1)
 		decoded = true
-	} else if err := json.Unmarshal(payload, &st); err != nil {
-		d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %v", ErrMalformedStatement, err)))
+	} else if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
+		d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %w", ErrMalformedStatement, err)))
 		return d
 	}
 	if st.Type != StatementV1 && st.Type != StatementV01 {

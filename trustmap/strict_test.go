@@ -1,0 +1,163 @@
+package trustmap_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/strictjson"
+	"github.com/hallmark-build/hallmark/trustmap"
+)
+
+// Every document trustmap and attest read from outside has one reading: a
+// member name given twice, or two names that differ only in case, are
+// refused, whatever encoding/json (last one wins, case-insensitive) or jq
+// would have read.
+func TestDocumentsRefuseDuplicateAndCaseVariantNames(t *testing.T) {
+	ctx := context.Background()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	operator := keyFile(t, "operator.key", "operator-test-password")
+	capEnv := read(filepath.Join(verifyDir, "hosted-vm.capability.json"))
+	var env attest.Envelope
+	if err := json.Unmarshal(capEnv, &env); err != nil {
+		t.Fatal(err)
+	}
+	capPayload, _ := base64.StdEncoding.DecodeString(env.Payload)
+	var capSt struct {
+		Predicate json.RawMessage `json:"predicate"`
+	}
+	json.Unmarshal(capPayload, &capSt)
+	policy := read(filepath.Join(verifyDir, "policy.json"))
+	goodProv := read(filepath.Join(verifyDir, "cases", "pass-policy-l3.intoto.jsonl"))
+	var provEnv attest.Envelope
+	json.Unmarshal(goodProv, &provEnv)
+	provPayload, _ := base64.StdEncoding.DecodeString(provEnv.Payload)
+	bundle := read(filepath.Join(corpusDir, "bcr", "MODULE.bazel.intoto.jsonl"))
+	trustedRoot := read("data/trusted-root-public-good.json")
+	roots := loadRoots(t)
+	sigRoots, sigTrust := compileSigstoreRoots(t), publicGood(t)
+	art := trustmap.BytesArtifact("a", []byte(artifactData))
+	bundleArt := trustmap.BytesArtifact("MODULE.bazel", read(filepath.Join(corpusDir, "bcr", "MODULE.bazel")))
+
+	// Each document type, with the function that reads it from outside.
+	docs := []struct {
+		name  string
+		doc   []byte
+		parse func([]byte) error
+	}{
+		{"DSSE envelope", capEnv, func(b []byte) error { _, err := attest.ParseEnvelope(b); return err }},
+		{"capability statement", capPayload, func(b []byte) error { _, _, err := attest.ParseStatement(b); return err }},
+		{"capability predicate", capSt.Predicate, func(b []byte) error {
+			st := strings.Replace(string(capPayload), string(capSt.Predicate), string(b), 1)
+			_, _, err := attest.ParseStatement([]byte(st))
+			return err
+		}},
+		{"provenance statement", provPayload, func(b []byte) error {
+			env := sign(t, keyFile(t, "provenance-signer.key", ""), trustmap.InTotoPayloadType, b)
+			_, err := trustmap.Verify(ctx, roots, env, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt, NoExpectationsUnsafe: true})
+			return err
+		}},
+		{"provenance envelope", goodProv, func(b []byte) error {
+			_, err := trustmap.Verify(ctx, roots, b, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt, NoExpectationsUnsafe: true})
+			return err
+		}},
+		{"Sigstore bundle", bundle, func(b []byte) error {
+			_, err := trustmap.Verify(ctx, sigRoots, b, []*trustmap.Artifact{bundleArt}, trustmap.VerifyOptions{At: corpusVerify, Sigstore: sigTrust, NoExpectationsUnsafe: true})
+			return err
+		}},
+		{"Sigstore trusted root", trustedRoot, func(b []byte) error { _, err := trustmap.ParseTrustedRoot(b); return err }},
+		{"roots", read(filepath.Join(verifyDir, "roots.json")), func(b []byte) error { _, err := trustmap.ParseRoots(b); return err }},
+		{"signed roots", read(filepath.Join(verifyDir, "roots.signed.json")), func(b []byte) error {
+			_, err := trustmap.LoadRoots(ctx, b, []*attest.PublicKey{keyFile(t, "auditor.key", "auditor-test-password").Public()})
+			return err
+		}},
+		{"policy", policy, func(b []byte) error { _, err := trustmap.ParsePolicy(b); return err }},
+		{"signed policy", read(filepath.Join(verifyDir, "policy.signed.json")), func(b []byte) error {
+			_, err := trustmap.LoadPolicy(ctx, b, []*attest.PublicKey{operator.Public()}, 1)
+			return err
+		}},
+		{"certifiers", read(filepath.Join(verifyDir, "certifiers.json")), func(b []byte) error { _, err := trustmap.ParseCertifiers(b); return err }},
+		{"revocations", []byte(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"ab","reason":"key compromise"}]}`),
+			func(b []byte) error { _, err := trustmap.ParseRevocations(b); return err }},
+		{"TOFU store", []byte(`{"schema":"https://hallmark.build/tofu/v1","packages":{"app":{"builderId":"b","buildType":"t","parameters":{"/repository":"\"x\""},"firstSeen":"2026-11-20T00:00:00Z"}}}`),
+			func(b []byte) error { _, err := trustmap.ParseTOFU(b); return err }},
+		{"batch manifest line", []byte(`{"artifact":"a","provenance":"p","package":"x"}`), func(b []byte) error {
+			var msg string
+			_, err := trustmap.RunBatch(ctx, strings.NewReader(string(b)), 1,
+				func(context.Context, trustmap.BatchItem) (*trustmap.Result, error) {
+					return &trustmap.Result{Passed: true}, nil
+				},
+				func(r trustmap.BatchResult) { msg = r.Error })
+			if err == nil && msg != "" {
+				err = errors.New(msg)
+			}
+			return err
+		}},
+	}
+	for _, d := range docs {
+		t.Run(d.name, func(t *testing.T) {
+			if err := d.parse(d.doc); err != nil {
+				t.Fatalf("the unmodified document is refused: %v", err)
+			}
+			name, value := firstMember(t, d.doc)
+			// The same member again, and again with its name in upper case,
+			// placed first so that a last-one-wins reader keeps the original.
+			dup := insertFirst(d.doc, name, value)
+			variant := insertFirst(d.doc, strings.ToUpper(name), value)
+			if err := d.parse(dup); err == nil {
+				t.Errorf("duplicate %q accepted", name)
+			} else if !errors.Is(err, strictjson.ErrDuplicateName) && !strings.Contains(err.Error(), "given twice") {
+				t.Errorf("duplicate %q: %v", name, err)
+			}
+			if err := d.parse(variant); err == nil {
+				t.Errorf("case variant %q accepted", strings.ToUpper(name))
+			} else if !errors.Is(err, strictjson.ErrCaseVariant) && !strings.Contains(err.Error(), "differs only in case") {
+				t.Errorf("case variant %q: %v", strings.ToUpper(name), err)
+			}
+		})
+	}
+
+	// The review's example: a co-signer reading "packages" with jq approves
+	// one policy, a trailing "PACKAGES" would have been enforced instead.
+	spoof := strings.Replace(string(policy), `"schema"`, `"PACKAGES": {"example-app": {"builderIds": ["x"], "buildTypes": ["y"]}}, "schema"`, 1)
+	if _, err := trustmap.ParsePolicy([]byte(spoof)); !errors.Is(err, strictjson.ErrCaseVariant) || !errors.Is(err, trustmap.ErrMalformedPolicy) {
+		t.Fatalf("PACKAGES: %v", err)
+	}
+}
+
+// firstMember returns the name and raw value of the first member of a JSON
+// object.
+func firstMember(t *testing.T, doc []byte) (string, json.RawMessage) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(doc)))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return tok.(string), v
+}
+
+func insertFirst(doc []byte, name string, value json.RawMessage) []byte {
+	s := strings.TrimSpace(string(doc))
+	n, _ := json.Marshal(name)
+	return []byte("{" + string(n) + ":" + string(value) + "," + s[1:])
+}
