@@ -85,7 +85,7 @@ func openOrNew(path string) (*questionnaire.Document, error) {
 // in the form, attest the saved answers and write the envelope.
 func tuiSigner(e *env, answersPath string) tui.SignFunc {
 	return func(ctx context.Context, doc *questionnaire.Document, req tui.SignRequest) (string, error) {
-		validFor, err := parseValidity(req.ValidFor)
+		validFor, err := cli.ParseValidity(req.ValidFor)
 		if err != nil {
 			return "", err
 		}

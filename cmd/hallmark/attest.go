@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,24 +18,11 @@ import (
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
-// parseValidity accepts "90d", "12h" and Go durations.
-func parseValidity(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("--valid-for: expected a positive number of days like 90d, got %q", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("--valid-for: expected a duration like 90d or 720h, got %q", s)
-	}
-	return v, nil
-}
-
 type attestFlags struct {
-	key, out, validFor, notBefore, level, builderID, assessorID, review string
+	key, out, notBefore, builderID, assessorID, review string
+	validFor                                           time.Duration
+	level                                              questionnaire.Level
+	levelSet                                           bool
 }
 
 func newAttestCmd(e *env) *cobra.Command {
@@ -64,9 +50,9 @@ the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.key, "key", "", "private key file (from hallmark keygen)")
 	fl.StringVarP(&f.out, "output", "o", "builder.capability.json", "where to write the attestation")
-	fl.StringVar(&f.validFor, "valid-for", "90d", "validity period, at most 366d")
+	cli.ValidityVar(fl, &f.validFor, "valid-for", "90d", "validity period such as 90d or 720h, at most 366d")
 	fl.StringVar(&f.notBefore, "not-before", "", "start of validity (RFC 3339); default now")
-	fl.StringVar(&f.level, "level", "", "level to attest (default: the claimed level)")
+	cli.OptionalLevelVar(fl, &f.level, &f.levelSet, "level", "level to attest (default: the claimed level)")
 	fl.StringVar(&f.builderID, "builder-id", "", "which builder.id of the profile to attest, when it lists several")
 	fl.StringVar(&f.assessorID, "assessor-id", "", "URI identifying who assessed the answers (required with --review)")
 	fl.StringVar(&f.review, "review", "", "auditor's review: issue a third-party attestation counting only accepted answers")
@@ -75,23 +61,17 @@ the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
 }
 
 func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) error {
-	validFor, err := parseValidity(f.validFor)
-	if err != nil {
-		return cli.Usage(err)
-	}
+	validFor := f.validFor
 	var notBefore time.Time
+	var err error
 	if f.notBefore != "" {
 		if notBefore, err = time.Parse(time.RFC3339, f.notBefore); err != nil {
 			return cli.Usage(fmt.Errorf("--not-before: expected RFC 3339 like 2027-01-01T00:00:00Z, got %q", f.notBefore))
 		}
 	}
 	var level *questionnaire.Level
-	if f.level != "" {
-		l, err := questionnaire.ParseLevel(f.level)
-		if err != nil {
-			return cli.Usage(fmt.Errorf("--level: %w", err))
-		}
-		level = &l
+	if f.levelSet {
+		level = &f.level
 	}
 	doc, err := loadAnswers(answersPath)
 	if err != nil {
@@ -116,7 +96,7 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		opts.Kind = attest.ThirdPartyAssessment
 		assessOpts.Verdicts = rv.VerdictMap()
 	}
-	key, err := attest.LoadPrivateKeyFile(f.key, e.PassFunc(f.key))
+	key, err := e.LoadPrivateKey(f.key)
 	if err != nil {
 		return cli.Usage(err)
 	}

@@ -26,11 +26,8 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 		Example: `  hallmark check testdata/answers/l3-hosted.json
   hallmark check --format json answers.json
   hallmark check answers.json --review answers.review.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the answers document to assess (start one with hallmark assess)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return cli.Usage(fmt.Errorf("--format: expected text or json, got %q", format))
-			}
 			doc, err := loadAnswers(args[0])
 			if err != nil {
 				return err
@@ -59,7 +56,7 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cli.FormatVar(cmd.Flags(), &format, "text", "json")
 	cmd.Flags().StringVar(&review, "review", "", "count only the answers this auditor's review accepted")
 	return cmd
 }

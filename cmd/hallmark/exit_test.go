@@ -37,3 +37,12 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// Every command's help shows an example.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		if c.Example == "" {
+			t.Errorf("%s has no example", c.CommandPath())
+		}
+	}
+}

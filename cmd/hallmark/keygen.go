@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,25 +19,26 @@ func newKeygenCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keygen NAME",
 		Short: "Create a signing key pair: NAME.key (encrypted, 0600) and NAME.pub",
+		Args:  keygenArgs,
 		Long: `keygen creates a key pair for signing capability attestations.
 
 NAME.key holds the private key encrypted with a password, in the format cosign
 also reads ("ENCRYPTED SIGSTORE PRIVATE KEY"), with file mode 0600. NAME.pub
 holds the public key (PEM) that verifiers pin. Existing files are never
-overwritten.
+overwritten. NAME may end in .key: "keygen ci.key" writes ci.key and ci.pub.
 
-The password is asked twice on the terminal without echo, or read from
-HALLMARK_PASSWORD for automation.`,
+The password is asked twice on the terminal without echo (an empty one is
+refused, a mismatch asks again), or read from HALLMARK_PASSWORD, else
+COSIGN_PASSWORD, for automation.`,
 		Example: `  hallmark keygen operator
   hallmark keygen --algorithm ed25519 auditor
-  HALLMARK_PASSWORD=... hallmark keygen ci-signer`,
-		Args: cobra.ExactArgs(1),
+  HALLMARK_PASSWORD=... hallmark keygen ci-signer.key`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			alg, err := attest.ParseAlgorithm(algorithm)
 			if err != nil {
 				return cli.Usage(err)
 			}
-			name := args[0]
+			name := strings.TrimSuffix(args[0], ".key")
 			for _, f := range []string{name + ".key", name + ".pub"} {
 				if _, err := os.Lstat(f); err == nil {
 					return cli.Usage(fmt.Errorf("%s already exists; keygen never overwrites a key", f))
@@ -78,6 +81,20 @@ HALLMARK_PASSWORD for automation.`,
 		},
 	}
 	cmd.Flags().StringVar(&algorithm, "algorithm", "ecdsa-p256", "key algorithm: ecdsa-p256 or ed25519")
+	cmd.RegisterFlagCompletionFunc("algorithm", cobra.FixedCompletions([]string{string(attest.ECDSAP256), string(attest.Ed25519)}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().BoolVar(&unencrypted, "unencrypted", false, "write the private key without a password (only for keys protected by other means)")
 	return cmd
+}
+
+// keygenArgs wants exactly one NAME, and says what it is for.
+func keygenArgs(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return errors.New("keygen needs the NAME of the key pair (got none): hallmark keygen operator writes operator.key and operator.pub")
+	case len(args) > 1:
+		return fmt.Errorf("keygen takes one NAME, got %d arguments (%s): create one key pair per call", len(args), strings.Join(args, " "))
+	case strings.TrimSuffix(args[0], ".key") == "" || strings.HasSuffix(args[0], ".pub"):
+		return fmt.Errorf("keygen: expected a NAME such as operator or operator.key, got %q", args[0])
+	}
+	return nil
 }

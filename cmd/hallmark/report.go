@@ -35,9 +35,6 @@ report says whether it was verified).`,
   hallmark report answers.json --review answers.review.json --format md -o report.md`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "html" && format != "md" {
-				return cli.Usage(fmt.Errorf("--format: expected html or md, got %q", format))
-			}
 			if out == "" {
 				return cli.Usage(errors.New("-o is required"))
 			}
@@ -83,7 +80,7 @@ report says whether it was verified).`,
 	fl.StringVar(&review, "review", "", "auditor's review: show verdicts and count only accepted answers")
 	fl.StringVar(&attestation, "attestation", "", "capability attestation to describe")
 	fl.StringVar(&key, "key", "", "public key to verify the attestation with")
-	fl.StringVar(&format, "format", "html", "html or md")
+	cli.FormatVar(fl, &format, "html", "md")
 	fl.StringVarP(&out, "output", "o", "", "where to write the report")
 	return cmd
 }

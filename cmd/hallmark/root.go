@@ -19,10 +19,12 @@ and signs a time-limited builder capability attestation.
 
 Exit codes: 0 success; 1 the check or verification failed; 2 bad usage or
 unreadable input.`,
+		Example: `  hallmark keygen operator
+  hallmark assess answers.json
+  hallmark check answers.json
+  hallmark attest answers.json --key operator.key -o builder.capability.json`,
 	}
-	root.SetIn(e.Stdin)
-	root.SetOut(e.Stdout)
-	root.SetErr(e.Stderr)
 	root.AddCommand(newAssessCmd(e), newCheckCmd(e), newKeygenCmd(e), newAttestCmd(e), newVerifyAttestationCmd(e), newInspectCmd(e), newReviewCmd(e), newReportCmd(e))
+	cli.Setup(root, e)
 	return root
 }

@@ -79,7 +79,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			var key *attest.PrivateKey
 			if signKey != "" {
-				if key, err = attest.LoadPrivateKeyFile(signKey, e.PassFunc(signKey)); err != nil {
+				if key, err = e.LoadPrivateKey(signKey); err != nil {
 					return cli.Usage(err)
 				}
 			}

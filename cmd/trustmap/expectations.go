@@ -14,7 +14,9 @@ import (
 )
 
 func newExpectationsCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "expectations", Short: "Manage trust-on-first-use expectations"}
+	cmd := &cobra.Command{Use: "expectations", Short: "Manage trust-on-first-use expectations",
+		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --roots roots.json \
+      --provenance app.intoto.jsonl --approved-by alice@example.com app.tar.gz`}
 	var f verifyFlags
 	var approvedBy string
 	approve := &cobra.Command{
@@ -98,7 +100,7 @@ func newSignPolicyCmd(e *env) *cobra.Command {
 			}
 			var priv []*attest.PrivateKey
 			for _, k := range keys {
-				p, err := attest.LoadPrivateKeyFile(k, e.PassFunc(k))
+				p, err := e.LoadPrivateKey(k)
 				if err != nil {
 					return cli.Usage(err)
 				}

@@ -27,16 +27,20 @@ func newRoot(e *env) *cobra.Command {
 		Short: "Compile roots of trust from certified builders, and verify artifacts against them",
 		Long: `trustmap is the verifier's side of Hallmark.
 
-  trustmap compile   turns builder capability attestations you trust into roots.json
-  trustmap verify    checks artifacts and their SLSA provenance against roots.json
+  trustmap compile       turns builder capability attestations you trust into roots.json
+  trustmap verify        checks artifacts and their SLSA provenance against roots.json
+  trustmap sign-policy   signs an expectations policy (one signature per approver)
+  trustmap expectations  records deliberate changes in a trust-on-first-use store
+  trustmap inspect       shows any of these documents without verifying it
 
 Exit codes: 0 pass; 1 verification failed (or, for compile, an attestation
 was rejected); 2 bad usage or unreadable input.`,
+		Example: `  trustmap compile --certifiers certifiers.json builder.capability.json -o roots.json
+  trustmap verify --roots roots.json --provenance app.intoto.jsonl app.tar.gz
+  trustmap inspect roots.json`,
 	}
-	root.SetIn(e.Stdin)
-	root.SetOut(e.Stdout)
-	root.SetErr(e.Stderr)
-	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e))
+	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e), newInspectCmd(e))
+	cli.Setup(root, e)
 	return root
 }
 

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/clitest"
+	"github.com/hallmark-build/hallmark/internal/doctype"
+	"github.com/hallmark-build/hallmark/trustmap"
 )
 
 var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -51,6 +54,31 @@ func TestProgressBar(t *testing.T) {
 	}{{0, 10, "[----------]"}, {5, 10, "[#####-----]"}, {10, 10, "[##########]"}, {3, 0, "[##########]"}} {
 		if got := progressBar(tc.done, tc.total, 10); got != tc.want {
 			t.Errorf("progressBar(%d, %d) = %q, want %q", tc.done, tc.total, got, tc.want)
+		}
+	}
+}
+
+// doctype repeats trustmap's format identifiers (the hallmark binary must
+// not link trustmap); they must stay equal.
+func TestDoctypeIdentifiers(t *testing.T) {
+	for _, c := range [][2]string{
+		{doctype.RootsSchema, trustmap.RootsSchema}, {doctype.RootsPayloadType, trustmap.RootsPayloadType},
+		{doctype.PolicySchema, trustmap.PolicySchema}, {doctype.PolicyPayloadType, trustmap.PolicyPayloadType},
+		{doctype.CertifiersSchema, trustmap.CertifiersSchema}, {doctype.RevocationsSchema, trustmap.RevocationsSchema},
+		{doctype.TOFUSchema, trustmap.TOFUSchema}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
+		{doctype.ProvenanceV1, trustmap.ProvenanceV1}, {doctype.ProvenanceV02, trustmap.ProvenanceV02},
+	} {
+		if c[0] != c[1] {
+			t.Errorf("doctype has %q, trustmap %q", c[0], c[1])
+		}
+	}
+}
+
+// Every command's help shows an example.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		if c.Example == "" {
+			t.Errorf("%s has no example", c.CommandPath())
 		}
 	}
 }

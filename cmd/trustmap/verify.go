@@ -28,7 +28,7 @@ type verifyFlags struct {
 	roots, provenance, policy, pkg, at, format, tofu, batch string
 	rootsKeys, policyKeys                                   []string
 	policyThreshold                                         int
-	minLevel                                                string
+	minLevel                                                questionnaire.Level
 	allowLegacy, ignoreExpiry                               bool
 	policyThresholdSet                                      bool
 	sourceURI, sourceRef                                    string
@@ -81,7 +81,7 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 	}
 	fl := cmd.Flags()
 	addVerifyInputFlags(fl, &f)
-	fl.StringVar(&f.format, "format", "text", "output: text or json")
+	cli.FormatVar(fl, &f.format, "text", "json")
 	fl.StringVar(&f.vsaOut, "vsa-out", "", "write a signed SLSA VSA v1 of the result to this file")
 	fl.StringVar(&f.vsaKey, "vsa-key", "", "private key that signs the VSA")
 	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
@@ -108,10 +108,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, err
 	}
-	min, err := questionnaire.ParseLevel(f.minLevel)
-	if err != nil {
-		return nil, cli.Usage(fmt.Errorf("--min-level: %w", err))
-	}
+	min := f.minLevel
 	if f.policyThresholdSet && len(f.policyKeys) == 0 {
 		return nil, cli.Usage(errors.New("--policy-threshold needs --policy-key: without keys there is no signature to count"))
 	}
@@ -199,7 +196,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	}
 	var vsaKey *attest.PrivateKey
 	if f.vsaKey != "" {
-		if vsaKey, err = attest.LoadPrivateKeyFile(f.vsaKey, e.PassFunc(f.vsaKey)); err != nil {
+		if vsaKey, err = e.LoadPrivateKey(f.vsaKey); err != nil {
 			return cli.Usage(err)
 		}
 	}
@@ -424,7 +421,7 @@ func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
 	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs (needs --policy-key)")
 	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
-	fl.StringVar(&f.minLevel, "min-level", "1", "minimum SLSA Build level required (0 accepts builders that are not certified)")
+	cli.LevelVar(fl, &f.minLevel, "min-level", 1, "minimum SLSA Build level required (0 accepts builders that are not certified)")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")
 	fl.StringVar(&f.tofu, "tofu-store", "", "trust on first use: record the first passing provenance per package and refuse later changes")
 	fl.StringVar(&f.sourceURI, "source-uri", "", "inline expectation: the source repository the build must come from (github.com/org/repo)")

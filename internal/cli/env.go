@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/term"
-
-	"github.com/hallmark-build/hallmark/attest"
 )
 
 // Env is everything a command takes from the outside world, so tests can
@@ -28,6 +26,8 @@ type Env struct {
 	Workers int
 	// StderrIsTerminal enables progress output.
 	StderrIsTerminal bool
+
+	stdinUsed bool // "-" was read already
 }
 
 // DefaultEnv is the real process environment.
@@ -36,10 +36,4 @@ func DefaultEnv() *Env {
 		Rand: rand.Reader, ReadPassword: TerminalPassword,
 		Workers:          2 * runtime.NumCPU(), // overlap file I/O with verification
 		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
-}
-
-// PassFunc reads the password of a key file: HALLMARK_PASSWORD, or the
-// terminal.
-func (e *Env) PassFunc(what string) attest.PassFunc {
-	return PassFunc(e.Getenv, e.ReadPassword, what)
 }

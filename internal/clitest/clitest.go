@@ -3,8 +3,12 @@
 package clitest
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,11 +26,32 @@ func Main(m *testing.M, name string, now time.Time, newRoot func(*cli.Env) *cobr
 		name: func() {
 			e := cli.DefaultEnv()
 			e.Now = func() time.Time { return now }
-			e.ReadPassword = func(string) ([]byte, error) { return nil, cli.ErrNoPassword }
+			e.ReadPassword = fakeTerminal(os.Getenv(TerminalEnv), e.Stderr)
 			e.StderrIsTerminal = false
 			os.Exit(cli.Execute(newRoot(e), os.Args[1:]))
 		},
 	})
+}
+
+// TerminalEnv, set in a script, stands in for a person at a terminal: the
+// comma-separated passwords are typed at the successive prompts, which are
+// shown on stderr as "[tty] PROMPT". Unset, there is no terminal.
+const TerminalEnv = "CLITEST_TERMINAL"
+
+func fakeTerminal(typed string, stderr io.Writer) func(string) ([]byte, error) {
+	if typed == "" {
+		return func(string) ([]byte, error) { return nil, cli.ErrNoPassword }
+	}
+	answers := strings.Split(typed, ",")
+	return func(prompt string) ([]byte, error) {
+		fmt.Fprintf(stderr, "[tty] %s\n", strings.ReplaceAll(prompt, "\n", "\n[tty] "))
+		if len(answers) == 0 {
+			return nil, errors.New("the test typed no more passwords")
+		}
+		pw := answers[0]
+		answers = answers[1:]
+		return []byte(pw), nil
+	}
 }
 
 // Run runs testdata/script with ROOT set to the repository root (two levels

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hallmark-build/hallmark/internal/safetext"
+)
+
+// ExactArgs accepts exactly one positional argument, described by what ("an
+// answers document"); the error says what was expected, what was found and
+// shows the command's first example.
+func ExactArgs(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			return nil
+		}
+		return argsError(cmd, "one argument, "+what, args)
+	}
+}
+
+// MinArgs accepts one or more positional arguments.
+func MinArgs(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= 1 {
+			return nil
+		}
+		return argsError(cmd, "at least one argument, "+what, args)
+	}
+}
+
+func argsError(cmd *cobra.Command, expected string, args []string) error {
+	got := "none"
+	if len(args) > 0 {
+		q := make([]string, len(args))
+		for i, a := range args {
+			q[i] = safetext.Quote(a)
+		}
+		got = fmt.Sprintf("%d (%s)", len(args), strings.Join(q, " "))
+	}
+	msg := fmt.Sprintf("%s expects %s; got %s", cmd.CommandPath(), expected, got)
+	if ex, _, _ := strings.Cut(strings.TrimSpace(cmd.Example), "\n"); ex != "" {
+		msg += "\nexample: " + strings.TrimSpace(ex)
+	}
+	return Usage(fmt.Errorf("%s\n(see %s --help)", msg, cmd.CommandPath()))
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hallmark-build/hallmark/internal/atomicfile"
+	"github.com/hallmark-build/hallmark/internal/limitio"
+)
+
+// Stdio is the name that means standard input (for inputs) or standard output
+// (for -o).
+const Stdio = "-"
+
+// ErrNotAFile: an input that must be a regular file is a directory or a
+// device.
+var ErrNotAFile = errors.New("not a regular file")
+
+// ReadInput reads a document named on the command line, at most limit bytes:
+// "-" is standard input (once per invocation), anything else a regular file.
+// Failures are usage errors (exit 2).
+func (e *Env) ReadInput(path string, limit int64) ([]byte, error) {
+	if path == Stdio {
+		if e.stdinUsed {
+			return nil, Usage(errors.New("standard input (-) can be read only once: name the other inputs as files"))
+		}
+		e.stdinUsed = true
+		b, err := limitio.ReadAll(e.Stdin, limit)
+		if err != nil {
+			return nil, Usage(fmt.Errorf("standard input: %w", err))
+		}
+		return b, nil
+	}
+	if err := CheckFile(path); err != nil {
+		return nil, err
+	}
+	b, err := limitio.ReadFile(path, limit)
+	if err != nil {
+		return nil, Usage(err)
+	}
+	return b, nil
+}
+
+// CheckFile returns a usage error unless path is a readable regular file.
+func CheckFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Usage(err)
+	}
+	if !st.Mode().IsRegular() {
+		what := "a directory"
+		if !st.IsDir() {
+			what = "a " + st.Mode().Type().String() + " file"
+		}
+		return Usage(fmt.Errorf("%s: %w: expected a file, found %s", path, ErrNotAFile, what))
+	}
+	return nil
+}
+
+// ErrOverwrite: an output file exists and --force was not given.
+var ErrOverwrite = errors.New("output file exists")
+
+// ErrOutputIsInput: an output path names one of the command's inputs.
+var ErrOutputIsInput = errors.New("output would overwrite an input")
+
+// Output describes where a writer puts its result.
+type Output struct {
+	Path  string      // "-" is standard output
+	Perm  fs.FileMode // of a new file
+	Force bool        // replace an existing file
+	// Inputs are the files the command read; the output may be none of them.
+	Inputs []string
+}
+
+// Check refuses, before any work is done, an output that names an input or
+// an existing file without Force.
+func (o Output) Check() error {
+	if o.Path == "" {
+		return Usage(errors.New("no output given: expected -o FILE (or -o - for standard output)"))
+	}
+	if o.Path == Stdio {
+		return nil
+	}
+	st, err := os.Stat(o.Path)
+	for _, in := range o.Inputs {
+		if in == "" || in == Stdio {
+			continue
+		}
+		same := filepath.Clean(in) == filepath.Clean(o.Path)
+		if ist, ierr := os.Stat(in); err == nil && ierr == nil && os.SameFile(st, ist) {
+			same = true
+		}
+		if same {
+			return Usage(fmt.Errorf("%w: -o %s is also an input of this command; write the output to another file", ErrOutputIsInput, o.Path))
+		}
+	}
+	if err == nil {
+		if st.IsDir() {
+			return Usage(fmt.Errorf("-o %s: %w: expected a file name, found a directory", o.Path, ErrNotAFile))
+		}
+		if !o.Force {
+			return Usage(fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another -o", ErrOverwrite, o.Path))
+		}
+	}
+	return nil
+}
+
+// Write checks o again and writes data: to standard output for "-",
+// otherwise atomically, refusing to replace a file created meanwhile unless
+// Force.
+func (e *Env) Write(o Output, data []byte) error {
+	if err := o.Check(); err != nil {
+		return err
+	}
+	if o.Path == Stdio {
+		_, err := e.Stdout.Write(data)
+		return err
+	}
+	perm := o.Perm
+	if perm == 0 {
+		perm = 0o644
+	}
+	var err error
+	if o.Force {
+		err = atomicfile.WriteFile(o.Path, data, perm)
+	} else {
+		err = atomicfile.WriteNew(o.Path, data, perm)
+		if errors.Is(err, atomicfile.ErrExists) {
+			err = fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another -o", ErrOverwrite, o.Path)
+		}
+	}
+	if err != nil {
+		return Usage(err)
+	}
+	return nil
+}
+
+// Info returns the stream for messages about a written output: standard
+// error when the output itself goes to standard output.
+func (e *Env) Info(o Output) io.Writer {
+	if o.Path == Stdio {
+		return e.Stderr
+	}
+	return e.Stdout
+}

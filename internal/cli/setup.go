@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hallmark-build/hallmark/internal/safetext"
+)
+
+// fileFlags are the flags that name files, completed as file names by the
+// shells. One list for both commands, so a flag means the same everywhere.
+var fileFlags = map[string][]string{
+	"answers": {"json"}, "review": {"json"}, "attestation": {"json"},
+	"key": nil, "roots-key": {"pub"}, "policy-key": {"pub"}, "vsa-key": {"key"}, "sign-key": {"key"},
+	"roots": {"json"}, "policy": {"json"}, "certifiers": {"json"}, "revoked": {"json"},
+	"trusted-root": {"json"}, "tofu-store": {"json"}, "batch": {"jsonl", "json"},
+	"provenance": {"jsonl", "json"}, "output": nil, "vsa-out": {"json"},
+}
+
+// Setup finishes a command tree built by newRoot, after every subcommand has
+// been added: the streams, `version` and --version, `completion` with value
+// completion for choice flags (--format, --level...) and file-name completion
+// for file flags, and examples on the commands cobra provides.
+func Setup(root *cobra.Command, e *Env) {
+	program := root.Name()
+	root.SetIn(e.Stdin)
+	root.SetOut(e.Stdout)
+	root.SetErr(e.Stderr)
+	root.Version = Version(program).String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newVersionCmd(e, program))
+	root.SetFlagErrorFunc(flagError)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = fmt.Sprintf("  %[1]s help\n  %[1]s help %[2]s", program, firstCommand(root))
+		case "completion":
+			c.Long += completionHelp(program)
+			c.Example = fmt.Sprintf("  %[1]s completion bash > ~/.local/share/bash-completion/completions/%[1]s\n  %[1]s completion zsh > \"${fpath[1]}/_%[1]s\"\n  %[1]s completion fish > ~/.config/fish/completions/%[1]s.fish", program)
+			for _, sh := range c.Commands() {
+				sh.Example = fmt.Sprintf("  %s completion %s", program, sh.Name())
+			}
+		}
+	}
+	walk(root, registerCompletions)
+}
+
+func firstCommand(root *cobra.Command) string {
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			return c.Name()
+		}
+	}
+	return ""
+}
+
+func completionHelp(program string) string {
+	return strings.ReplaceAll(`
+Install (then open a new shell):
+
+  bash:  PROG completion bash > ~/.local/share/bash-completion/completions/PROG
+  zsh:   PROG completion zsh > "${fpath[1]}/_PROG"
+  fish:  PROG completion fish > ~/.config/fish/completions/PROG.fish
+
+Flags with a fixed set of values (--format, --algorithm, levels) complete
+those values; flags that name files complete file names.
+`, "PROG", program)
+}
+
+// flagError rewrites pflag's "invalid argument "x" for "--format" flag: ..."
+// as "--format: expected text or json, got "x"" (exit 2).
+func flagError(c *cobra.Command, err error) error {
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) {
+		cause := errors.Unwrap(iv)
+		var num *strconv.NumError
+		if errors.As(cause, &num) {
+			cause = fmt.Errorf("expected a whole number, got %s", safetext.Quote(iv.GetValue()))
+		}
+		return Usage(fmt.Errorf("--%s: %v", iv.GetFlag().Name, cause))
+	}
+	return Usage(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
+}
+
+// walk calls f on c and every command below it.
+func walk(c *cobra.Command, f func(*cobra.Command)) {
+	f(c)
+	for _, s := range c.Commands() {
+		walk(s, f)
+	}
+}
+
+type allowedValues interface{ Allowed() []string }
+
+func registerCompletions(c *cobra.Command) {
+	c.LocalFlags().VisitAll(func(fl *pflag.Flag) {
+		if c.Flags().Lookup(fl.Name) != fl {
+			return
+		}
+		if a, ok := fl.Value.(allowedValues); ok {
+			_ = c.RegisterFlagCompletionFunc(fl.Name, cobra.FixedCompletions(a.Allowed(), cobra.ShellCompDirectiveNoFileComp))
+			return
+		}
+		if ext, ok := fileFlags[fl.Name]; ok {
+			_ = c.MarkFlagFilename(fl.Name, ext...)
+		}
+	})
+}
+
+// EveryCommand returns every command of the tree, for tests that check a
+// convention on all of them.
+func EveryCommand(root *cobra.Command) []*cobra.Command {
+	var all []*cobra.Command
+	walk(root, func(c *cobra.Command) { all = append(all, c) })
+	return all
+}
