@@ -438,6 +438,20 @@ func generateFixtures(t *testing.T) {
 	add("empty-object-parameter", mut(func(st map[string]any) { ext(st)["vars"] = map[string]any{} }), "ErrUnexpectedParameter", app)
 	add("empty-array-parameter", mut(func(st map[string]any) { ext(st)["flags"] = []any{} }), "ErrUnexpectedParameter", app)
 
+	// 7. Build times that cannot be true.
+	add("finished-before-started", mut(func(st map[string]any) {
+		run(st)["metadata"] = map[string]any{"startedOn": "2026-11-20T10:00:00Z", "finishedOn": "2026-11-20T09:00:00Z"}
+	}), "ErrImplausibleBuildTime", app)
+	add("built-after-verification-time", mut(func(st map[string]any) {
+		run(st)["metadata"] = map[string]any{"startedOn": "2026-12-14T10:00:00Z", "finishedOn": "2026-12-15T10:00:00Z"}
+	}), "ErrImplausibleBuildTime", app)
+	add("zero-finished-on", mut(func(st map[string]any) {
+		run(st)["metadata"] = map[string]any{"startedOn": "2026-11-20T09:50:00Z", "finishedOn": "0001-01-01T00:00:00Z"}
+	}), "ErrImplausibleBuildTime", app)
+	add("epoch-started-on", mut(func(st map[string]any) {
+		run(st)["metadata"] = map[string]any{"startedOn": "1970-01-01T00:00:00Z"}
+	}), "ErrImplausibleBuildTime", app)
+
 	write(t, "cases.json", mustJSON(t, cases))
 
 	// Roots compiled from both capability attestations.

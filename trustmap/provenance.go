@@ -44,6 +44,8 @@ type Provenance struct {
 
 	// firstDependency is resolvedDependencies[0].uri (often the source).
 	firstDependency string
+	// zeroTime names a time given explicitly as the zero time.
+	zeroTime string
 
 	// Parameters are decoded on first use: verification without
 	// expectations never needs them.
@@ -72,6 +74,34 @@ func (p *Provenance) Parameters() (external, internal map[string]any, err error)
 		}
 	}
 	return p.ext, p.internal, p.decodeErr
+}
+
+// checkTimes refuses build times that cannot be true: a zero time given
+// explicitly, finishedOn before startedOn, a build that finished after its
+// verified signing time (keyless) or after the verification time.
+func checkTimes(p *Provenance, signedAt, at time.Time) error {
+	if p.zeroTime != "" {
+		return fmt.Errorf("%w: %s is the zero time", ErrImplausibleBuildTime, p.zeroTime)
+	}
+	if !p.StartedOn.IsZero() && !p.FinishedOn.IsZero() && p.FinishedOn.Before(p.StartedOn) {
+		return fmt.Errorf("%w: expected finishedOn after startedOn, got finishedOn %s before startedOn %s", ErrImplausibleBuildTime,
+			p.FinishedOn.UTC().Format(time.RFC3339), p.StartedOn.UTC().Format(time.RFC3339))
+	}
+	for _, t := range []struct {
+		name string
+		t    time.Time
+	}{{"startedOn", p.StartedOn}, {"finishedOn", p.FinishedOn}} {
+		if t.t.IsZero() {
+			continue
+		}
+		if t.t.After(at) {
+			return fmt.Errorf("%w: expected %s before the verification time %s, got %s", ErrImplausibleBuildTime, t.name, at.UTC().Format(time.RFC3339), t.t.UTC().Format(time.RFC3339))
+		}
+		if !signedAt.IsZero() && t.t.After(signedAt) {
+			return fmt.Errorf("%w: expected %s before the verified signing time %s, got %s", ErrImplausibleBuildTime, t.name, signedAt.UTC().Format(time.RFC3339), t.t.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // BuildTime is finishedOn, or startedOn when finishedOn is absent.
@@ -155,12 +185,7 @@ func parseProvenance(predicateType string, raw json.RawMessage) (*Provenance, er
 				return nil, fmt.Errorf("%w: invocation.environment: %w", ErrMalformedProvenance, err)
 			}
 		}
-		if t := v.Metadata.BuildStartedOn; t != nil {
-			p.StartedOn = *t
-		}
-		if t := v.Metadata.BuildFinishedOn; t != nil {
-			p.FinishedOn = *t
-		}
+		p.setTimes("buildStartedOn", v.Metadata.BuildStartedOn, "buildFinishedOn", v.Metadata.BuildFinishedOn)
 	} else {
 		var v provenanceV1
 		if err := strictjson.UnmarshalOpen(raw, &v); err != nil {
@@ -184,13 +209,29 @@ func (v *provenanceV1) provenance(predicateType string) (*Provenance, error) {
 			return nil, fmt.Errorf("%w: parameters must be JSON objects", ErrMalformedProvenance)
 		}
 	}
-	if t := v.RunDetails.Metadata.StartedOn; t != nil {
-		p.StartedOn = *t
-	}
-	if t := v.RunDetails.Metadata.FinishedOn; t != nil {
-		p.FinishedOn = *t
-	}
+	p.setTimes("startedOn", v.RunDetails.Metadata.StartedOn, "finishedOn", v.RunDetails.Metadata.FinishedOn)
 	return p.check()
+}
+
+// setTimes records the build times; a time given as the zero time (year 1
+// or the Unix epoch) is remembered so that it fails rather than counting as
+// absent.
+func (p *Provenance) setTimes(startName string, start *time.Time, finishName string, finish *time.Time) {
+	zero := func(t time.Time) bool { return t.IsZero() || t.Unix() == 0 }
+	if start != nil {
+		if zero(*start) {
+			p.zeroTime = startName
+		} else {
+			p.StartedOn = *start
+		}
+	}
+	if finish != nil {
+		if zero(*finish) {
+			p.zeroTime = finishName
+		} else {
+			p.FinishedOn = *finish
+		}
+	}
 }
 
 func (p *Provenance) check() (*Provenance, error) {

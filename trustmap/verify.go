@@ -274,6 +274,13 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 		payload, signer = p, Signer{KeyFingerprint: key.Fingerprint}
 		d.add(pass("signature", "a key in the roots of trust", key.Fingerprint))
 	}
+	verifyStatement(&d, roots, payload, signer, signedAt, artifacts, pkg, o)
+	return d
+}
+
+// verifyStatement checks a verified payload signed by signer; signedAt is
+// the verified signing time of keyless provenance (zero for keys).
+func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, signedAt time.Time, artifacts []*Artifact, pkg *PackagePolicy, o VerifyOptions) {
 	sum := sha256.Sum256(payload)
 	d.PayloadDigest = hex.EncodeToString(sum[:])
 
@@ -293,18 +300,18 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 		decoded = true
 	} else if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
 		d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %w", ErrMalformedStatement, err)))
-		return d
+		return
 	}
 	if st.Type != StatementV1 && st.Type != StatementV01 {
 		d.add(failed("statement", StatementV1, st.Type, fmt.Errorf("%w: expected %q, got %q", ErrUnknownStatementType, StatementV1, trunc(st.Type))))
-		return d
+		return
 	}
 	d.add(pass("statement", StatementV1, st.Type))
 
 	wantPred := ProvenanceV1
 	if st.PredicateType != ProvenanceV1 && !(o.AllowLegacyPredicateUnsafe && st.PredicateType == ProvenanceV02) {
 		d.add(failed("predicate-type", wantPred, st.PredicateType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPredicateType, wantPred, trunc(st.PredicateType))))
-		return d
+		return
 	}
 	d.add(pass("predicate-type", wantPred, st.PredicateType))
 
@@ -315,7 +322,7 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	}
 	if provErr != nil {
 		d.add(failed("provenance", "SLSA provenance with builder.id and buildType", "", provErr))
-		return d
+		return
 	}
 	d.provenance = prov
 	d.BuilderID, d.BuildType = prov.BuilderID, prov.BuildType
@@ -327,6 +334,10 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	if pkg != nil && pkg.MinLevel != nil {
 		required = max(required, *pkg.MinLevel)
 	}
+	if err := checkTimes(prov, signedAt, o.At); err != nil {
+		d.add(failed("build-time", "startedOn <= finishedOn <= signing time <= verification time", "", err))
+		return
+	}
 	buildTime := prov.BuildTime()
 	if buildTime.IsZero() {
 		// No time in the provenance: a verified Sigstore signing time
@@ -334,6 +345,13 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 		buildTime = signedAt
 	}
 	lr, lerr := roots.Lookup(signer, prov.BuilderID, buildTime, o.At, !o.IgnoreCertificationAtVerifyTimeUnsafe)
+	if lerr == nil && !signedAt.IsZero() && !lr.Entry.Contains(signedAt) {
+		// The provenance's own times are claims; the verified signing time
+		// is not, and it must lie inside the certified window too.
+		lerr = fmt.Errorf("%w: signed at %s (verified), outside the certified window %s to %s (level 0)", ErrSigningTimeOutsideWindow,
+			signedAt.UTC().Format(time.RFC3339), lr.Entry.ValidFrom.Format(time.RFC3339), lr.Entry.ValidUntil.Format(time.RFC3339))
+		lr = LookupResult{}
+	}
 	d.Level = lr.Level
 	switch {
 	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || errors.Is(lerr, ErrUnknownSigner) || required >= 1):
@@ -351,11 +369,10 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	}
 	switch {
 	case pkg != nil:
-		checkExpectations(&d, prov, pkg)
+		checkExpectations(d, prov, pkg)
 	case o.Expect != nil:
-		checkInline(&d, prov, o.Expect)
+		checkInline(d, prov, o.Expect)
 	}
-	return d
 }
 
 func signatureFailure(env *attest.Envelope, roots *Roots, err error) Check {
