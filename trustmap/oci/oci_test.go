@@ -1,0 +1,376 @@
+package oci_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/oci"
+	"github.com/hallmark-build/hallmark/trustmap/oci/ocitest"
+)
+
+const (
+	verifyDir     = "../../testdata/verify"
+	hostedBuilder = "https://builds.example.com/builders/hosted-vm@v1"
+	buildType     = "https://builds.example.com/buildtypes/make@v1"
+)
+
+var verifyAt = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+func readKey(t testing.TB, name string) *attest.PrivateKey {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../../testdata/keys", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := attest.ParsePrivateKey(b, func(bool) ([]byte, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// statement is SLSA provenance v1 for an image digest (sha256:HEX) that
+// passes the example-app policy of testdata/verify.
+func statement(digest string) map[string]any {
+	return map[string]any{
+		"_type":         trustmap.StatementV1,
+		"subject":       []any{map[string]any{"name": "registry.example/app", "digest": map[string]any{"sha256": strings.TrimPrefix(digest, "sha256:")}}},
+		"predicateType": trustmap.ProvenanceV1,
+		"predicate": map[string]any{
+			"buildDefinition": map[string]any{
+				"buildType": buildType,
+				"externalParameters": map[string]any{
+					"repository": "https://git.example.com/app", "ref": "refs/tags/v1.2.3", "target": "release",
+				},
+				"internalParameters": map[string]any{"runner_environment": "hosted"},
+			},
+			"runDetails": map[string]any{
+				"builder":  map[string]any{"id": hostedBuilder},
+				"metadata": map[string]any{"invocationId": "inv-1", "startedOn": "2026-11-20T09:50:00Z", "finishedOn": "2026-11-20T10:00:00Z"},
+			},
+		},
+	}
+}
+
+func signed(t testing.TB, key *attest.PrivateKey, st map[string]any) []byte {
+	t.Helper()
+	b, _ := json.Marshal(st)
+	env, err := attest.Sign(context.Background(), trustmap.InTotoPayloadType, b, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := attest.MarshalEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type verifier struct {
+	roots  *trustmap.Roots
+	policy *trustmap.Policy
+}
+
+func loadVerifier(t testing.TB) verifier {
+	t.Helper()
+	ctx := context.Background()
+	rb, err := os.ReadFile(filepath.Join(verifyDir, "roots.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := trustmap.LoadRoots(ctx, rb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := os.ReadFile(filepath.Join(verifyDir, "policy.json"))
+	policy, err := trustmap.LoadPolicy(ctx, pb, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verifier{roots, policy}
+}
+
+// verify discovers ref and verifies what it finds, as trustmap verify does.
+func (v verifier) verify(t testing.TB, c *oci.Client, ref string) (*oci.Discovery, *trustmap.Result, error) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := c.Discover(ctx, ref)
+	if err != nil {
+		return d, nil, err
+	}
+	res, err := trustmap.Verify(ctx, v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
+		trustmap.VerifyOptions{At: verifyAt, Policy: v.policy, Package: "example-app"})
+	return d, res, err
+}
+
+func resolve(t testing.TB, c *oci.Client, ref string) *oci.Image {
+	t.Helper()
+	im, err := c.Resolve(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+func attach(t testing.TB, c *oci.Client, im *oci.Image, doc []byte) string {
+	t.Helper()
+	d, err := c.Attach(context.Background(), im, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestReferrers: provenance attached as a referrer is found through the
+// referrers API and through the referrers tag, and passes; each manifest
+// and blob is fetched once.
+func TestReferrers(t *testing.T) {
+	v := loadVerifier(t)
+	signer := readKey(t, "provenance-signer.key")
+	for _, api := range []bool{true, false} {
+		t.Run(fmt.Sprintf("referrersAPI=%v", api), func(t *testing.T) {
+			reg := ocitest.Start(t, api)
+			digest := ocitest.PushImage(t, reg.Host+"/app:v1", "app v1")
+			c := oci.New(oci.Options{})
+			im := resolve(t, c, "oci://"+reg.Host+"/app:v1")
+			if im.Digest != digest || !im.Resolved {
+				t.Fatalf("resolved %s (resolved=%v), want %s", im.Digest, im.Resolved, digest)
+			}
+			// Two attestations sharing one envelope: its blob is still
+			// fetched once.
+			env := signed(t, signer, statement(digest))
+			attach(t, c, im, env)
+			other := signed(t, signer, func() map[string]any {
+				st := statement(digest)
+				st["predicate"].(map[string]any)["runDetails"].(map[string]any)["metadata"].(map[string]any)["invocationId"] = "inv-2"
+				return st
+			}())
+			attach(t, c, im, other)
+
+			reg.Reset()
+			d, res, err := v.verify(t, c, "oci://"+reg.Host+"/app:v1")
+			if err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			if !res.Passed || res.Level != 3 || len(d.Attestations) != 2 {
+				t.Fatalf("passed=%v level=%v attestations=%d", res.Passed, res.Level, len(d.Attestations))
+			}
+			for path, n := range reg.Count() {
+				if n != 1 {
+					t.Errorf("GET %s served %d times, want once", path, n)
+				}
+			}
+			tagReads := 0
+			for _, r := range reg.Requests() {
+				if strings.HasSuffix(r, "/manifests/v1") {
+					tagReads++
+				}
+			}
+			if tagReads != 1 {
+				t.Errorf("the tag was read %d times, want once: %v", tagReads, reg.Requests())
+			}
+			// By digest, the same.
+			if _, res, err := v.verify(t, c, "oci://"+reg.Host+"/app@"+digest); err != nil || !res.Passed {
+				t.Fatalf("by digest: %v", err)
+			}
+		})
+	}
+}
+
+// TestRejections: each way a registry or an attacker can get it wrong fails
+// with its own error.
+func TestRejections(t *testing.T) {
+	v := loadVerifier(t)
+	signer := readKey(t, "provenance-signer.key")
+	ctx := context.Background()
+
+	reg := ocitest.Start(t, true)
+	c := oci.New(oci.Options{})
+	digest := ocitest.PushImage(t, reg.Host+"/app:v1", "app v1")
+	otherDigest := ocitest.PushImage(t, reg.Host+"/app:v2", "app v2")
+	im := resolve(t, c, "oci://"+reg.Host+"/app:v1")
+	other := resolve(t, c, "oci://"+reg.Host+"/app:v2")
+
+	t.Run("provenance for another image", func(t *testing.T) {
+		// Provenance of v1, attached to v2.
+		attach(t, c, other, signed(t, signer, statement(digest)))
+		_, _, err := v.verify(t, c, "oci://"+reg.Host+"/app:v2")
+		if !errors.Is(err, trustmap.ErrSubjectMismatch) {
+			t.Fatalf("got %v, want ErrSubjectMismatch", err)
+		}
+	})
+	attach(t, c, im, signed(t, signer, statement(digest)))
+
+	t.Run("nothing attached", func(t *testing.T) {
+		ocitest.PushImage(t, reg.Host+"/bare:v1", "bare")
+		_, _, err := v.verify(t, c, "oci://"+reg.Host+"/bare:v1")
+		if !errors.Is(err, oci.ErrNoAttestations) || !errors.Is(err, trustmap.ErrNoProvenance) {
+			t.Fatalf("got %v, want ErrNoAttestations", err)
+		}
+	})
+
+	t.Run("tag moved since pinned", func(t *testing.T) {
+		_, _, err := v.verify(t, c, "oci://"+reg.Host+"/app:v2@"+digest)
+		if !errors.Is(err, oci.ErrTagMoved) {
+			t.Fatalf("got %v, want ErrTagMoved", err)
+		}
+	})
+
+	t.Run("tag moved between resolve and fetch", func(t *testing.T) {
+		// The tag is read once; after it, the registry moves it to v2. The
+		// verification stays with the digest it resolved.
+		reg2 := ocitest.Start(t, false)
+		d1 := ocitest.PushImage(t, reg2.Host+"/app:latest", "one")
+		i1 := resolve(t, c, "oci://"+reg2.Host+"/app:latest")
+		attach(t, c, i1, signed(t, signer, statement(d1)))
+		d2 := ocitest.PushImage(t, reg2.Host+"/app:v2", "two")
+		moved := false
+		reg2.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/latest") {
+				if moved {
+					t.Errorf("the tag was read twice")
+				}
+				moved = true
+			}
+			return false
+		}
+		d, res, err := v.verify(t, c, "oci://"+reg2.Host+"/app:latest")
+		if err != nil || !res.Passed || d.Image.Digest != d1 {
+			t.Fatalf("err=%v digest=%s", err, d.Image.Digest)
+		}
+		// The moved tag now names d2: pinned to d1, it is refused.
+		reg2.Intercept = nil
+		ocitest.PushImage(t, reg2.Host+"/app:latest", "two")
+		_, _, err = v.verify(t, c, "oci://"+reg2.Host+"/app:latest@"+d1)
+		if !errors.Is(err, oci.ErrTagMoved) || !strings.Contains(err.Error(), d2) {
+			t.Fatalf("got %v, want ErrTagMoved naming %s", err, d2)
+		}
+	})
+
+	t.Run("referrer with another subject", func(t *testing.T) {
+		reg3 := ocitest.Start(t, false)
+		d1 := ocitest.PushImage(t, reg3.Host+"/app:v1", "one")
+		d2 := ocitest.PushImage(t, reg3.Host+"/app:v2", "two")
+		i2 := resolve(t, c, "oci://"+reg3.Host+"/app:v2")
+		ref := attach(t, c, i2, signed(t, signer, statement(d2)))
+		// The referrers tag of v1 lists the referrer of v2.
+		reg3.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/manifests/sha256-"+strings.TrimPrefix(d1, "sha256:")) {
+				idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":%q,"size":%d,"artifactType":%q}]}`,
+					ref, sizeOf(t, c, reg3.Host, ref), oci.InTotoArtifactType)
+				w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+				w.Write([]byte(idx))
+				return true
+			}
+			return false
+		}
+		_, _, err := v.verify(t, c, "oci://"+reg3.Host+"/app@"+d1)
+		if !errors.Is(err, oci.ErrReferrerSubject) {
+			t.Fatalf("got %v, want ErrReferrerSubject", err)
+		}
+	})
+
+	t.Run("attestation over the size cap", func(t *testing.T) {
+		small := oci.New(oci.Options{MaxBlob: 256})
+		reg.Reset()
+		_, err := small.Discover(ctx, "oci://"+reg.Host+"/app:v1")
+		if !errors.Is(err, oci.ErrTooLarge) {
+			t.Fatalf("got %v, want ErrTooLarge", err)
+		}
+		for p := range reg.Count() {
+			if strings.Contains(p, "/blobs/") {
+				t.Errorf("a blob over the cap was fetched: %s", p)
+			}
+		}
+	})
+
+	for _, tc := range []struct {
+		status int
+		want   error
+	}{{401, oci.ErrUnauthorized}, {404, oci.ErrNotFound}, {500, oci.ErrRegistry}} {
+		t.Run(fmt.Sprintf("registry answers %d", tc.status), func(t *testing.T) {
+			reg.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+				if strings.Contains(r.URL.Path, "/manifests/") {
+					w.WriteHeader(tc.status)
+					return true
+				}
+				return false
+			}
+			defer func() { reg.Intercept = nil }()
+			_, _, err := v.verify(t, c, "oci://"+reg.Host+"/app:v1")
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+
+	t.Run("manifest that does not match its digest", func(t *testing.T) {
+		reg.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/manifests/"+digest) {
+				b := resolve(t, oci.New(oci.Options{}), "oci://"+reg.Host+"/app@"+otherDigest).Manifest
+				w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+				w.Header().Set("Docker-Content-Digest", digest)
+				w.Write(b)
+				return true
+			}
+			return false
+		}
+		defer func() { reg.Intercept = nil }()
+		_, _, err := v.verify(t, c, "oci://"+reg.Host+"/app@"+digest)
+		if !errors.Is(err, oci.ErrDigestMismatch) {
+			t.Fatalf("got %v, want ErrDigestMismatch", err)
+		}
+	})
+
+	t.Run("plain HTTP only on loopback", func(t *testing.T) {
+		_, err := c.Discover(ctx, "oci://10.1.2.3:5000/app:v1")
+		if !errors.Is(err, oci.ErrInsecure) {
+			t.Fatalf("got %v, want ErrInsecure", err)
+		}
+	})
+}
+
+func sizeOf(t testing.TB, c *oci.Client, host, digest string) int {
+	return len(resolve(t, c, "oci://"+host+"/app@"+digest).Manifest)
+}
+
+func TestParseReference(t *testing.T) {
+	good := []string{
+		"oci://127.0.0.1:5000/app:v1",
+		"oci://ghcr.io/example/app@sha256:" + strings.Repeat("a", 64),
+		"oci://ghcr.io/example/app:v1@sha256:" + strings.Repeat("a", 64),
+		"oci-layout://testdata/layout:v1",
+		"oci-layout:///tmp/x@sha256:" + strings.Repeat("0", 64),
+	}
+	for _, s := range good {
+		if _, err := oci.ParseReference(s); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	bad := []string{
+		"ghcr.io/example/app:v1",    // no scheme
+		"oci://app:v1",              // no registry
+		"oci://ghcr.io/example/app", // neither tag nor digest
+		"oci://ghcr.io/example/app@sha256:" + strings.Repeat("A", 64),
+		"oci://ghcr.io/example/app@sha512:" + strings.Repeat("a", 128),
+		"oci://ghcr.io/example/app@sha256:abc",
+		"oci://ghcr.io/Example/app:v1",
+		"oci://ghcr.io/example/app:v1\x1b[2J",
+		"oci-layout://:v1",
+	}
+	for _, s := range bad {
+		if _, err := oci.ParseReference(s); !errors.Is(err, oci.ErrBadReference) {
+			t.Errorf("%q: got %v, want ErrBadReference", s, err)
+		}
+	}
+}
