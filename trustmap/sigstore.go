@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
@@ -209,4 +212,69 @@ func parseBundle(raw []byte) (*bundle.Bundle, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
 	}
 	return &b, nil
+}
+
+// isKeySigned reports whether a bundle is signed with a public key (cosign
+// --key with the bundle format: a public-key hint, no certificate).
+func isKeySigned(b *bundle.Bundle) bool {
+	vc, err := b.VerificationContent()
+	return err == nil && vc.Certificate() == nil && vc.PublicKey() != nil
+}
+
+// bundleEnvelope returns the DSSE envelope of a bundle.
+func bundleEnvelope(b *bundle.Bundle) (*attest.Envelope, error) {
+	sc, err := b.SignatureContent()
+	if err != nil || sc.EnvelopeContent() == nil {
+		return nil, fmt.Errorf("%w: expected a DSSE envelope in the bundle, got a message signature", ErrWrongPayloadType)
+	}
+	raw, err := json.Marshal(sc.EnvelopeContent().RawEnvelope())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	return attest.ParseEnvelope(raw)
+}
+
+// keyBundleSignedAt verifies the transparency-log entries and signed
+// timestamps a key-signed bundle carries, against the Sigstore trusted
+// material, for the key that verified its envelope, and returns the
+// earliest verified time (zero when the bundle carries none). An entry or
+// timestamp that is present must verify.
+func keyBundleSignedAt(b *bundle.Bundle, key *attest.PublicKey, trust *SigstoreTrust) (time.Time, error) {
+	entries, _ := b.TlogEntries()
+	stamps, _ := b.Timestamps()
+	if len(entries) == 0 && len(stamps) == 0 {
+		return time.Time{}, nil
+	}
+	if trust == nil {
+		return time.Time{}, fmt.Errorf("%w: the bundle carries a transparency-log entry or timestamp, but no Sigstore trusted root is configured to check it", ErrNoVerifiedTimestamp)
+	}
+	kv, err := signature.LoadDefaultVerifier(key.Key)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
+	}
+	material := root.TrustedMaterialCollection{
+		root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(kv, time.Time{}, time.Time{}), nil
+		}),
+		trust.Material,
+	}
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
+	if len(entries) > 0 {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	v, err := verify.NewVerifier(material, opts...)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
+	}
+	res, err := v.Verify(b, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithKey()))
+	if err != nil {
+		return time.Time{}, classifySigstoreError(err)
+	}
+	var at time.Time
+	for _, ts := range res.VerifiedTimestamps {
+		if at.IsZero() || ts.Timestamp.Before(at) {
+			at = ts.Timestamp
+		}
+	}
+	return at, nil
 }

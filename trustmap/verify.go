@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -248,7 +250,7 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	var signer Signer
 	var signedAt time.Time
 	if isBundle(raw) {
-		sv, ok := verifyBundle(&d, raw, o)
+		sv, ok := verifyBundle(ctx, &d, raw, roots, o)
 		if !ok {
 			return d
 		}
@@ -531,7 +533,10 @@ func trunc(s string) string {
 }
 
 // verifyBundle verifies a Sigstore bundle and adds its checks.
-func verifyBundle(d *Document, raw []byte, o VerifyOptions) (*sigstoreVerified, bool) {
+func verifyBundle(ctx context.Context, d *Document, raw []byte, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
+	if b, err := parseBundle(raw); err == nil && isKeySigned(b) {
+		return verifyKeySignedBundle(ctx, d, b, roots, o)
+	}
 	if o.Sigstore == nil {
 		d.add(failed("sigstore", "a Sigstore trusted root", "none", fmt.Errorf("%w: no Sigstore trusted root configured", ErrSigstoreVerification)))
 		return nil, false
@@ -553,4 +558,35 @@ func verifyBundle(d *Document, raw []byte, o VerifyOptions) (*sigstoreVerified, 
 	d.add(pass("signature", "certificate chain, SCT and transparency log or timestamp ("+o.Sigstore.Description+")",
 		sv.extensions+", signed "+sv.signedAt.UTC().Format(time.RFC3339)))
 	return sv, true
+}
+
+// verifyKeySignedBundle verifies a bundle signed with a key (cosign v3
+// --new-bundle-format --key): its envelope as a plain DSSE envelope with the
+// roots' keys, then the log entries and timestamps it carries.
+func verifyKeySignedBundle(ctx context.Context, d *Document, b *bundle.Bundle, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
+	env, err := bundleEnvelope(b)
+	if err != nil {
+		d.add(failed("envelope", "a DSSE envelope in the bundle", "", err))
+		return nil, false
+	}
+	if env.PayloadType != InTotoPayloadType {
+		d.add(failed("payload-type", InTotoPayloadType, env.PayloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(env.PayloadType))))
+		return nil, false
+	}
+	payload, key, err := attest.VerifyEnvelope(ctx, env, InTotoPayloadType, roots.Keys())
+	if err != nil {
+		d.add(signatureFailure(env, roots, err))
+		return nil, false
+	}
+	at, err := keyBundleSignedAt(b, key, o.Sigstore)
+	if err != nil {
+		d.add(failed("signature", "transparency-log entries and timestamps that verify", "", err))
+		return nil, false
+	}
+	found := key.Fingerprint + " (key-signed Sigstore bundle)"
+	if !at.IsZero() {
+		found += ", signed " + at.UTC().Format(time.RFC3339)
+	}
+	d.add(pass("signature", "a key in the roots of trust", found))
+	return &sigstoreVerified{payloadType: env.PayloadType, payload: payload, signer: Signer{KeyFingerprint: key.Fingerprint}, signedAt: at}, true
 }

@@ -127,7 +127,7 @@ type rawImage struct {
 	layer    v1.Layer
 }
 
-func (r *rawImage) RawConfigFile() ([]byte, error)       { return emptyJSON, nil }
+func (r *rawImage) RawConfigFile() ([]byte, error)      { return emptyJSON, nil }
 func (r *rawImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 func (r *rawImage) RawManifest() ([]byte, error)        { return r.manifest, nil }
 func (r *rawImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {

@@ -47,9 +47,7 @@ func newLayoutStore(dir string, o *Options) (*layoutStore, error) {
 func (s *layoutStore) tag(ctx context.Context, tag string) ([]byte, v1.Hash, error) {
 	var found []v1.Descriptor
 	for _, d := range s.index.Manifests {
-		n := d.Annotations[refNameAnnotation]
-		// Tools write the bare tag or the full reference (REPO:TAG).
-		if n == tag || (strings.HasSuffix(n, ":"+tag) && !strings.Contains(n[strings.LastIndex(n, ":"):], "/")) {
+		if refNameIs(d.Annotations[refNameAnnotation], tag) {
 			found = append(found, d)
 		}
 	}
@@ -103,7 +101,7 @@ func (s *layoutStore) referrers(ctx context.Context, h v1.Hash) ([]v1.Descriptor
 	seen := map[v1.Hash]bool{}
 	fallback := fallbackTag(h)
 	for _, d := range s.index.Manifests {
-		if d.Annotations[refNameAnnotation] == fallback && d.MediaType.IsIndex() {
+		if refNameIs(d.Annotations[refNameAnnotation], fallback) && d.MediaType.IsIndex() {
 			b, err := s.manifest(ctx, d.Digest)
 			if err != nil {
 				return nil, err
@@ -147,3 +145,14 @@ func (s *layoutStore) referrers(ctx context.Context, h v1.Hash) ([]v1.Descriptor
 }
 
 func fallbackTag(h v1.Hash) string { return h.Algorithm + "-" + h.Hex }
+
+// refNameIs reports whether a ref.name annotation names tag: tools write
+// the bare tag (skopeo, oras) or the full reference REPO:TAG (crane pull
+// --annotate-ref).
+func refNameIs(n, tag string) bool {
+	if n == tag {
+		return true
+	}
+	i := strings.LastIndex(n, ":")
+	return i > 0 && n[i+1:] == tag && !strings.Contains(n[:i], "@") && strings.Contains(n[:i], "/")
+}

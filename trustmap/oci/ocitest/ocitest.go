@@ -14,7 +14,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -100,4 +102,56 @@ func PushImage(t testing.TB, ref, content string) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// PushLayout pushes every manifest of an OCI image layout to repo
+// (HOST/REPO), under the tags its ref.name annotations give (REPO:TAG or
+// TAG) or by digest: images first, then indexes.
+func PushLayout(t testing.TB, dir, repo string) {
+	t.Helper()
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(d v1.Descriptor) name.Reference {
+		n := d.Annotations["org.opencontainers.image.ref.name"]
+		if i := strings.LastIndex(n, ":"); i >= 0 && !strings.Contains(n[:i], "@") {
+			r, err := name.ParseReference(repo + ":" + n[i+1:])
+			if err == nil {
+				return r
+			}
+		}
+		r, err := name.ParseReference(repo + "@" + d.Digest.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, pass := range []bool{false, true} {
+		for _, d := range im.Manifests {
+			if d.MediaType.IsIndex() != pass {
+				continue
+			}
+			if pass {
+				ii, err := idx.ImageIndex(d.Digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = remote.WriteIndex(ref(d), ii)
+			} else {
+				img, err2 := idx.Image(d.Digest)
+				if err2 != nil {
+					t.Fatal(err2)
+				}
+				err = remote.Write(ref(d), img)
+			}
+			if err != nil {
+				t.Fatalf("push %s: %v", d.Digest, err)
+			}
+		}
+	}
 }
