@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"time"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
@@ -77,6 +76,17 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 	return &e, nil
 }
 
+// DecodePayload returns the payload bytes of an envelope without verifying
+// any signature (for co-signing: a new signature covers exactly these
+// bytes). Never trust them before VerifyEnvelope.
+func DecodePayload(e *Envelope) ([]byte, error) {
+	b, err := decodeB64(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformedEnvelope, err)
+	}
+	return b, nil
+}
+
 // decodeB64 accepts standard and URL-safe base64, padded or not, as DSSE
 // allows.
 func decodeB64(s string) ([]byte, error) {
@@ -133,11 +143,19 @@ func VerifyEnvelope(ctx context.Context, e *Envelope, payloadType string, keys [
 
 // Verified is a verified capability attestation.
 type Verified struct {
-	Statement      *Statement
-	Predicate      *Predicate
-	Key            *PublicKey // the key whose signature verified
-	AnswersDigest  string     // sha256 of the answers document (the subject)
-	EnvelopeDigest string     // sha256 of the envelope file as given
+	Statement     *Statement
+	Predicate     *Predicate
+	Key           *PublicKey // the key whose signature verified
+	AnswersDigest string     // sha256 of the answers document (the subject)
+	// PayloadDigest is the attestation's identity: the sha256 of the DSSE
+	// payload, the statement whose signature verified. Re-encoding the
+	// envelope (whitespace, base64 alphabet, extra or reordered signatures,
+	// keyids) does not change it.
+	PayloadDigest string
+	// EnvelopeDigest is the sha256 of the envelope file as given: it
+	// changes with every re-encoding, so it identifies bytes, not an
+	// attestation (kept for revocations written against file digests).
+	EnvelopeDigest string
 }
 
 // VerifyOptions controls Verify.
@@ -183,7 +201,9 @@ func Verify(ctx context.Context, envelope []byte, keys []*PublicKey, opts Verify
 		}
 	}
 	sum := sha256.Sum256(envelope)
-	return &Verified{Statement: st, Predicate: p, Key: key, AnswersDigest: digest, EnvelopeDigest: hex.EncodeToString(sum[:])}, nil
+	psum := sha256.Sum256(payload)
+	return &Verified{Statement: st, Predicate: p, Key: key, AnswersDigest: digest,
+		PayloadDigest: hex.EncodeToString(psum[:]), EnvelopeDigest: hex.EncodeToString(sum[:])}, nil
 }
 
 // ParseStatement decodes a capability statement and its predicate and checks
@@ -215,7 +235,7 @@ func ParseStatement(payload []byte) (*Statement, *Predicate, error) {
 		return nil, nil, fmt.Errorf("%w: predicate needs one of builder.id and builder.idRegexp, and slsaBuildLevel 1-3", ErrMalformedStatement)
 	}
 	if p.Builder.IDRegexp != "" {
-		if _, err := regexp.Compile(questionnaire.AnchorRegexp(p.Builder.IDRegexp)); err != nil {
+		if _, err := questionnaire.CompileAnchored(p.Builder.IDRegexp); err != nil {
 			return nil, nil, fmt.Errorf("%w: builder.idRegexp: %v", ErrMalformedStatement, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"time"
@@ -90,7 +91,7 @@ func (b Builder) Validate() error {
 	case b.ID != "" && b.IDRegexp != "":
 		return errors.New("give either id or idRegexp, not both")
 	case b.IDRegexp != "":
-		if _, err := regexp.Compile(AnchorRegexp(b.IDRegexp)); err != nil {
+		if _, err := CompileAnchored(b.IDRegexp); err != nil {
 			return fmt.Errorf("idRegexp: %v", err)
 		}
 		return nil
@@ -304,7 +305,7 @@ func (s Signer) Validate() error {
 			return errors.New("a Sigstore identity needs exactly one of san or sanRegexp")
 		}
 		if s.SANRegexp != "" {
-			if _, err := regexp.Compile(AnchorRegexp(s.SANRegexp)); err != nil {
+			if _, err := CompileAnchored(s.SANRegexp); err != nil {
 				return fmt.Errorf("sanRegexp: %v", err)
 			}
 		}
@@ -313,8 +314,32 @@ func (s Signer) Validate() error {
 	return errors.New("a signer needs publicKey or oidcIssuer")
 }
 
-// AnchorRegexp anchors a pattern at both ends, so that "a" never matches "xa".
-func AnchorRegexp(p string) string { return `^(?:` + p + `)$` }
+// MaxPatternBytes caps an idRegexp or sanRegexp.
+const MaxPatternBytes = 1024
+
+// CompileAnchored compiles an idRegexp or sanRegexp so that it matches whole
+// strings only: "a" never matches "xa". The pattern is parsed on its own
+// (regexp/syntax, Perl flags) and the parsed expression is wrapped between
+// \A and \z, so text that closes and reopens the wrapper ("a)|(b", which
+// pasted into `^(?:…)$` gives `^(?:a)|(b)$`, a prefix-or-suffix match) is
+// refused as unbalanced instead of changing the anchoring. An empty pattern
+// is refused too.
+func CompileAnchored(p string) (*regexp.Regexp, error) {
+	if p == "" {
+		return nil, errors.New("empty pattern")
+	}
+	if len(p) > MaxPatternBytes {
+		return nil, fmt.Errorf("pattern longer than %d bytes", MaxPatternBytes)
+	}
+	re, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("pattern %q: %v", truncate(p, 80), err)
+	}
+	anchored := &syntax.Regexp{Op: syntax.OpConcat, Flags: syntax.Perl, Sub: []*syntax.Regexp{
+		{Op: syntax.OpBeginText}, re, {Op: syntax.OpEndText},
+	}}
+	return regexp.Compile(anchored.String())
+}
 
 // Fingerprint returns the fingerprint of the public key ("SHA256:<base64>",
 // see internal/keyid): the DSSE keyid of signatures by the matching private

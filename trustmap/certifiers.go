@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -77,8 +78,20 @@ type Revocations struct {
 	Revoked []Revocation `json:"revoked"`
 }
 
-// Revocation revokes one attestation (by the sha256 of its envelope file),
-// or every attestation for a builder.id issued before a time (superseded).
+// Revocation revokes one attestation, or every attestation for a builder.id
+// issued before a time (superseded).
+//
+// AttestationDigest is the attestation's identity: the sha256 of its DSSE
+// payload (the signed statement, shown by compile and written as the roots
+// entries' attestationDigest). Any re-encoding of the envelope — whitespace,
+// base64 alphabet, extra signatures, changed keyids — has the same payload
+// digest, so it stays revoked. The sha256 of an envelope file (what v1
+// revocations used) is still honoured, but only stops files with exactly
+// those bytes.
+//
+// BuilderID revokes attestations for that builder.id, including pattern
+// attestations (builder.idRegexp) whose pattern matches it, and an
+// attestation whose idRegexp is exactly this text.
 type Revocation struct {
 	AttestationDigest string    `json:"attestationDigest,omitempty"`
 	BuilderID         string    `json:"builderId,omitempty"`
@@ -94,26 +107,40 @@ func ParseRevocations(b []byte) (*Revocations, error) {
 	}
 	for i, x := range r.Revoked {
 		byDigest := x.AttestationDigest != ""
-		byBuilder := x.BuilderID != "" && !x.IssuedBefore.IsZero()
-		if byDigest == byBuilder {
+		byBuilder := x.BuilderID != "" || !x.IssuedBefore.IsZero()
+		if byDigest == byBuilder || (byBuilder && (x.BuilderID == "" || x.IssuedBefore.IsZero())) {
 			return nil, fmt.Errorf("%w: revoked[%d]: give attestationDigest, or builderId with issuedBefore", ErrMalformedRevocations, i)
+		}
+		if byDigest && (len(x.AttestationDigest) != 64 || !isLowerHex(x.AttestationDigest)) {
+			return nil, fmt.Errorf("%w: revoked[%d]: attestationDigest: expected 64 lowercase hex digits (the sha256 of the DSSE payload), got %q", ErrMalformedRevocations, i, safetext.Term(x.AttestationDigest))
 		}
 	}
 	return &r, nil
 }
 
-// revoked returns the reason an attestation is revoked, or "".
-func (r *Revocations) revoked(digest string, v *attest.Verified) string {
+// revoked returns the reason an attestation is revoked, or "". covers
+// reports whether the attestation's builder (an id or a pattern) covers a
+// builder.id.
+func (r *Revocations) revoked(v *attest.Verified, covers func(string) bool) string {
 	if r == nil {
 		return ""
 	}
 	for _, x := range r.Revoked {
-		if x.AttestationDigest != "" && x.AttestationDigest == digest {
-			return "revoked: " + x.Reason
+		if x.AttestationDigest != "" && (x.AttestationDigest == v.PayloadDigest || x.AttestationDigest == v.EnvelopeDigest) {
+			return "revoked: " + safetext.Term(x.Reason)
 		}
-		if x.BuilderID == v.Predicate.Builder.Name() && v.Predicate.IssuedAt.Before(x.IssuedBefore) {
-			return "superseded: " + x.Reason
+		if x.BuilderID != "" && covers(x.BuilderID) && v.Predicate.IssuedAt.Before(x.IssuedBefore) {
+			return fmt.Sprintf("superseded (every attestation for %s issued before %s): %s", safetext.Term(x.BuilderID), x.IssuedBefore.UTC().Format(time.RFC3339), safetext.Term(x.Reason))
 		}
 	}
 	return ""
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -59,3 +59,24 @@ var (
 	ErrRevoked                    = errors.New("attestation revoked")
 	ErrDenied                     = errors.New("builder denied by local policy")
 )
+
+// Trust administration: keys, thresholds, freshness of signed documents,
+// roots entries and attestation validity.
+var (
+	ErrDuplicateKey         = errors.New("the same key given twice")
+	ErrThresholdNotMet      = errors.New("not enough distinct signers")
+	ErrNoSerial             = errors.New("signed document has no serial")
+	ErrRootsExpired         = errors.New("roots of trust expired")
+	ErrRootsRollback        = errors.New("roots of trust older than the last accepted")
+	ErrPolicyExpired        = errors.New("policy expired")
+	ErrPolicyRollback       = errors.New("policy older than the last accepted")
+	ErrInvalidRootsEntry    = errors.New("invalid roots entry")
+	ErrInvalidAttestation   = errors.New("invalid capability attestation")
+	ErrAssessmentKind       = errors.New("invalid assessment kind")
+	ErrThirdPartySelfSigned = errors.New("third-party attestation signed by a self-attesting certifier")
+	ErrPayloadChanged       = errors.New("co-signing would change the signed payload")
+	ErrMalformedApproval    = errors.New("malformed expectations approval")
+	ErrApprovalUnsigned     = errors.New("approval not signed by enough approvers")
+	ErrApprovalMismatch     = errors.New("approval does not match the provenance")
+	ErrApprovalStale        = errors.New("approval older than the current expectation")
+)

@@ -203,7 +203,6 @@ func capability(t testing.TB, key *attest.PrivateKey, doc *questionnaire.Documen
 
 // generateFixtures writes testdata/verify from scratch.
 func generateFixtures(t *testing.T) {
-	ctx := context.Background()
 	operator := keyFile(t, "operator.key", "operator-test-password")
 	auditor := keyFile(t, "auditor.key", "auditor-test-password")
 	signer := keyFile(t, "provenance-signer.key", "")
@@ -253,11 +252,6 @@ func generateFixtures(t *testing.T) {
 	}
 	pb := mustJSON(t, policy)
 	write(t, "policy.json", pb)
-	signedPolicy, err := trustmap.SignPolicy(ctx, pb, []*attest.PrivateKey{operator, auditor})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, "policy.signed.json", signedPolicy)
 
 	write(t, "app-1.2.3.tar.gz", []byte(artifactData))
 	art := trustmap.BytesArtifact("a", []byte(artifactData))
@@ -454,24 +448,8 @@ func generateFixtures(t *testing.T) {
 
 	write(t, "cases.json", mustJSON(t, cases))
 
-	// Roots compiled from both capability attestations.
-	var atts []trustmap.Attestation
-	for _, n := range []string{"hosted-vm.capability.json", "reused-runner.capability.json"} {
-		b, _ := os.ReadFile(filepath.Join(verifyDir, n))
-		atts = append(atts, trustmap.Attestation{Name: n, Envelope: b})
-	}
-	parsed, err := trustmap.ParseCertifiers(mustJSON(t, certs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := trustmap.Compile(ctx, parsed, atts, trustmap.CompileOptions{At: compiledAt})
-	if err != nil || len(res.Rejected) > 0 {
-		t.Fatalf("compile: %v %+v", err, res.Rejected)
-	}
-	rb, _ := res.Roots.Marshal()
-	write(t, "roots.json", rb)
-	srb, _ := res.Roots.Sign(ctx, auditor)
-	write(t, "roots.signed.json", srb)
+	// Roots, signed roots and policy, and the trust administration cases.
+	writeAdminFixtures(t)
 }
 
 func withLevel(c Case, l int) Case { c.Level = l; return c }

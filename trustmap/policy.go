@@ -4,26 +4,42 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
-// PolicySchema identifies the expectations policy format.
-const PolicySchema = "https://hallmark.build/policy/v1"
+// PolicySchema identifies the expectations policy format written today
+// (v2: v1 plus serial and expires, required when the policy is signed).
+const PolicySchema = "https://hallmark.build/policy/v2"
+
+// PolicySchemaV1 is the first policy format (no serial, no expiry): still
+// read when unsigned; signed, it is refused, since it could be an older
+// policy with fewer restrictions replayed.
+const PolicySchemaV1 = "https://hallmark.build/policy/v1"
+
+// MaxPolicyValidity is the longest a signed policy may be valid.
+const MaxPolicyValidity = 366 * 24 * time.Hour
 
 // PolicyPayloadType is the DSSE payload type of a signed policy.
 const PolicyPayloadType = "application/vnd.hallmark.policy+json"
 
 // Policy holds a producer's expectations per package name.
 type Policy struct {
-	Schema   string                   `json:"schema"`
+	Schema string `json:"schema"`
+	// Serial numbers the versions of a signed policy: each new version has
+	// a larger one, and verify refuses one below the last it accepted.
+	Serial uint64 `json:"serial,omitempty"`
+	// Expires is when a signed policy stops being valid.
+	Expires  time.Time                `json:"expires,omitzero"`
 	Packages map[string]PackagePolicy `json:"packages"`
 }
 
@@ -124,11 +140,18 @@ func decodeValue(b []byte) (any, error) {
 // ParsePolicy decodes an unsigned policy.
 func ParsePolicy(b []byte) (*Policy, error) {
 	var p Policy
-	if err := decodeDocument(b, &p, PolicySchema, MaxPolicyBytes, ErrMalformedPolicy); err != nil {
+	schema := PolicySchema
+	if probeSchema(b) == PolicySchemaV1 {
+		schema = PolicySchemaV1
+	}
+	if err := decodeDocument(b, &p, schema, MaxPolicyBytes, ErrMalformedPolicy); err != nil {
 		return nil, err
 	}
 	if len(p.Packages) == 0 {
 		return nil, fmt.Errorf("%w: expected at least one package, got none", ErrMalformedPolicy)
+	}
+	if schema == PolicySchemaV1 && (p.Serial != 0 || !p.Expires.IsZero()) {
+		return nil, fmt.Errorf("%w: serial and expires are policy v2 fields (schema %q)", ErrMalformedPolicy, PolicySchema)
 	}
 	for name, pp := range p.Packages {
 		// A policy that does not name the builder and the buildType accepts
@@ -179,15 +202,29 @@ func ParsePolicy(b []byte) (*Policy, error) {
 }
 
 // LoadPolicy reads a policy file: plain, or a DSSE envelope around one. With
-// keys, it must be signed by at least threshold of them (two-party
-// authorised changes); a signed policy without keys is refused.
-func LoadPolicy(ctx context.Context, b []byte, keys []*attest.PublicKey, threshold int) (*Policy, error) {
+// keys, it must be signed by at least threshold distinct keys among them
+// (two-party authorised changes), carry a serial not below opts.MinSerial
+// and not have expired at opts.At; a signed policy without keys is refused.
+func LoadPolicy(ctx context.Context, b []byte, keys []*attest.PublicKey, threshold int, opts LoadOptions) (*Policy, error) {
+	if opts.At.IsZero() {
+		return nil, errors.New("load policy: no verification time")
+	}
+	if err := DistinctKeys(keys); err != nil {
+		return nil, fmt.Errorf("--policy-key: %w", err)
+	}
 	signed := isEnvelope(b)
 	switch {
 	case !signed && len(keys) > 0:
 		return nil, fmt.Errorf("%w: expected a DSSE envelope signed by %d of %s, got an unsigned policy", ErrPolicyUnsigned, threshold, fingerprints(keys))
 	case !signed:
-		return ParsePolicy(b)
+		p, err := ParsePolicy(b)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkFresh("policy", p.Serial, p.Expires, opts, ErrPolicyExpired, ErrPolicyRollback); err != nil {
+			return nil, err
+		}
+		return p, nil
 	case len(keys) == 0:
 		return nil, fmt.Errorf("%w: the policy is signed; give the signers' keys (--policy-key) to check it", ErrPolicyUnsigned)
 	}
@@ -198,40 +235,52 @@ func LoadPolicy(ctx context.Context, b []byte, keys []*attest.PublicKey, thresho
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedPolicy, err)
 	}
-	var payload []byte
-	var signers []string
-	for _, k := range keys {
-		p, _, err := attest.VerifyEnvelope(ctx, env, PolicyPayloadType, []*attest.PublicKey{k})
-		if err != nil {
-			continue
-		}
-		payload = p
-		signers = append(signers, k.Fingerprint)
+	payload, _, err := VerifyThreshold(ctx, env, PolicyPayloadType, keys, threshold)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPolicyUnsigned, err)
 	}
-	if len(signers) < threshold {
-		return nil, fmt.Errorf("%w: expected %d valid signatures from %s, found %d", ErrPolicyUnsigned, threshold, fingerprints(keys), len(signers))
-	}
-	return ParsePolicy(payload)
-}
-
-// SignPolicy adds signatures to a policy: every key signs the same payload.
-func SignPolicy(ctx context.Context, policy []byte, keys []*attest.PrivateKey) ([]byte, error) {
-	if _, err := ParsePolicy(policy); err != nil {
+	p, err := ParsePolicy(payload)
+	if err != nil {
 		return nil, err
 	}
-	var env *attest.Envelope
-	for _, k := range keys {
-		e, err := attest.Sign(ctx, PolicyPayloadType, policy, k)
-		if err != nil {
-			return nil, err
-		}
-		if env == nil {
-			env = e
-		} else {
-			env.Signatures = append(env.Signatures, e.Signatures...)
-		}
+	if err := p.checkSignable(); err != nil {
+		return nil, err
 	}
-	return attest.MarshalEnvelope(env)
+	if err := checkFresh("policy", p.Serial, p.Expires, opts, ErrPolicyExpired, ErrPolicyRollback); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkSignable requires what a signed policy needs: a serial and an expiry
+// within MaxPolicyValidity.
+func (p *Policy) checkSignable() error {
+	if p.Serial == 0 || p.Expires.IsZero() {
+		return fmt.Errorf("%w: a signed policy needs \"serial\" (1 or more, larger than the previous version's) and \"expires\" (schema %s), so that an older version cannot be replayed; got serial %d, expires %q", ErrNoSerial, PolicySchema, p.Serial, p.Expires.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// SignPolicy signs a policy, or adds signatures to a signed one (see
+// CoSign). A policy must have a serial and an expiry at most
+// MaxPolicyValidity after at.
+func SignPolicy(ctx context.Context, policy []byte, keys []*attest.PrivateKey, at time.Time) ([]byte, error) {
+	return CoSign(ctx, policy, PolicyPayloadType, keys, func(payload []byte) error {
+		p, err := ParsePolicy(payload)
+		if err != nil {
+			return err
+		}
+		if err := p.checkSignable(); err != nil {
+			return err
+		}
+		if !at.Before(p.Expires) {
+			return fmt.Errorf("%w: the policy expired at %s", ErrPolicyExpired, p.Expires.Format(time.RFC3339))
+		}
+		if p.Expires.Sub(at) > MaxPolicyValidity {
+			return fmt.Errorf("%w: expires %s is more than %s after now", ErrMalformedPolicy, p.Expires.Format(time.RFC3339), MaxPolicyValidity)
+		}
+		return nil
+	})
 }
 
 // Parameter paths are JSON Pointers (RFC 6901): "/workflow/repository"

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -17,16 +18,37 @@ import (
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
-// RootsSchema identifies the roots-of-trust format.
-const RootsSchema = "https://hallmark.build/roots/v1"
+// RootsSchema identifies the roots-of-trust format written today (v2: a
+// serial, an expiry, and entries that name attestations by the sha256 of
+// their DSSE payload).
+const RootsSchema = "https://hallmark.build/roots/v2"
+
+// RootsSchemaV1 is the first roots format: no serial, no expiry, entries
+// name attestations by the sha256 of their envelope file. It is still read
+// when unsigned; signed, it is refused (it could be an old map replayed).
+const RootsSchemaV1 = "https://hallmark.build/roots/v1"
 
 // RootsPayloadType is the DSSE payload type of a signed roots map.
 const RootsPayloadType = "application/vnd.hallmark.roots+json"
 
+// Roots validity: how long a compiled map is valid when compile is given no
+// --valid-for, and the longest it may be.
+const (
+	DefaultRootsValidity = 30 * 24 * time.Hour
+	MaxRootsValidity     = 366 * 24 * time.Hour
+)
+
 // Roots is a verifier's roots of trust: which signer may sign provenance for
 // which builder.id, at which level, during which window.
 type Roots struct {
-	Schema     string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Serial numbers the maps of one verifier: each compile writes a larger
+	// one, and verify refuses a serial below the last one it accepted, so
+	// an older map (from before a revocation) cannot be replayed.
+	Serial uint64 `json:"serial,omitempty"`
+	// Expires is when the map stops being valid: verify refuses it from
+	// then on, so a stale map cannot be served forever.
+	Expires    time.Time `json:"expires,omitzero"`
 	CompiledAt time.Time `json:"compiledAt"`
 	Entries    []Entry   `json:"entries"`
 
@@ -47,13 +69,16 @@ type Entry struct {
 	// BuilderIDRegexp pairs the signer with every builder.id this anchored
 	// pattern matches (for example all release tags of a reusable
 	// workflow), instead of one BuilderID.
-	BuilderIDRegexp   string              `json:"builderIdRegexp,omitempty"`
-	Signer            Signer              `json:"signer"`
-	SLSABuildLevel    questionnaire.Level `json:"slsaBuildLevel"`
-	ValidFrom         time.Time           `json:"validFrom"`
-	ValidUntil        time.Time           `json:"validUntil"`
-	CertifiedBy       CertifiedBy         `json:"certifiedBy"`
-	AttestationDigest string              `json:"attestationDigest"`
+	BuilderIDRegexp string              `json:"builderIdRegexp,omitempty"`
+	Signer          Signer              `json:"signer"`
+	SLSABuildLevel  questionnaire.Level `json:"slsaBuildLevel"`
+	ValidFrom       time.Time           `json:"validFrom"`
+	ValidUntil      time.Time           `json:"validUntil"`
+	CertifiedBy     CertifiedBy         `json:"certifiedBy"`
+	// AttestationDigest identifies the capability attestation the entry
+	// comes from: the sha256 of its DSSE payload (the signed statement) in
+	// v2 maps, of the envelope file in v1 maps.
+	AttestationDigest string `json:"attestationDigest"`
 }
 
 // Signer identifies a provenance signer: a public key, or a Sigstore
@@ -85,7 +110,8 @@ type CertifiedBy struct {
 func (e *Entry) Contains(t time.Time) bool { return !t.Before(e.ValidFrom) && t.Before(e.ValidUntil) }
 
 // NewRoots builds an indexed roots map from entries, sorted for
-// reproducible output.
+// reproducible output. Its Serial and Expires are left for the caller
+// (Compile sets them).
 func NewRoots(compiledAt time.Time, entries []Entry) (*Roots, error) {
 	r := &Roots{Schema: RootsSchema, CompiledAt: compiledAt.UTC(), Entries: slices.Clone(entries)}
 	if r.Entries == nil {
@@ -115,48 +141,27 @@ func (r *Roots) buildIndex() error {
 	r.builders = map[string]bool{}
 	r.keyByFP = map[string]*attest.PublicKey{}
 	r.keys = nil
-	pemFP := map[string]string{}
+	v := entryValidator{pemFP: map[string]string{}}
 	for i := range r.Entries {
 		e := &r.Entries[i]
-		b := questionnaire.Builder{ID: e.BuilderID, IDRegexp: e.BuilderIDRegexp}
-		if err := b.Validate(); err != nil {
-			return fmt.Errorf("%w: entries[%d]: builder: %v", ErrMalformedRoots, i, err)
+		c, err := v.validate(e)
+		if err != nil {
+			return fmt.Errorf("%w: %w: entries[%d]: %v", ErrMalformedRoots, ErrInvalidRootsEntry, i, err)
 		}
-		if !e.SLSABuildLevel.Valid() || !e.ValidUntil.After(e.ValidFrom) {
-			return fmt.Errorf("%w: entries[%d]: needs a level 0-3 and validUntil after validFrom", ErrMalformedRoots, i)
+		if c.key != nil {
+			if _, ok := r.keyByFP[c.key.Fingerprint]; !ok {
+				r.keyByFP[c.key.Fingerprint] = c.key
+				r.keys = append(r.keys, c.key)
+			}
 		}
-		switch {
-		case e.Signer.PublicKey != "":
-			// Every entry's key must match its fingerprint; a key is parsed
-			// once per distinct PEM text.
-			if pemFP[e.Signer.PublicKey] != e.Signer.KeyFingerprint {
-				k, err := attest.ParsePublicKey([]byte(e.Signer.PublicKey))
-				if err != nil {
-					return fmt.Errorf("%w: entries[%d]: %v", ErrMalformedRoots, i, err)
-				}
-				if k.Fingerprint != e.Signer.KeyFingerprint {
-					return fmt.Errorf("%w: entries[%d]: keyFingerprint %q does not match the public key (%s)", ErrMalformedRoots, i, e.Signer.KeyFingerprint, k.Fingerprint)
-				}
-				pemFP[e.Signer.PublicKey] = k.Fingerprint
-				if _, ok := r.keyByFP[k.Fingerprint]; !ok {
-					r.keyByFP[k.Fingerprint] = k
-					r.keys = append(r.keys, k)
-				}
-			}
-		case e.Signer.OIDCIssuer != "":
-			s := questionnaire.Signer{OIDCIssuer: e.Signer.OIDCIssuer, SAN: e.Signer.SAN, SANRegexp: e.Signer.SANRegexp}
-			if err := s.Validate(); err != nil {
-				return fmt.Errorf("%w: entries[%d]: %v", ErrMalformedRoots, i, err)
-			}
-			if e.Signer.SANRegexp != "" {
-				r.sanRegexp[i] = regexp.MustCompile(questionnaire.AnchorRegexp(e.Signer.SANRegexp)) // validated above
-			}
+		if c.san != nil {
+			r.sanRegexp[i] = c.san
+		}
+		if e.Signer.OIDCIssuer != "" {
 			r.byIssuer[e.Signer.OIDCIssuer] = append(r.byIssuer[e.Signer.OIDCIssuer], i)
-		default:
-			return fmt.Errorf("%w: entries[%d]: signer needs publicKey or oidcIssuer", ErrMalformedRoots, i)
 		}
-		if e.BuilderIDRegexp != "" {
-			r.builderRegexp[i] = regexp.MustCompile(questionnaire.AnchorRegexp(e.BuilderIDRegexp)) // validated above
+		if c.builder != nil {
+			r.builderRegexp[i] = c.builder
 			r.patterns[e.Signer.id()] = append(r.patterns[e.Signer.id()], i)
 			continue
 		}
@@ -167,17 +172,113 @@ func (r *Roots) buildIndex() error {
 	return nil
 }
 
+// entryValidator checks roots entries; a key is parsed once per distinct
+// PEM text.
+type entryValidator struct {
+	pemFP map[string]string
+	keys  map[string]*attest.PublicKey
+}
+
+// compiledEntry is what validating an entry produced.
+type compiledEntry struct {
+	key     *attest.PublicKey
+	san     *regexp.Regexp
+	builder *regexp.Regexp
+}
+
+// validate checks one entry: a builder.id (absolute URI) or an anchored
+// pattern, a level, a window, and exactly one signer kind — a public key
+// with the fingerprint it has, or a Sigstore identity (https issuer with
+// exactly one of san and sanRegexp). An entry that could never match (a
+// publicKey without keyFingerprint) is refused, not kept inert.
+func (v *entryValidator) validate(e *Entry) (compiledEntry, error) {
+	var c compiledEntry
+	b := questionnaire.Builder{ID: e.BuilderID, IDRegexp: e.BuilderIDRegexp}
+	if b.ID == "" && b.IDRegexp == "" {
+		return c, errors.New("builder: give builderId or builderIdRegexp")
+	}
+	if err := b.Validate(); err != nil {
+		return c, fmt.Errorf("builder: %v", err)
+	}
+	if e.BuilderIDRegexp != "" {
+		c.builder, _ = questionnaire.CompileAnchored(e.BuilderIDRegexp) // validated above
+	}
+	if !e.SLSABuildLevel.Valid() {
+		return c, fmt.Errorf("slsaBuildLevel: expected 0-3, got %d", e.SLSABuildLevel)
+	}
+	if e.ValidFrom.IsZero() || !e.ValidUntil.After(e.ValidFrom) {
+		return c, errors.New("validUntil must be after validFrom")
+	}
+	s := e.Signer
+	switch {
+	case s.PublicKey != "" || s.KeyFingerprint != "":
+		if s.OIDCIssuer != "" || s.SAN != "" || s.SANRegexp != "" {
+			return c, errors.New("signer: give a public key or a Sigstore identity, not both")
+		}
+		if s.PublicKey == "" || s.KeyFingerprint == "" {
+			return c, errors.New("signer: a key signer needs both publicKey and keyFingerprint")
+		}
+		if fp, ok := v.pemFP[s.PublicKey]; ok {
+			if fp != s.KeyFingerprint {
+				return c, fmt.Errorf("signer: keyFingerprint %q does not match the public key (%s)", safetext.Term(s.KeyFingerprint), fp)
+			}
+			c.key = v.keys[fp]
+			return c, nil
+		}
+		k, err := attest.ParsePublicKey([]byte(s.PublicKey))
+		if err != nil {
+			return c, fmt.Errorf("signer: %v", err)
+		}
+		if k.Fingerprint != s.KeyFingerprint {
+			return c, fmt.Errorf("signer: keyFingerprint %q does not match the public key (%s)", safetext.Term(s.KeyFingerprint), k.Fingerprint)
+		}
+		if v.keys == nil {
+			v.keys = map[string]*attest.PublicKey{}
+		}
+		if v.pemFP == nil {
+			v.pemFP = map[string]string{}
+		}
+		v.pemFP[s.PublicKey] = k.Fingerprint
+		v.keys[k.Fingerprint] = k
+		c.key = k
+	case s.OIDCIssuer != "" || s.SAN != "" || s.SANRegexp != "":
+		qs := questionnaire.Signer{OIDCIssuer: s.OIDCIssuer, SAN: s.SAN, SANRegexp: s.SANRegexp}
+		if err := qs.Validate(); err != nil {
+			return c, fmt.Errorf("signer: %v", err)
+		}
+		if s.SANRegexp != "" {
+			c.san, _ = questionnaire.CompileAnchored(s.SANRegexp) // validated above
+		}
+	default:
+		return c, errors.New("signer: needs publicKey with keyFingerprint, or oidcIssuer")
+	}
+	return c, nil
+}
+
 // Keys returns the distinct public keys of the roots.
 func (r *Roots) Keys() []*attest.PublicKey { return r.keys }
 
 // Marshal encodes the roots reproducibly: same entries, same bytes.
 func (r *Roots) Marshal() ([]byte, error) { return canonical.JSON(r) }
 
-// ParseRoots decodes an unsigned roots map.
+// ParseRoots decodes a roots map (v2, or v1) without checking a signature,
+// its expiry or its serial: LoadRoots does those.
 func ParseRoots(b []byte) (*Roots, error) {
 	var r Roots
-	if err := decodeDocument(b, &r, RootsSchema, MaxRootsBytes, ErrMalformedRoots); err != nil {
+	schema := RootsSchema
+	if probeSchema(b) == RootsSchemaV1 {
+		schema = RootsSchemaV1
+	}
+	if err := decodeDocument(b, &r, schema, MaxRootsBytes, ErrMalformedRoots); err != nil {
 		return nil, err
+	}
+	switch {
+	case schema == RootsSchemaV1 && (r.Serial != 0 || !r.Expires.IsZero()):
+		return nil, fmt.Errorf("%w: serial and expires are v2 fields; a v1 map has neither", ErrMalformedRoots)
+	case schema == RootsSchema && (r.Serial == 0 || r.Expires.IsZero()):
+		return nil, fmt.Errorf("%w: a v2 map needs a serial (1 or more) and expires", ErrMalformedRoots)
+	case schema == RootsSchema && !r.Expires.After(r.CompiledAt):
+		return nil, fmt.Errorf("%w: expires %s is not after compiledAt %s", ErrMalformedRoots, r.Expires.Format(time.RFC3339), r.CompiledAt.Format(time.RFC3339))
 	}
 	if err := r.buildIndex(); err != nil {
 		return nil, err
@@ -185,33 +286,113 @@ func ParseRoots(b []byte) (*Roots, error) {
 	return &r, nil
 }
 
+// RootsSerial returns the serial of a roots file, plain or signed, without
+// checking a signature (0 for a v1 map). It is for compile, to number the
+// next map; never trust a map on it.
+func RootsSerial(b []byte) (uint64, error) {
+	if isEnvelope(b) {
+		env, err := attest.ParseEnvelope(b)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrMalformedRoots, err)
+		}
+		if b, err = attest.DecodePayload(env); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrMalformedRoots, err)
+		}
+	}
+	r, err := ParseRoots(b)
+	if err != nil {
+		return 0, err
+	}
+	return r.Serial, nil
+}
+
+// probeSchema returns the schema member of a document, or "".
+func probeSchema(b []byte) string {
+	var probe struct {
+		Schema string `json:"schema"`
+	}
+	_ = json.Unmarshal(b, &probe) // a malformed document is reported by the strict decode
+	return probe.Schema
+}
+
+// LoadOptions are what a verifier checks a roots map or a policy against,
+// besides its signature.
+type LoadOptions struct {
+	// At is the verification time: a map or policy that expired by then is
+	// refused. Required.
+	At time.Time
+	// MinSerial is the last serial the verifier accepted: a signed document
+	// with a smaller serial is an older one replayed, and refused. 0 accepts
+	// any serial.
+	MinSerial uint64
+}
+
 // LoadRoots reads a roots file, which is a plain roots map or a DSSE
 // envelope around one. With keys, the map must be a DSSE envelope signed by
-// one of them; a signed map without keys is refused, since its signature
-// could not be checked.
-func LoadRoots(ctx context.Context, b []byte, keys []*attest.PublicKey) (*Roots, error) {
+// one of them, carry a serial (maps compiled before serials existed are
+// refused: an old map could be replayed) not below opts.MinSerial, and not
+// have expired at opts.At. A signed map without keys is refused, since its
+// signature could not be checked. An unsigned map is read as it is (v1 or
+// v2); a v2 one is still refused once expired.
+func LoadRoots(ctx context.Context, b []byte, keys []*attest.PublicKey, opts LoadOptions) (*Roots, error) {
+	if opts.At.IsZero() {
+		return nil, errors.New("load roots: no verification time")
+	}
+	if err := DistinctKeys(keys); err != nil {
+		return nil, fmt.Errorf("--roots-key: %w", err)
+	}
 	signed := isEnvelope(b)
+	var r *Roots
 	switch {
 	case !signed && len(keys) > 0:
 		return nil, fmt.Errorf("%w: expected a DSSE envelope signed by %s, got an unsigned map", ErrRootsUnsigned, fingerprints(keys))
 	case !signed:
-		return ParseRoots(b)
+		var err error
+		if r, err = ParseRoots(b); err != nil {
+			return nil, err
+		}
 	case len(keys) == 0:
 		return nil, fmt.Errorf("%w: the roots map is signed; give the signer's key (--roots-key) to check it", ErrRootsUnsigned)
+	default:
+		env, err := attest.ParseEnvelope(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedRoots, err)
+		}
+		payload, _, err := VerifyThreshold(ctx, env, RootsPayloadType, keys, 1)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRootsUnsigned, err)
+		}
+		if r, err = ParseRoots(payload); err != nil {
+			return nil, err
+		}
+		if r.Serial == 0 {
+			return nil, fmt.Errorf("%w: the signed roots map has no serial (schema %s, compiled before serials and expiry existed), so an older map could be replayed in its place; recompile it with trustmap compile --sign-key", ErrNoSerial, safetext.Term(r.Schema))
+		}
 	}
-	env, err := attest.ParseEnvelope(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedRoots, err)
+	if err := checkFresh("roots map", r.Serial, r.Expires, opts, ErrRootsExpired, ErrRootsRollback); err != nil {
+		return nil, err
 	}
-	payload, _, err := attest.VerifyEnvelope(ctx, env, RootsPayloadType, keys)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRootsUnsigned, err)
-	}
-	return ParseRoots(payload)
+	return r, nil
 }
 
-// Sign wraps the roots map in a DSSE envelope signed by key.
+// checkFresh refuses an expired document and one whose serial is below the
+// last one accepted.
+func checkFresh(what string, serial uint64, expires time.Time, opts LoadOptions, expired, rollback error) error {
+	if !expires.IsZero() && !opts.At.Before(expires) {
+		return fmt.Errorf("%w: the %s expired at %s, checked at %s", expired, what, expires.UTC().Format(time.RFC3339), opts.At.UTC().Format(time.RFC3339))
+	}
+	if serial < opts.MinSerial {
+		return fmt.Errorf("%w: expected a %s with serial %d or more (the last one accepted), got serial %d", rollback, what, opts.MinSerial, serial)
+	}
+	return nil
+}
+
+// Sign wraps the roots map in a DSSE envelope signed by key. A map without
+// a serial or expiry is not signed: verifiers would refuse it.
 func (r *Roots) Sign(ctx context.Context, key *attest.PrivateKey) ([]byte, error) {
+	if r.Serial == 0 || r.Expires.IsZero() {
+		return nil, fmt.Errorf("%w: set the serial and expiry before signing", ErrNoSerial)
+	}
 	b, err := r.Marshal()
 	if err != nil {
 		return nil, err

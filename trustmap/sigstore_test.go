@@ -95,7 +95,7 @@ func compileSigstoreRoots(t testing.TB) *trustmap.Roots {
 		}
 		atts = append(atts, trustmap.Attestation{Name: b.name, Envelope: env})
 	}
-	res, err := trustmap.Compile(context.Background(), certs, atts, trustmap.CompileOptions{At: corpusCompile})
+	res, err := trustmap.Compile(context.Background(), certs, atts, trustmap.CompileOptions{At: corpusCompile, ValidFor: trustmap.MaxRootsValidity})
 	if err != nil || len(res.Rejected) > 0 {
 		t.Fatalf("compile: %v %+v", err, res.Rejected)
 	}

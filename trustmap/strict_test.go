@@ -80,16 +80,16 @@ func TestDocumentsRefuseDuplicateAndCaseVariantNames(t *testing.T) {
 		{"Sigstore trusted root", trustedRoot, func(b []byte) error { _, err := trustmap.ParseTrustedRoot(b); return err }},
 		{"roots", read(filepath.Join(verifyDir, "roots.json")), func(b []byte) error { _, err := trustmap.ParseRoots(b); return err }},
 		{"signed roots", read(filepath.Join(verifyDir, "roots.signed.json")), func(b []byte) error {
-			_, err := trustmap.LoadRoots(ctx, b, []*attest.PublicKey{keyFile(t, "auditor.key", "auditor-test-password").Public()})
+			_, err := trustmap.LoadRoots(ctx, b, []*attest.PublicKey{keyFile(t, "auditor.key", "auditor-test-password").Public()}, trustmap.LoadOptions{At: verifyAt})
 			return err
 		}},
 		{"policy", policy, func(b []byte) error { _, err := trustmap.ParsePolicy(b); return err }},
 		{"signed policy", read(filepath.Join(verifyDir, "policy.signed.json")), func(b []byte) error {
-			_, err := trustmap.LoadPolicy(ctx, b, []*attest.PublicKey{operator.Public()}, 1)
+			_, err := trustmap.LoadPolicy(ctx, b, []*attest.PublicKey{operator.Public()}, 1, trustmap.LoadOptions{At: verifyAt})
 			return err
 		}},
 		{"certifiers", read(filepath.Join(verifyDir, "certifiers.json")), func(b []byte) error { _, err := trustmap.ParseCertifiers(b); return err }},
-		{"revocations", []byte(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"ab","reason":"key compromise"}]}`),
+		{"revocations", []byte(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"abababababababababababababababababababababababababababababababab","reason":"key compromise"}]}`),
 			func(b []byte) error { _, err := trustmap.ParseRevocations(b); return err }},
 		{"TOFU store", []byte(`{"schema":"https://hallmark.build/tofu/v1","packages":{"app":{"builderId":"b","buildType":"t","parameters":{"/repository":"\"x\""},"firstSeen":"2026-11-20T00:00:00Z"}}}`),
 			func(b []byte) error { _, err := trustmap.ParseTOFU(b); return err }},

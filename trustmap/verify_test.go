@@ -186,7 +186,7 @@ func TestRootsAreReproducible(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(verifyDir, n))
 		atts = append(atts, trustmap.Attestation{Name: n, Envelope: b})
 	}
-	res, err := trustmap.Compile(ctx, certs, atts, trustmap.CompileOptions{At: compiledAt})
+	res, err := trustmap.Compile(ctx, certs, atts, trustmap.CompileOptions{At: compiledAt, ValidFor: trustmap.MaxRootsValidity})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestCompileRejections(t *testing.T) {
 	}
 	// A third-party attestation by the auditor is accepted at L3.
 	auditor := keyFile(t, "auditor.key", "auditor-test-password")
-	tp, err := attest.Issue(ctx, readAnswers(t, "l3-hosted.json"), auditor, attest.IssueOptions{Now: issuedAt, Kind: attest.ThirdPartyAssessment, AssessorID: "https://audit.example"})
+	tp, err := attest.Issue(ctx, readAnswers(t, "l3-hosted.json"), auditor, attest.IssueOptions{Now: issuedAt, Kind: attest.ThirdPartyAssessment, AssessorID: "https://audit.example", ReviewDigest: strings.Repeat("ab", 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,8 @@ func TestSignedRoots(t *testing.T) {
 	plain, _ := os.ReadFile(filepath.Join(verifyDir, "roots.json"))
 	auditor := keyFile(t, "auditor.key", "auditor-test-password").Public()
 	operator := keyFile(t, "operator.key", "operator-test-password").Public()
-	if _, err := trustmap.LoadRoots(ctx, signed, []*attest.PublicKey{auditor}); err != nil {
+	at := trustmap.LoadOptions{At: verifyAt}
+	if _, err := trustmap.LoadRoots(ctx, signed, []*attest.PublicKey{auditor}, at); err != nil {
 		t.Fatalf("signed roots with the right key: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -295,7 +296,7 @@ func TestSignedRoots(t *testing.T) {
 		"wrong key":          {signed, []*attest.PublicKey{operator}},
 		"signed without key": {signed, nil},
 	} {
-		if _, err := trustmap.LoadRoots(ctx, tc.b, tc.keys); !errors.Is(err, trustmap.ErrRootsUnsigned) {
+		if _, err := trustmap.LoadRoots(ctx, tc.b, tc.keys, at); !errors.Is(err, trustmap.ErrRootsUnsigned) {
 			t.Errorf("%s: err = %v, want ErrRootsUnsigned", name, err)
 		}
 	}
@@ -308,7 +309,8 @@ func TestSignedPolicyThreshold(t *testing.T) {
 	op := keyFile(t, "operator.key", "operator-test-password").Public()
 	au := keyFile(t, "auditor.key", "auditor-test-password").Public()
 	rogue := keyFile(t, "rogue.key", "").Public()
-	if _, err := trustmap.LoadPolicy(ctx, signed, []*attest.PublicKey{op, au}, 2); err != nil {
+	at := trustmap.LoadOptions{At: verifyAt}
+	if _, err := trustmap.LoadPolicy(ctx, signed, []*attest.PublicKey{op, au}, 2, at); err != nil {
 		t.Fatalf("two of two: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -320,7 +322,7 @@ func TestSignedPolicyThreshold(t *testing.T) {
 		"two required, one known": {signed, []*attest.PublicKey{op, rogue}, 2},
 		"signed without keys":     {signed, nil, 1},
 	} {
-		if _, err := trustmap.LoadPolicy(ctx, tc.b, tc.keys, tc.threshold); !errors.Is(err, trustmap.ErrPolicyUnsigned) {
+		if _, err := trustmap.LoadPolicy(ctx, tc.b, tc.keys, tc.threshold, at); !errors.Is(err, trustmap.ErrPolicyUnsigned) {
 			t.Errorf("%s: err = %v, want ErrPolicyUnsigned", name, err)
 		}
 	}
@@ -362,18 +364,21 @@ func TestTOFU(t *testing.T) {
 	if err := verify("cases/wrong-branch.intoto.jsonl"); err != nil {
 		t.Fatalf("another ref: %v", err)
 	}
-	// Approving the fork makes it the expectation.
-	b, _ := os.ReadFile(filepath.Join(verifyDir, "cases/fork-source.intoto.jsonl"))
-	res, err := trustmap.Verify(context.Background(), roots, b, []*trustmap.Artifact{trustmap.FileArtifact(filepath.Join(verifyDir, c.Artifact))}, trustmap.VerifyOptions{At: verifyAt, NoExpectationsUnsafe: true})
+	// Approving the fork (signed, see TestSignedApproval) makes it the
+	// expectation.
+	sa, _ := os.ReadFile(filepath.Join(verifyDir, "admin", "approval.signed.json"))
+	va, err := trustmap.VerifyApproval(context.Background(), sa, []*attest.PublicKey{keyFile(t, "operator.key", "operator-test-password").Public()}, 1, approvalAt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tofu.Approve("app", res.Provenance(), nil, "alice@example.com", verifyAt)
+	cur := tofu.Packages["app"]
+	next, err := va.Apply("app", &cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tofu.Packages["app"] = *next
 	if err := verify("cases/fork-source.intoto.jsonl"); err != nil {
 		t.Fatalf("after approval: %v", err)
-	}
-	if tofu.Packages["app"].ApprovedBy != "alice@example.com" {
-		t.Fatal("approver not recorded")
 	}
 	out, _ := tofu.Marshal()
 	if _, err := trustmap.ParseTOFU(out); err != nil {
@@ -486,8 +491,8 @@ func TestBuilderIDPattern(t *testing.T) {
 
 // A document of a newer schema is reported as such, not as unknown fields.
 func TestNewerSchemaReported(t *testing.T) {
-	_, err := trustmap.ParsePolicy([]byte(`{"schema":"https://hallmark.build/policy/v2","packages":{},"newField":1}`))
-	if !errors.Is(err, trustmap.ErrMalformedPolicy) || !strings.Contains(err.Error(), `schema: expected "https://hallmark.build/policy/v1", got "https://hallmark.build/policy/v2"`) {
+	_, err := trustmap.ParsePolicy([]byte(`{"schema":"https://hallmark.build/policy/v9","packages":{},"newField":1}`))
+	if !errors.Is(err, trustmap.ErrMalformedPolicy) || !strings.Contains(err.Error(), `schema: expected "https://hallmark.build/policy/v2", got "https://hallmark.build/policy/v9"`) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
@@ -19,7 +22,8 @@ import (
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 func newCompileCmd(e *env) *cobra.Command {
-	var certifiers, out, at, revoked, signKey string
+	var certifiers, out, at, revoked, signKey, validFor string
+	var serial uint64
 	var caps, deny []string
 	cmd := &cobra.Command{
 		Use:   "compile --certifiers certifiers.json ATTESTATION... -o roots.json",
@@ -33,6 +37,17 @@ the certifier's maxLevel and any --cap.
 The output is sorted and byte-for-byte reproducible for the same inputs and
 --at. With --sign-key it is a DSSE envelope that verify checks with
 --roots-key.
+
+Every map has a serial and an expiry. The serial is --serial, or one more
+than the serial of the map already at -o; a serial not larger than that one
+is refused, so serials only grow and verify (--roots-min-serial) can refuse
+an older map replayed in place of a newer one. The map expires --valid-for
+after --at (default 720h = 30 days, at most 8784h = 366 days); verify refuses
+an expired map.
+
+Each accepted attestation is shown with its identity, the sha256 of its DSSE
+payload: revocations name attestations by it, so re-encoding an envelope
+does not escape a revocation.
 
 Exit codes: 0 every attestation was accepted; 1 some were rejected (the
 accepted ones are still written) or none was accepted; 2 bad usage.`,
@@ -48,7 +63,15 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if err != nil {
 				return err
 			}
-			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}}
+			d, err := parseDuration("--valid-for", validFor)
+			if err != nil {
+				return err
+			}
+			next, err := nextSerial(out, serial)
+			if err != nil {
+				return err
+			}
+			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: d}
 			for _, c := range caps {
 				id, lv, ok := strings.Cut(c, "=")
 				l, err := questionnaire.ParseLevel(lv)
@@ -108,16 +131,16 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				return cli.Usage(err)
 			}
 			for _, a := range res.Accepted {
-				fmt.Fprintf(e.Stdout, "accepted  %s\n", a)
+				fmt.Fprintf(e.Stdout, "accepted  %s  sha256:%s\n", safetext.Term(a.Name), a.Digest)
 			}
 			for _, r := range res.Rejected {
-				fmt.Fprintf(e.Stdout, "REJECTED  %s: %s\n", r.Name, r.Reason)
+				fmt.Fprintf(e.Stdout, "REJECTED  %s: %s\n", safetext.Term(r.Name), safetext.Term(r.Reason))
 			}
 			signed := "unsigned"
 			if key != nil {
 				signed = "signed by " + key.Fingerprint()
 			}
-			fmt.Fprintf(e.Stdout, "Wrote %s: %d entries from %d attestations (%s), checked at %s\n", out, len(res.Roots.Entries), len(res.Accepted), signed, when.UTC().Format("2006-01-02T15:04:05Z"))
+			fmt.Fprintf(e.Stdout, "Wrote %s: %d entries from %d attestations (%s), checked at %s, serial %d, expires %s\n", out, len(res.Roots.Entries), len(res.Accepted), signed, when.UTC().Format(time.RFC3339), res.Roots.Serial, res.Roots.Expires.Format(time.RFC3339))
 			switch {
 			case len(res.Accepted) == 0:
 				return cli.Failed(errors.New("no attestation was accepted: the roots of trust are empty"))
@@ -135,5 +158,32 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringArrayVar(&deny, "deny", nil, "never trust this builder.id (repeatable)")
 	fl.StringVar(&revoked, "revoked", "", "revocations file")
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
+	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")
+	fl.StringVar(&validFor, "valid-for", "", "how long the map is valid (default 720h, at most 8784h)")
 	return cmd
+}
+
+// nextSerial returns the serial of the map to write at out: given, or one
+// more than the serial of the map already there. A given serial not larger
+// than that one is refused. The map at out is our own output, read without
+// checking its signature: its serial only decides the next one.
+func nextSerial(out string, given uint64) (uint64, error) {
+	prev := uint64(0)
+	b, err := limitio.ReadFile(out, trustmap.MaxRootsBytes)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return 0, cli.Usage(err)
+	default:
+		if prev, err = trustmap.RootsSerial(b); err != nil {
+			return 0, cli.Usage(fmt.Errorf("%s (to find the next serial): %w", out, err))
+		}
+	}
+	switch {
+	case given == 0:
+		return prev + 1, nil
+	case given <= prev:
+		return 0, cli.Usage(fmt.Errorf("--serial: expected more than %d (the serial of %s), got %d: serials only grow", prev, out, given))
+	}
+	return given, nil
 }

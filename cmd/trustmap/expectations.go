@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,36 +12,61 @@ import (
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/tofufile"
 )
 
 func newExpectationsCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "expectations", Short: "Manage trust-on-first-use expectations",
-		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --roots roots.json \
-      --provenance app.intoto.jsonl --approved-by alice@example.com app.tar.gz`}
+	cmd := &cobra.Command{
+		Use:   "expectations",
+		Short: "Manage trust-on-first-use expectations: propose, sign and approve changes",
+		Long: `A deliberate change of a package's builder, buildType or parameters is
+approved in three steps, so that no single person and no free-text name can
+change what the trust-on-first-use store expects:
+
+  1. propose  verifies the new provenance and writes the new expectation as
+              an approval document;
+  2. sign     each approver signs it on their own machine (co-signing adds a
+              signature, the document never changes);
+  3. approve  applies it to the store when enough distinct approver keys
+              (--approver-key, --approvals-threshold) signed it, and it is
+              newer than the expectation it replaces.`,
+		Example: `  trustmap expectations propose --package app --roots roots.json --provenance app.intoto.jsonl -o approval.json app.tar.gz
+  trustmap expectations sign approval.json --key alice.key -o approval.signed.json
+  trustmap expectations sign approval.signed.json --key bob.key -o approval.signed.json
+  trustmap expectations approve --tofu-store tofu.json --package app --approval approval.signed.json \
+      --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2`,
+	}
+	cmd.AddCommand(newProposeCmd(e), newSignApprovalCmd(e), newApproveCmd(e))
+	return cmd
+}
+
+func newProposeCmd(e *env) *cobra.Command {
 	var f verifyFlags
-	var approvedBy string
-	approve := &cobra.Command{
-		Use:   "approve --tofu-store FILE --package NAME --roots roots.json --provenance FILE --approved-by WHO ARTIFACT...",
-		Short: "Accept a deliberate change of builder, buildType or parameters for a package",
-		Long: `approve verifies the provenance like verify (without the trust-on-first-use
-check) and records what it shows as the package's new expectation, with who
-approved the change.`,
-		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --roots roots.json \
-      --provenance app.intoto.jsonl --approved-by alice@example.com app.tar.gz`,
+	var out, validFor string
+	c := &cobra.Command{
+		Use:   "propose --package NAME --roots roots.json --provenance FILE -o approval.json ARTIFACT...",
+		Short: "Write the expectation a verified provenance shows, for approvers to sign",
+		Long: `propose verifies the provenance like verify (without the trust-on-first-use
+check) and writes what it shows — builder.id, buildType and parameters, as
+the store would pin them — as an approval document valid for --valid-for
+(default 168h, at most 2160h).`,
+		Example: `  trustmap expectations propose --package app --roots roots.json \
+      --provenance app.intoto.jsonl -o approval.json app.tar.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
-			if f.tofu == "" || f.pkg == "" || approvedBy == "" || f.provenance == "" {
-				return cli.Usage(errors.New("--tofu-store, --package, --provenance and --approved-by are required"))
+			if f.pkg == "" || f.provenance == "" || out == "" {
+				return cli.Usage(errors.New("--package, --provenance and -o are required"))
 			}
 			if len(args) == 0 {
 				return cli.Usage(trustmap.ErrNoArtifacts)
 			}
-			v, err := loadVerifier(cmd.Context(), e, f)
+			d, err := parseDuration("--valid-for", validFor)
 			if err != nil {
 				return err
 			}
-			tofu, err := loadTOFU(f.tofu)
+			v, err := loadVerifier(cmd.Context(), e, f)
 			if err != nil {
 				return err
 			}
@@ -58,36 +85,155 @@ approved the change.`,
 			res, verr := trustmap.Verify(cmd.Context(), v.roots, prov, arts, v.opts)
 			if verr != nil {
 				writeResult(e.Stdout, res)
-				return cli.Failed(fmt.Errorf("not approved: the provenance does not verify: %w", verr))
+				return cli.Failed(fmt.Errorf("nothing proposed: the provenance does not verify: %w", verr))
 			}
 			var pkg *trustmap.PackagePolicy
 			if v.policy != nil {
 				pp := v.policy.Packages[f.pkg]
 				pkg = &pp
 			}
-			tofu.Approve(f.pkg, res.Provenance(), pkg, approvedBy, v.opts.At)
-			if err := saveTOFU(f.tofu, tofu); err != nil {
+			a, err := trustmap.NewApproval(f.pkg, res, pkg, v.opts.At, d)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			b, err := a.Marshal()
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.Stdout, "Approved: %s now expects builder %s, buildType %s (approved by %s)\n", f.pkg, res.Provenance().BuilderID, res.Provenance().BuildType, approvedBy)
+			if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
+				return cli.Usage(err)
+			}
+			fmt.Fprintf(e.Stdout, "%sWrote %s: have it signed with trustmap expectations sign\n", a.Describe(), out)
 			return nil
 		},
 	}
-	fl := approve.Flags()
+	fl := c.Flags()
 	addVerifyInputFlags(fl, &f)
-	fl.StringVar(&approvedBy, "approved-by", "", "who approves the change")
-	f.format = "text"
-	cmd.AddCommand(approve)
-	return cmd
+	fl.StringVarP(&out, "output", "o", "", "where to write the approval document")
+	fl.StringVar(&validFor, "valid-for", "", "how long the approval may be applied (default 168h, at most 2160h)")
+	return c
+}
+
+func newSignApprovalCmd(e *env) *cobra.Command {
+	var keys []string
+	var out string
+	c := &cobra.Command{
+		Use:   "sign APPROVAL.json --key KEY -o approval.signed.json",
+		Short: "Sign an approval, or add your signature to one others signed",
+		Long: `sign shows the expectation the approval sets and signs it. Given an approval
+another approver already signed, it adds a signature and leaves the signed
+document as it is; a key that already signed is refused.`,
+		Example: `  trustmap expectations sign approval.json --key alice.key -o approval.signed.json
+  trustmap expectations sign approval.signed.json --key bob.key -o approval.signed.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(keys) == 0 || out == "" {
+				return cli.Usage(errors.New("--key and -o are required"))
+			}
+			b, err := limitio.ReadFile(args[0], trustmap.MaxApprovalBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			priv, err := loadPrivateKeys(e, keys)
+			if err != nil {
+				return err
+			}
+			env, err := trustmap.SignApproval(cmd.Context(), b, priv, e.Now())
+			if err != nil {
+				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
+			}
+			if err := atomicfile.WriteFile(out, env, 0o644); err != nil {
+				return cli.Usage(err)
+			}
+			fmt.Fprintf(e.Stdout, "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
+	c.Flags().StringVarP(&out, "output", "o", "", "where to write the signed approval")
+	return c
+}
+
+func newApproveCmd(e *env) *cobra.Command {
+	var store, pkg, approval, at string
+	var approverKeys []string
+	var threshold int
+	c := &cobra.Command{
+		Use:   "approve --tofu-store FILE --package NAME --approval approval.signed.json --approver-key KEY.pub...",
+		Short: "Apply a signed approval to the trust-on-first-use store",
+		Long: `approve checks that at least --approvals-threshold distinct keys among
+--approver-key signed the approval, that it has not expired and that it is
+newer than the package's current expectation (an older approval cannot be
+replayed), and records it with the signers' key fingerprints. The store is
+locked for the whole read-modify-write.`,
+		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --approval approval.signed.json \
+      --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if store == "" || pkg == "" || approval == "" || len(approverKeys) == 0 {
+				return cli.Usage(errors.New("--tofu-store, --package, --approval and --approver-key are required"))
+			}
+			when, err := parseTime("--at", at, e.Now())
+			if err != nil {
+				return err
+			}
+			keys, err := loadPublicKeys(approverKeys)
+			if err != nil {
+				return err
+			}
+			if err := trustmap.DistinctKeys(keys); err != nil {
+				return cli.Usage(fmt.Errorf("--approver-key: %w", err))
+			}
+			b, err := limitio.ReadFile(approval, trustmap.MaxApprovalBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			va, err := trustmap.VerifyApproval(cmd.Context(), b, keys, threshold, when)
+			if err != nil {
+				if errors.Is(err, trustmap.ErrMalformedApproval) {
+					return cli.Usage(fmt.Errorf("%s: %w", approval, err))
+				}
+				return cli.Failed(fmt.Errorf("not approved: %s: %w", approval, err))
+			}
+			var applyErr error
+			err = tofufile.Open(store).UpdatePackage(cmd.Context(), pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+				next, err := va.Apply(pkg, cur)
+				applyErr = err
+				return next, nil
+			})
+			if err != nil {
+				return cli.Usage(fmt.Errorf("%s: %w", store, err))
+			}
+			if applyErr != nil {
+				return cli.Failed(fmt.Errorf("not approved: %w", applyErr))
+			}
+			a := va.Approval
+			fmt.Fprintf(e.Stdout, "Approved: %s now expects builder %s, buildType %s (signed by %s)\n", safetext.Term(pkg), safetext.Term(a.BuilderID), safetext.Term(a.BuildType), strings.Join(va.Record.Signers, ", "))
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&store, "tofu-store", "", "trust-on-first-use store to update")
+	fl.StringVar(&pkg, "package", "", "package the approval is for")
+	fl.StringVar(&approval, "approval", "", "signed approval (from expectations propose and sign)")
+	fl.StringArrayVar(&approverKeys, "approver-key", nil, "public key of an approver (repeatable): the configured approvers")
+	fl.IntVar(&threshold, "approvals-threshold", 1, "how many distinct approver keys must have signed")
+	fl.StringVar(&at, "at", "", "time the approval is checked at (RFC 3339); default now")
+	return c
 }
 
 func newSignPolicyCmd(e *env) *cobra.Command {
 	var keys []string
 	var out string
 	cmd := &cobra.Command{
-		Use:   "sign-policy POLICY.json --key KEY [--key KEY2] -o policy.signed.json",
-		Short: "Sign an expectations policy (several keys for two-party changes)",
-		Example: `  trustmap sign-policy policy.json --key alice.key --key bob.key -o policy.signed.json
+		Use:   "sign-policy POLICY.json --key KEY -o policy.signed.json",
+		Short: "Sign an expectations policy, or add your signature to one others signed",
+		Long: `sign-policy signs a policy (schema policy/v2 with "serial" and "expires",
+at most 366 days ahead), or adds a signature to a policy someone else already
+signed: each signer runs it on their own machine, one after the other. The
+signed payload is never changed; a key that already signed is refused.`,
+		Example: `  trustmap sign-policy policy.json --key alice.key -o policy.signed.json
+  trustmap sign-policy policy.signed.json --key bob.key -o policy.signed.json
   trustmap verify --policy policy.signed.json --policy-key alice.pub --policy-key bob.pub --policy-threshold 2 ...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,26 +244,53 @@ func newSignPolicyCmd(e *env) *cobra.Command {
 			if err != nil {
 				return cli.Usage(err)
 			}
-			var priv []*attest.PrivateKey
-			for _, k := range keys {
-				p, err := e.LoadPrivateKey(k)
-				if err != nil {
-					return cli.Usage(err)
-				}
-				priv = append(priv, p)
+			priv, err := loadPrivateKeys(e, keys)
+			if err != nil {
+				return err
 			}
-			env, err := trustmap.SignPolicy(cmd.Context(), b, priv)
+			env, err := trustmap.SignPolicy(cmd.Context(), b, priv, e.Now())
 			if err != nil {
 				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
 			}
 			if err := atomicfile.WriteFile(out, env, 0o644); err != nil {
 				return cli.Usage(err)
 			}
-			fmt.Fprintf(e.Stdout, "Wrote %s signed by %d key(s)\n", out, len(priv))
+			fmt.Fprintf(e.Stdout, "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the signed policy")
 	return cmd
+}
+
+func loadPrivateKeys(e *env, paths []string) ([]*attest.PrivateKey, error) {
+	var out []*attest.PrivateKey
+	for _, k := range paths {
+		p, err := e.LoadPrivateKey(k)
+		if err != nil {
+			return nil, cli.Usage(err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func fingerprintsOf(keys []*attest.PrivateKey) string {
+	fps := make([]string, len(keys))
+	for i, k := range keys {
+		fps[i] = k.Fingerprint()
+	}
+	return strings.Join(fps, ", ")
+}
+
+func parseDuration(flag, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, cli.Usage(fmt.Errorf("%s: expected a positive duration like 720h, got %q", flag, s))
+	}
+	return d, nil
 }

@@ -65,7 +65,8 @@ func TestDoctypeIdentifiers(t *testing.T) {
 		{doctype.RootsSchema, trustmap.RootsSchema}, {doctype.RootsPayloadType, trustmap.RootsPayloadType},
 		{doctype.PolicySchema, trustmap.PolicySchema}, {doctype.PolicyPayloadType, trustmap.PolicyPayloadType},
 		{doctype.CertifiersSchema, trustmap.CertifiersSchema}, {doctype.RevocationsSchema, trustmap.RevocationsSchema},
-		{doctype.TOFUSchema, trustmap.TOFUSchema}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
+		{doctype.TOFUSchema, trustmap.TOFUSchema},
+		{doctype.RootsSchemaV1, trustmap.RootsSchemaV1}, {doctype.PolicySchemaV1, trustmap.PolicySchemaV1}, {doctype.TOFUSchemaV1, trustmap.TOFUSchemaV1}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
 		{doctype.ProvenanceV1, trustmap.ProvenanceV1}, {doctype.ProvenanceV02, trustmap.ProvenanceV02},
 	} {
 		if c[0] != c[1] {

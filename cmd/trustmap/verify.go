@@ -22,6 +22,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/tofufile"
 )
 
 type verifyFlags struct {
@@ -36,6 +37,7 @@ type verifyFlags struct {
 	noExpectations                                          bool
 	vsaOut, vsaKey, verifierID                              string
 	trustedRoot                                             string
+	rootsMinSerial, policyMinSerial                         uint64
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -133,9 +135,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
-	roots, err := trustmap.LoadRoots(ctx, rb, rootsKeys)
+	roots, err := trustmap.LoadRoots(ctx, rb, rootsKeys, trustmap.LoadOptions{At: when, MinSerial: f.rootsMinSerial})
 	if err != nil {
-		if errors.Is(err, trustmap.ErrRootsUnsigned) {
+		if isTrustFailure(err) {
 			return nil, cli.Failed(fmt.Errorf("%s: %w", f.roots, err))
 		}
 		return nil, cli.Usage(fmt.Errorf("%s: %w", f.roots, err))
@@ -161,8 +163,8 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		if v.policyData, err = limitio.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
 			return nil, cli.Usage(err)
 		}
-		if v.policy, err = trustmap.LoadPolicy(ctx, v.policyData, keys, f.policyThreshold); err != nil {
-			if errors.Is(err, trustmap.ErrPolicyUnsigned) {
+		if v.policy, err = trustmap.LoadPolicy(ctx, v.policyData, keys, f.policyThreshold, trustmap.LoadOptions{At: when, MinSerial: f.policyMinSerial}); err != nil {
+			if isTrustFailure(err) {
 				return nil, cli.Failed(fmt.Errorf("%s: %w", f.policy, err))
 			}
 			return nil, cli.Usage(fmt.Errorf("%s: %w", f.policy, err))
@@ -200,13 +202,6 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 			return cli.Usage(err)
 		}
 	}
-	var tofu *trustmap.TOFU
-	if f.tofu != "" {
-		if tofu, err = loadTOFU(f.tofu); err != nil {
-			return err
-		}
-		v.opts.TOFU = tofu
-	}
 	prov, err := limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
 	if err != nil {
 		return cli.Usage(err)
@@ -218,7 +213,10 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		}
 		arts = append(arts, trustmap.FileArtifact(a))
 	}
-	res, verr := trustmap.Verify(ctx, v.roots, prov, arts, v.opts)
+	res, verr, recorded, err := verifyWithTOFU(ctx, v, f, prov, arts)
+	if err != nil {
+		return err
+	}
 	if f.format == "json" {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -226,10 +224,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	} else {
 		writeResult(e.Stdout, res)
 	}
-	if tofu != nil && tofu.Changed() {
-		if err := saveTOFU(f.tofu, tofu); err != nil {
-			return err
-		}
+	if recorded {
 		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
 	}
 	if vsaKey != nil {
@@ -330,27 +325,37 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 	}
 }
 
-func loadTOFU(path string) (*trustmap.TOFU, error) {
-	b, err := limitio.ReadFile(path, trustmap.MaxTOFUBytes)
-	if errors.Is(err, os.ErrNotExist) {
-		return trustmap.NewTOFU(), nil
+// verifyWithTOFU verifies; with --tofu-store, inside one locked
+// read-modify-write of the package's pin.
+func verifyWithTOFU(ctx context.Context, v *verifier, f verifyFlags, prov []byte, arts []*trustmap.Artifact) (res *trustmap.Result, verr error, recorded bool, err error) {
+	if f.tofu == "" {
+		res, verr = trustmap.Verify(ctx, v.roots, prov, arts, v.opts)
+		return res, verr, false, nil
 	}
+	err = tofufile.Open(f.tofu).UpdatePackage(ctx, f.pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+		o := v.opts
+		o.TOFU = trustmap.TOFUFor(f.pkg, cur)
+		res, verr = trustmap.Verify(ctx, v.roots, prov, arts, o)
+		next := o.TOFU.Pin(f.pkg)
+		recorded = next != nil
+		return next, nil
+	})
 	if err != nil {
-		return nil, cli.Usage(err)
+		return nil, nil, false, cli.Usage(fmt.Errorf("%s: %w", f.tofu, err))
 	}
-	t, err := trustmap.ParseTOFU(b)
-	if err != nil {
-		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
-	}
-	return t, nil
+	return res, verr, recorded, nil
 }
 
-func saveTOFU(path string, t *trustmap.TOFU) error {
-	b, err := t.Marshal()
-	if err != nil {
-		return err
+// isTrustFailure reports a roots map or policy refused for what it is
+// (unsigned, expired, older than accepted): exit 1, not bad usage.
+func isTrustFailure(err error) bool {
+	for _, s := range []error{trustmap.ErrRootsUnsigned, trustmap.ErrPolicyUnsigned, trustmap.ErrNoSerial,
+		trustmap.ErrRootsExpired, trustmap.ErrRootsRollback, trustmap.ErrPolicyExpired, trustmap.ErrPolicyRollback} {
+		if errors.Is(err, s) {
+			return true
+		}
 	}
-	return atomicfile.WriteFile(path, b, 0o644)
+	return false
 }
 
 func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
@@ -419,7 +424,9 @@ func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")
 	fl.StringVar(&f.policy, "policy", "", "expectations policy (plain or DSSE-signed)")
 	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
-	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many --policy-key signatures the policy needs (needs --policy-key)")
+	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many distinct --policy-key keys must have signed the policy (needs --policy-key)")
+	fl.Uint64Var(&f.rootsMinSerial, "roots-min-serial", 0, "refuse a roots map with a smaller serial (the last one you accepted): no rollback")
+	fl.Uint64Var(&f.policyMinSerial, "policy-min-serial", 0, "refuse a signed policy with a smaller serial (the last one you accepted): no rollback")
 	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
 	cli.LevelVar(fl, &f.minLevel, "min-level", 1, "minimum SLSA Build level required (0 accepts builders that are not certified)")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")

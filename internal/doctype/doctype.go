@@ -22,13 +22,16 @@ import (
 // hallmark binary must not link the trustmap package; a test in cmd/trustmap
 // keeps them equal to trustmap's constants.
 const (
-	RootsSchema        = "https://hallmark.build/roots/v1"
+	RootsSchema        = "https://hallmark.build/roots/v2"
+	RootsSchemaV1      = "https://hallmark.build/roots/v1"
 	RootsPayloadType   = "application/vnd.hallmark.roots+json"
-	PolicySchema       = "https://hallmark.build/policy/v1"
+	PolicySchema       = "https://hallmark.build/policy/v2"
+	PolicySchemaV1     = "https://hallmark.build/policy/v1"
 	PolicyPayloadType  = "application/vnd.hallmark.policy+json"
 	CertifiersSchema   = "https://hallmark.build/certifiers/v1"
 	RevocationsSchema  = "https://hallmark.build/revocations/v1"
-	TOFUSchema         = "https://hallmark.build/tofu/v1"
+	TOFUSchema         = "https://hallmark.build/tofu/v2"
+	TOFUSchemaV1       = "https://hallmark.build/tofu/v1"
 	VSAPredicateType   = "https://slsa.dev/verification_summary/v1"
 	ProvenanceV1       = "https://slsa.dev/provenance/v1"
 	ProvenanceV02      = "https://slsa.dev/provenance/v0.2"
@@ -198,15 +201,15 @@ func identifyOne(b []byte) Doc {
 		return Doc{Kind: Answers}
 	case questionnaire.ReviewSchema:
 		return Doc{Kind: Review}
-	case RootsSchema:
+	case RootsSchema, RootsSchemaV1:
 		return Doc{Kind: Roots}
-	case PolicySchema:
+	case PolicySchema, PolicySchemaV1:
 		return Doc{Kind: Policy}
 	case CertifiersSchema:
 		return Doc{Kind: Certifiers}
 	case RevocationsSchema:
 		return Doc{Kind: Revocations}
-	case TOFUSchema:
+	case TOFUSchema, TOFUSchemaV1:
 		return Doc{Kind: TOFU}
 	}
 	if strings.HasPrefix(p.MediaType, BundleMediaTypePfx) {

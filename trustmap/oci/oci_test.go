@@ -88,12 +88,12 @@ func loadVerifier(t testing.TB) verifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots, err := trustmap.LoadRoots(ctx, rb, nil)
+	roots, err := trustmap.LoadRoots(ctx, rb, nil, trustmap.LoadOptions{At: verifyAt})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pb, _ := os.ReadFile(filepath.Join(verifyDir, "policy.json"))
-	policy, err := trustmap.LoadPolicy(ctx, pb, nil, 0)
+	policy, err := trustmap.LoadPolicy(ctx, pb, nil, 0, trustmap.LoadOptions{At: verifyAt})
 	if err != nil {
 		t.Fatal(err)
 	}
