@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 
@@ -215,7 +214,7 @@ func ParsePrivateKey(b []byte, pass PassFunc) (*PrivateKey, error) {
 // LoadPrivateKeyFile reads a private key file. A file that group or others
 // can read is refused before it is parsed, as ssh does.
 func LoadPrivateKeyFile(path string, pass PassFunc) (*PrivateKey, error) {
-	f, err := os.Open(path)
+	f, err := limitio.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

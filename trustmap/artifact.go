@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/hallmark-build/hallmark/internal/limitio"
 )
 
 // Artifact is a file to verify. Digests are computed on first use, one
@@ -22,9 +24,11 @@ type Artifact struct {
 	digests map[string]string
 }
 
-// FileArtifact is an artifact read from path.
+// FileArtifact is an artifact read from path, which must be a regular file:
+// a named pipe or a device (/dev/zero) is refused with ErrNotRegularFile
+// instead of blocking or never ending.
 func FileArtifact(path string) *Artifact {
-	return &Artifact{Name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return &Artifact{Name: path, open: func() (io.ReadCloser, error) { return limitio.OpenRegular(path) }}
 }
 
 // BytesArtifact is an artifact held in memory.

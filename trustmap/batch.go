@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/hallmark-build/hallmark/internal/safetext"
 )
 
 // BatchItem is one line of a batch manifest (JSON Lines).
@@ -53,7 +55,7 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 				res, verr := verify(ctx, it)
 				br := BatchResult{Line: it.Line, Artifact: it.Artifact, Package: it.Package}
 				if verr != nil {
-					br.Error = verr.Error()
+					br.Error = safetext.Term(verr.Error())
 				} else {
 					br.Passed, br.Level = res.Passed, int(res.Level)
 				}
@@ -86,7 +88,7 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 			if uerr != nil {
 				msg = fmt.Sprintf("manifest line: %v", uerr)
 			}
-			results <- BatchResult{Line: line, Error: msg}
+			results <- BatchResult{Line: line, Error: safetext.Term(msg)}
 			continue
 		}
 		it.Line = line

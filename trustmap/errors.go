@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 )
 
 // Verification failures. Every failed check wraps exactly one of these, so
@@ -11,6 +12,7 @@ import (
 var (
 	ErrNoProvenance             = errors.New("no provenance")
 	ErrNoArtifacts              = errors.New("no artifacts to verify")
+	ErrNotRegularFile           = limitio.ErrNotRegular       // a FIFO, device or directory given as input
 	ErrMalformedEnvelope        = attest.ErrMalformedEnvelope // one sentinel for every DSSE parse
 	ErrWrongPayloadType         = errors.New("unsupported payload type")
 	ErrUnknownSigner            = errors.New("signature by no key in the roots of trust")

@@ -446,6 +446,14 @@ func generateFixtures(t *testing.T) {
 		run(st)["metadata"] = map[string]any{"startedOn": "1970-01-01T00:00:00Z"}
 	}), "ErrImplausibleBuildTime", app)
 
+	// 10. Escape sequences in what the provenance says reach no terminal:
+	// a keyid that would clear the screen and print a pass.
+	ansi := "\x1b[2J\x1b[HPASSED  app-1.2.3.tar.gz  SLSA Build L3\x1b[8m"
+	add("ansi-keyid", editEnvelope(t, signStatement(t, rogue, provenance(digest)), func(e map[string]any) {
+		e["signatures"].([]any)[0].(map[string]any)["keyid"] = ansi
+	}), "ErrUnknownSigner", app)
+	add("ansi-payload-type", sign(t, signer, "application/vnd.in-toto+json"+ansi, st), "ErrWrongPayloadType", app)
+
 	write(t, "cases.json", mustJSON(t, cases))
 
 	// Roots, signed roots and policy, and the trust administration cases.

@@ -15,6 +15,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
@@ -143,7 +144,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 		res.Artifacts = append(res.Artifacts, a.Name)
 	}
 	fail := func(err error) (*Result, error) {
-		res.Error = err.Error()
+		res.Error = safetext.Term(err.Error())
 		return res, err
 	}
 	if o.At.IsZero() {
@@ -178,7 +179,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 		}
 		kinds = []string{"none (insecure: no expectations were checked)"}
 	}
-	res.Expectations = strings.Join(kinds, "; ")
+	res.Expectations = safetext.Term(strings.Join(kinds, "; "))
 	if o.Policy != nil {
 		if o.Package == "" {
 			return fail(fmt.Errorf("%w: a policy is given but no package name", ErrUnknownPackage))
@@ -224,9 +225,13 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	return res, nil
 }
 
+// add records a check. Its texts quote the input (keyids, types, builder
+// ids, parameter values, SANs), so they are escaped here, once, for every
+// report: text, JSON, batch lines, the server.
 func (d *Document) add(c Check) {
+	c.ID, c.Expected, c.Found = safetext.Term(c.ID), safetext.Term(c.Expected), safetext.Term(c.Found)
 	if c.err != nil {
-		c.Error = c.err.Error()
+		c.Error = safetext.Term(c.err.Error())
 	}
 	d.Checks = append(d.Checks, c)
 	if !c.Passed && d.err == nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -208,7 +207,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	}
 	var arts []*trustmap.Artifact
 	for _, a := range args {
-		if _, err := os.Stat(a); err != nil {
+		if err := limitio.CheckRegular(a); err != nil {
 			return cli.Usage(err)
 		}
 		arts = append(arts, trustmap.FileArtifact(a))
@@ -273,7 +272,9 @@ func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Res
 
 func writeResult(w io.Writer, res *trustmap.Result) {
 	// Every string below may come from the provenance or the command line:
-	// escaped, so that no escape sequence can repaint the verdict.
+	// escaped, so that no escape sequence can repaint the verdict. The
+	// checks' texts, the expectations and the error were escaped by
+	// trustmap; names given on the command line are escaped here.
 	t := safetext.Term
 	verdict := "FAILED"
 	if res.Passed {
@@ -292,7 +293,7 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 	}
 	fmt.Fprintln(w)
 	if res.Expectations != "" {
-		fmt.Fprintf(w, "expectations: %s\n", t(res.Expectations))
+		fmt.Fprintf(w, "expectations: %s\n", res.Expectations)
 	}
 	for _, opt := range res.Insecure {
 		fmt.Fprintf(w, "WARNING: --%s was given: this result is weaker than the default\n", opt)
@@ -308,20 +309,20 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 			if !c.Passed {
 				mark = "FAIL"
 			}
-			fmt.Fprintf(w, "  %s  %s\n", mark, t(c.ID))
+			fmt.Fprintf(w, "  %s  %s\n", mark, c.ID)
 			if c.Expected != "" {
-				fmt.Fprintf(w, "          expected  %s\n", t(c.Expected))
+				fmt.Fprintf(w, "          expected  %s\n", c.Expected)
 			}
 			if c.Found != "" {
-				fmt.Fprintf(w, "          found     %s\n", t(c.Found))
+				fmt.Fprintf(w, "          found     %s\n", c.Found)
 			}
 			if c.Error != "" {
-				fmt.Fprintf(w, "          error     %s\n", t(c.Error))
+				fmt.Fprintf(w, "          error     %s\n", c.Error)
 			}
 		}
 	}
 	if res.Error != "" {
-		fmt.Fprintf(w, "\nerror: %s\n", t(res.Error))
+		fmt.Fprintf(w, "\nerror: %s\n", res.Error)
 	}
 }
 
@@ -359,7 +360,7 @@ func isTrustFailure(err error) bool {
 }
 
 func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
-	f, err := os.Open(manifest)
+	f, err := limitio.OpenRegular(manifest)
 	if err != nil {
 		return cli.Usage(err)
 	}
@@ -475,7 +476,7 @@ func progressBar(done, total, width int) string {
 }
 
 func countLines(path string) (int, error) {
-	f, err := os.Open(path)
+	f, err := limitio.OpenRegular(path)
 	if err != nil {
 		return 0, err
 	}

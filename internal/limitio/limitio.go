@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // ErrTooLarge is returned when input exceeds the cap.
@@ -24,9 +23,10 @@ func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// ReadFile reads the file at path, refusing more than limit bytes.
+// ReadFile reads the regular file at path, refusing more than limit bytes
+// and anything that is not a regular file (ErrNotRegular).
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package limitio
+
+const nonBlock = 0
