@@ -43,6 +43,9 @@ func TestDependencies(t *testing.T) {
 		forbidden(mod+lib, "github.com/charmbracelet/", mod+"cmd/", mod+"internal/tui", mod+"internal/cli", "github.com/spf13/cobra")
 	}
 	forbidden(mod+"questionnaire", mod+"assess", mod+"attest", mod+"trustmap")
+	// The verification core is pure: registry access is a subpackage
+	// (sigstore-go brings in only the reference parser).
+	forbidden(mod+"trustmap", mod+"trustmap/oci", "github.com/google/go-containerregistry/pkg/v1")
 	// sigstore-go is for verifiers only.
 	forbidden(mod+"cmd/hallmark", "github.com/sigstore/sigstore-go", mod+"trustmap")
 }

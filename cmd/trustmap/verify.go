@@ -21,6 +21,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/oci"
 	"github.com/hallmark-build/hallmark/trustmap/tofufile"
 )
 
@@ -37,6 +38,8 @@ type verifyFlags struct {
 	vsaOut, vsaKey, verifierID                              string
 	trustedRoot                                             string
 	rootsMinSerial, policyMinSerial                         uint64
+	registryFlags
+	attachVSA bool
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -87,6 +90,8 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 	fl.StringVar(&f.vsaKey, "vsa-key", "", "private key that signs the VSA")
 	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
 	fl.StringVar(&f.batch, "batch", "", "verify every line of a JSON Lines manifest {artifact, provenance, package}")
+	fl.BoolVar(&f.attachVSA, "attach-vsa", false, "push the signed VSA to the registry as a referrer of the verified image (needs --vsa-key and --verifier-id)")
+	addRegistryFlags(fl, &f.registryFlags)
 	return cmd
 }
 
@@ -96,6 +101,7 @@ type verifier struct {
 	policy     *trustmap.Policy
 	policyData []byte
 	opts       trustmap.VerifyOptions
+	registry   *oci.Client // images named by batch lines
 }
 
 func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error) {
@@ -184,16 +190,26 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		if len(args) > 0 || f.provenance != "" || f.vsaOut != "" || f.tofu != "" {
 			return cli.Usage(errors.New("--batch takes no artifacts, --provenance, --vsa-out or --tofu-store: the manifest names them"))
 		}
+		if v.registry, err = registryClient(f.registryFlags); err != nil {
+			return err
+		}
 		return runBatch(ctx, e, v, f.batch)
 	}
-	if f.provenance == "" {
+	image, err := imageArgs(args)
+	if err != nil {
+		return err
+	}
+	if f.provenance == "" && !image {
 		return cli.Usage(fmt.Errorf("%w: give --provenance", trustmap.ErrNoProvenance))
+	}
+	if f.attachVSA && !image {
+		return cli.Usage(errors.New("--attach-vsa needs an image (oci://…) to attach to"))
 	}
 	if len(args) == 0 {
 		return cli.Usage(fmt.Errorf("%w: name at least one artifact", trustmap.ErrNoArtifacts))
 	}
-	if (f.vsaOut != "") != (f.vsaKey != "") || (f.vsaOut != "" && f.verifierID == "") {
-		return cli.Usage(errors.New("--vsa-out needs --vsa-key and --verifier-id"))
+	if wantVSA := f.vsaOut != "" || f.attachVSA; wantVSA != (f.vsaKey != "") || (wantVSA && f.verifierID == "") {
+		return cli.Usage(errors.New("--vsa-out and --attach-vsa need --vsa-key and --verifier-id"))
 	}
 	var vsaKey *attest.PrivateKey
 	if f.vsaKey != "" {
@@ -201,12 +217,18 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 			return cli.Usage(err)
 		}
 	}
-	prov, err := limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
-	if err != nil {
+	var prov []byte
+	var arts []*trustmap.Artifact
+	var img *oci.Image
+	if image {
+		if img, prov, err = imageInputs(ctx, e, f, args[0]); err != nil {
+			return err
+		}
+		arts = append(arts, img.Artifact())
+	} else if prov, err = limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes); err != nil {
 		return cli.Usage(err)
 	}
-	var arts []*trustmap.Artifact
-	for _, a := range args {
+	for _, a := range args[len(arts):] {
 		if err := limitio.CheckRegular(a); err != nil {
 			return cli.Usage(err)
 		}
@@ -227,10 +249,17 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
 	}
 	if vsaKey != nil {
-		if err := writeVSA(ctx, f, v, res, arts, vsaKey); err != nil {
+		env, err := writeVSA(ctx, f, v, res, arts, vsaKey)
+		if err != nil {
 			return err
 		}
+		if f.attachVSA {
+			if err := attachVSA(ctx, e, f, img, env); err != nil {
+				return err
+			}
+		}
 		switch {
+		case f.vsaOut == "":
 		case res.Passed && res.NoExpectations():
 			fmt.Fprintf(e.Stderr, "wrote VSA %s (FAILED: --insecure-no-expectations checked no expectations)\n", f.vsaOut)
 		default:
@@ -243,12 +272,12 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	return nil
 }
 
-func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, key *attest.PrivateKey) error {
+func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, key *attest.PrivateKey) ([]byte, error) {
 	subjects := map[string]string{}
 	for _, a := range arts {
 		d, err := a.Digest("sha256")
 		if err != nil {
-			return cli.Usage(err)
+			return nil, cli.Usage(err)
 		}
 		subjects[filepath.Base(a.Name)] = d
 	}
@@ -261,13 +290,13 @@ func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Res
 		PolicyURI: f.policy, PolicyData: v.policyData, ProvenanceURI: f.provenance, At: v.opts.At,
 	})
 	if err != nil {
-		return cli.Usage(err)
+		return nil, cli.Usage(err)
 	}
 	env, err := trustmap.SignVSA(ctx, st, key)
-	if err != nil {
-		return err
+	if err != nil || f.vsaOut == "" {
+		return env, err
 	}
-	return atomicfile.WriteFile(f.vsaOut, env, 0o644)
+	return env, atomicfile.WriteFile(f.vsaOut, env, 0o644)
 }
 
 func writeResult(w io.Writer, res *trustmap.Result) {
@@ -373,6 +402,12 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 		return filepath.Join(base, p)
 	}
 	verify := func(ctx context.Context, it trustmap.BatchItem) (*trustmap.Result, error) {
+		if oci.IsReference(it.Artifact) {
+			return verifyBatchImage(ctx, v, it, resolve)
+		}
+		if it.Provenance == "" {
+			return nil, fmt.Errorf("%w: a file needs its provenance", trustmap.ErrNoProvenance)
+		}
 		prov, err := limitio.ReadFile(resolve(it.Provenance), trustmap.MaxProvenanceBytes)
 		if err != nil {
 			return nil, err

@@ -56,18 +56,25 @@ func fakeTerminal(typed string, stderr io.Writer) func(string) ([]byte, error) {
 
 // Run runs testdata/script with ROOT set to the repository root (two levels
 // up), NO_COLOR set, and the extra variables given as paths relative to it.
-func Run(t *testing.T, vars map[string]string) {
+func Run(t *testing.T, vars map[string]string) { RunDir(t, "testdata/script", vars, nil) }
+
+// RunDir runs the scripts in dir like Run, with env set as it is (values
+// that are not paths, such as a test registry's address).
+func RunDir(t *testing.T, dir string, vars, env map[string]string) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("ROOT", root)
-			env.Setenv("NO_COLOR", "1")
+		Dir: dir,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("ROOT", root)
+			e.Setenv("NO_COLOR", "1")
 			for k, v := range vars {
-				env.Setenv(k, filepath.Join(root, v))
+				e.Setenv(k, filepath.Join(root, v))
+			}
+			for k, v := range env {
+				e.Setenv(k, v)
 			}
 			return nil
 		},

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/clitest"
+	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/oci/ocitest"
+)
+
+// TestImageScripts runs testdata/image (the README's "Verifying a container
+// image" commands) against go-containerregistry's in-process registry,
+// which serves the referrers API, holding the cosign fixture image as
+// app:v1 and an image with nothing attached as bare:v1.
+func TestImageScripts(t *testing.T) {
+	reg := ocitest.Start(t, true)
+	runImageScripts(t, reg.Host, func(ref, content string) string { return ocitest.PushImage(t, ref, content) },
+		func(dir, repo string) { ocitest.PushLayout(t, dir, repo) })
+}
+
+func runImageScripts(t *testing.T, host string, push func(ref, content string) string, pushLayout func(dir, repo string)) {
+	pushLayout("../../testdata/oci/cosign-key", host+"/hallmark/app")
+	bare := push(host+"/hallmark/bare:v1", "bare image")
+	// Provenance for bare:v1, kept in a file (trustmap attach pushes it).
+	st := map[string]any{
+		"_type":         trustmap.StatementV1,
+		"subject":       []any{map[string]any{"name": "hallmark/bare", "digest": map[string]any{"sha256": strings.TrimPrefix(bare, "sha256:")}}},
+		"predicateType": trustmap.ProvenanceV1,
+	}
+	var pred map[string]any
+	b, err := os.ReadFile("../../testdata/oci/cosign-key.predicate.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &pred); err != nil {
+		t.Fatal(err)
+	}
+	st["predicate"] = pred
+	kb, err := os.ReadFile("../../testdata/keys/provenance-signer.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := attest.ParsePrivateKey(kb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(st)
+	env, err := attest.Sign(context.Background(), trustmap.InTotoPayloadType, payload, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envb, _ := attest.MarshalEnvelope(env)
+	prov := filepath.Join(t.TempDir(), "bare.intoto.jsonl")
+	if err := os.WriteFile(prov, envb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	layoutDir, _ := filepath.Abs("../../testdata/oci/cosign-key")
+	manifest := filepath.Join(t.TempDir(), "manifest.jsonl")
+	lines := `{"artifact":"oci://` + host + `/hallmark/app:v1","package":"example-app"}` + "\n" +
+		`{"artifact":"oci-layout://` + layoutDir + `:v1","package":"example-app"}` + "\n"
+	if err := os.WriteFile(manifest, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clitest.RunDir(t, "testdata/image", map[string]string{"V": "testdata/verify", "OCI": "testdata/oci"},
+		map[string]string{"REGISTRY": host, "BARE": bare, "BARE_PROV": prov, "MANIFEST": manifest})
+}
