@@ -10,7 +10,21 @@
 //   - otherwise it is unanswered while any deciding question is unanswered;
 //   - otherwise it needs evidence when the catalogue requires evidence and an
 //     answer that meets it cites none (or an auditor asked for more);
-//   - otherwise it is met.
+//   - otherwise it is met;
+//   - whatever the above gives, a requirement named by a consistency rule
+//     whose conditions all hold (answers that contradict each other) is
+//     inconsistent, unless it is already not met; the reason names the
+//     answers that disagree.
+//
+// The builder profile counts too: EX is not met while the profile names no
+// builder.id, and AU is not met while it pins no provenance signer, because
+// an attestation without them cannot be issued or verified. So a level this
+// package reports is a level `hallmark attest` can sign.
+//
+// Best practices (BP) are part of conformance but never change the level:
+// every best-practice question that falls short or is unanswered is a
+// [Finding], and [Assessment.Conformance] fails until each is answered or
+// waived with a reason (Options.Waivers).
 //
 // The achieved level is the highest level whose requirements, and those of
 // every level below, are all met. Best-practice (BP) findings are reported
@@ -20,7 +34,21 @@
 package assess
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
 	"github.com/hallmark-build/hallmark/questionnaire"
+)
+
+// Errors of [Assessment.Conformance]; test with errors.Is.
+var (
+	// ErrBestPractice: best-practice answers fall short and are not waived.
+	ErrBestPractice = errors.New("best-practice answers fall short")
+	// ErrWaiver: a waiver names no best-practice finding, or has no reason.
+	ErrWaiver = errors.New("invalid best-practice waiver")
 )
 
 // Status is the state of one requirement.
@@ -31,6 +59,9 @@ const (
 	NotMet        Status = "not-met"
 	Unanswered    Status = "unanswered"
 	NeedsEvidence Status = "needs-evidence"
+	// Inconsistent: answers bearing on the requirement contradict each
+	// other (a consistency rule of the questionnaire holds).
+	Inconsistent Status = "inconsistent"
 )
 
 // Verdict is an auditor's decision on one answer (see the review document).
@@ -48,6 +79,9 @@ type Options struct {
 	// answers: a rejected answer fails every requirement it decides, a
 	// needs-evidence or unreviewed answer marks them as needing evidence.
 	Verdicts map[string]Verdict
+	// Waivers maps a best-practice question ID to the reason its finding is
+	// accepted (hallmark attest --waive ID=REASON).
+	Waivers map[string]string
 }
 
 // Decision is one answer that bears on a requirement.
@@ -91,6 +125,16 @@ type Finding struct {
 	Text     string `json:"text"`
 	Status   Status `json:"status"`
 	Label    string `json:"label,omitempty"`
+	// Waived is the reason given for accepting the finding, if any.
+	Waived string `json:"waived,omitempty"`
+}
+
+// Inconsistency is a consistency rule whose conditions all hold.
+type Inconsistency struct {
+	Rule         string   `json:"rule"`
+	Message      string   `json:"message"`
+	Questions    []string `json:"questions"`
+	Requirements []string `json:"requirements"`
 }
 
 // Assessment is the result of assessing an answers document.
@@ -104,9 +148,39 @@ type Assessment struct {
 	NextLevel      *questionnaire.Level `json:"nextLevel,omitempty"`
 	Gaps           []Gap                `json:"gaps"`
 	BestPractice   []Finding            `json:"bestPractice"`
-	Answered       int                  `json:"answered"`
-	Total          int                  `json:"total"`
-	Unanswered     []string             `json:"unanswered"`
+	// Inconsistencies are the answers that contradict each other.
+	Inconsistencies []Inconsistency `json:"inconsistencies"`
+	// NeedsReanswer lists questions whose earlier choice was split by a
+	// newer questionnaire: they count as unanswered until answered again.
+	NeedsReanswer []string `json:"needsReanswer"`
+	// UnknownWaivers are waivers given for questions without a finding.
+	UnknownWaivers []string `json:"unknownWaivers,omitempty"`
+	Answered       int      `json:"answered"`
+	Total          int      `json:"total"`
+	Unanswered     []string `json:"unanswered"`
+}
+
+// Conformance reports whether the answers conform apart from the level:
+// every best-practice finding is waived with a reason, and every waiver
+// names a finding. The error lists what is missing.
+func (a *Assessment) Conformance() error {
+	var short []string
+	for _, f := range a.BestPractice {
+		if f.Waived == "" {
+			what := "unanswered"
+			if f.Status != Unanswered {
+				what = fmt.Sprintf("answered %q", f.Label)
+			}
+			short = append(short, fmt.Sprintf("%s (%s)", f.Question, what))
+		}
+	}
+	if len(a.UnknownWaivers) > 0 {
+		return fmt.Errorf("%w: no best-practice finding to waive for %s", ErrWaiver, strings.Join(a.UnknownWaivers, ", "))
+	}
+	if len(short) > 0 {
+		return fmt.Errorf("%w: %s; answer them, or waive each with --waive ID=REASON", ErrBestPractice, strings.Join(short, ", "))
+	}
+	return nil
 }
 
 // Requirement returns the result for a code.
@@ -135,13 +209,18 @@ func (a *Assessment) Unmet(l questionnaire.Level) []string {
 func Assess(doc *questionnaire.Document, opts Options) *Assessment {
 	q := doc.Q()
 	a := &Assessment{
-		Questionnaire: q.Version,
-		ClaimedLevel:  doc.Profile.ClaimedLevel,
-		Reviewed:      opts.Verdicts != nil,
-		Total:         len(q.Questions),
-		Gaps:          []Gap{},
-		BestPractice:  []Finding{},
-		Unanswered:    []string{},
+		Questionnaire:   q.Version,
+		ClaimedLevel:    doc.Profile.ClaimedLevel,
+		Reviewed:        opts.Verdicts != nil,
+		Total:           len(q.Questions),
+		Gaps:            []Gap{},
+		BestPractice:    []Finding{},
+		Inconsistencies: inconsistencies(doc),
+		NeedsReanswer:   doc.NeedsReanswer(),
+		Unanswered:      []string{},
+	}
+	if a.NeedsReanswer == nil {
+		a.NeedsReanswer = []string{}
 	}
 	for _, qu := range q.Questions {
 		if doc.Answers[qu.ID].Answered() {
@@ -151,7 +230,10 @@ func Assess(doc *questionnaire.Document, opts Options) *Assessment {
 		}
 	}
 	for _, req := range q.Requirements {
-		a.Requirements = append(a.Requirements, evaluate(q, doc, req, opts))
+		r := evaluate(q, doc, req, opts)
+		profileCheck(doc, &r)
+		applyRules(a.Inconsistencies, &r)
+		a.Requirements = append(a.Requirements, r)
 	}
 
 	for l := questionnaire.Level(1); l <= questionnaire.MaxLevel; l++ {
@@ -182,10 +264,94 @@ func Assess(doc *questionnaire.Document, opts Options) *Assessment {
 		ans := doc.Answers[qu.ID]
 		d := decide(qu, ans, questionnaire.BestPracticeCode, false, opts)
 		if d.Outcome != Met {
-			a.BestPractice = append(a.BestPractice, Finding{Question: qu.ID, Text: qu.Text, Status: d.Outcome, Label: d.Label})
+			a.BestPractice = append(a.BestPractice, Finding{Question: qu.ID, Text: qu.Text, Status: d.Outcome, Label: d.Label, Waived: strings.TrimSpace(opts.Waivers[qu.ID])})
 		}
 	}
+	for id := range opts.Waivers {
+		if !slices.ContainsFunc(a.BestPractice, func(f Finding) bool { return f.Question == id }) {
+			a.UnknownWaivers = append(a.UnknownWaivers, id)
+		}
+	}
+	sort.Strings(a.UnknownWaivers)
 	return a
+}
+
+// profileCheck fails EX without a builder.id and AU without a provenance
+// signer: without them there is nothing a verifier could recognise.
+func profileCheck(doc *questionnaire.Document, r *RequirementResult) {
+	var why string
+	switch {
+	case r.Code == "EX" && len(doc.Profile.Builders) == 0:
+		why = "the profile names no builder.id (profile.builders)"
+	case r.Code == "AU" && len(doc.Profile.Signers) == 0:
+		why = "the profile pins no provenance signer for verifiers (profile.signers)"
+	default:
+		return
+	}
+	if r.Status == NotMet || r.Status == Unanswered {
+		r.Reason += "; " + why
+		return
+	}
+	r.Status, r.Reason = NotMet, why
+}
+
+// inconsistencies evaluates the questionnaire's consistency rules.
+func inconsistencies(doc *questionnaire.Document) []Inconsistency {
+	out := []Inconsistency{}
+	for _, rule := range doc.Q().Rules {
+		var qs []string
+		holds := true
+		for _, c := range rule.When {
+			if !conditionHolds(doc, c) {
+				holds = false
+				break
+			}
+			if c.Question != "" {
+				qs = append(qs, c.Question)
+			} else {
+				qs = append(qs, "profile.signers")
+			}
+		}
+		if holds {
+			out = append(out, Inconsistency{Rule: rule.ID, Message: rule.Message, Questions: qs, Requirements: rule.Requirements})
+		}
+	}
+	return out
+}
+
+func conditionHolds(doc *questionnaire.Document, c questionnaire.Condition) bool {
+	if c.Signer != "" {
+		return slices.ContainsFunc(doc.Profile.Signers, func(s questionnaire.Signer) bool {
+			return s.Sigstore() == (c.Signer == questionnaire.SignerSigstore)
+		})
+	}
+	ch := doc.Answers[c.Question].Choice
+	if ch == "" {
+		return false
+	}
+	if len(c.Choices) > 0 {
+		return slices.Contains(c.Choices, ch)
+	}
+	return !slices.Contains(c.OtherThan, ch)
+}
+
+// applyRules marks a requirement inconsistent when a rule names it.
+func applyRules(incs []Inconsistency, r *RequirementResult) {
+	var msgs []string
+	for _, in := range incs {
+		if slices.Contains(in.Requirements, r.Code) {
+			msgs = append(msgs, fmt.Sprintf("%s disagree: %s", join(in.Questions), in.Message))
+		}
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	why := "inconsistent answers: " + strings.Join(msgs, "; ")
+	if r.Status == NotMet {
+		r.Reason += "; also " + why
+		return
+	}
+	r.Status, r.Reason = Inconsistent, why
 }
 
 // decide works out what one answer does to one requirement.

@@ -3,6 +3,7 @@ package assess_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,4 +177,196 @@ func TestVerdicts(t *testing.T) {
 	if r, _ := a.Requirement("IS3"); r.Status != assess.NeedsEvidence {
 		t.Fatalf("IT6 unreviewed: IS3 %s", r.Status)
 	}
+}
+
+func loadFile(t *testing.T, rel string) *questionnaire.Document {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "answers", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	return doc
+}
+
+// Each mapping correction of questionnaire slsa-build-1.0/2: an answers file
+// written with slsa-build-1.0/1 (testdata/answers/v1), most of which reached
+// Build L3 then. Loaded now, a split choice needs a new answer (and blocks
+// L3 until given); each honest new answer gets the level the corrected
+// mapping gives.
+func TestMappingCorrections(t *testing.T) {
+	type answer struct{ q, choice string }
+	cases := []struct {
+		file     string
+		reanswer []string            // questions marked "needs re-answer" on load
+		loaded   questionnaire.Level // level as loaded
+		set      []answer            // the honest new answers
+		level    questionnaire.Level
+		notMet   []string // requirements that must not be met afterwards
+	}{
+		{"ca2-trusted-writers", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "same-tenant-builds"}, {"CA3", "key-from-complete-inputs"}}, 2, []string{"IS4"}},
+		{"ca2-trusted-writers", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "provenance-per-entry"}, {"CA3", "key-from-complete-inputs"}}, 3, nil},
+		{"ca3-digest-verified", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "control-plane-only"}, {"CA3", "writer-recorded-digest"}}, 2, []string{"IS4"}},
+		{"ca3-digest-verified", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "control-plane-only"}, {"CA3", "output-identical"}}, 3, nil},
+		{"os2-build-reports-digests", []string{"OS2"}, 0, []answer{{"OS2", "build-reports-unchecked"}}, 2, []string{"UF-c"}},
+		{"os2-build-reports-digests", []string{"OS2"}, 0, []answer{{"OS2", "build-reports-output-digests-only"}}, 3, nil},
+		{"signing-keyless", []string{"signing", "CS1"}, 1, []answer{{"signing", "sigstore-keyless-build-reachable"}, {"CS1", "keyless-build-reachable"}}, 2, []string{"UF-a", "UF-b"}},
+		{"signing-keyless", []string{"signing", "CS1"}, 1, []answer{{"signing", "sigstore-keyless-platform-job"}, {"CS1", "keyless-platform-job"}}, 3, nil},
+		{"ce1-explicit-inputs", []string{"CE1"}, 2, []answer{{"CE1", "explicit-inputs-signing-reachable"}}, 2, []string{"UF-b"}},
+		{"ce1-explicit-inputs", []string{"CE1"}, 2, []answer{{"CE1", "explicit-inputs-no-signing"}}, 3, nil},
+		{"ce1-platform-credentials", nil, 2, nil, 2, []string{"UF-b", "IS1"}},
+		{"cs2-break-glass", []string{"CS2"}, 2, []answer{{"CS2", "break-glass-single"}}, 2, []string{"UF-a"}},
+		{"cs2-break-glass", []string{"CS2"}, 2, []answer{{"CS2", "break-glass-multi-party"}}, 3, nil},
+		{"it1-container-shared-kernel", []string{"IT1"}, 2, []answer{{"IT1", "container-fresh-hardened"}}, 3, nil},
+		{"it1-container-shared-kernel", []string{"IT1"}, 2, []answer{{"IT1", "container-shared"}}, 2, []string{"IS2", "IS3"}},
+		{"dp3-network-perimeter", nil, 2, nil, 3, nil},
+		{"it3-default", nil, 2, nil, 3, nil},
+		{"ep1-passed-through-build-reported", nil, 2, nil, 2, []string{"UF-c", "UF-d"}},
+		{"cd1-host-os", nil, 2, nil, 2, []string{"IS1", "IS3"}},
+		{"cd1-tenant-image", []string{"CD1"}, 2, []answer{{"CD1", "tenant-image-unrecorded"}}, 2, []string{"UF-d"}},
+		{"cd1-tenant-image", []string{"CD1"}, 2, []answer{{"CD1", "tenant-image-recorded"}}, 3, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			doc := loadFile(t, "v1/"+tc.file+".json")
+			if doc.UpgradedFrom() != "slsa-build-1.0/1" || doc.Questionnaire != questionnaire.DefaultVersion {
+				t.Fatalf("not upgraded: from %q to %q", doc.UpgradedFrom(), doc.Questionnaire)
+			}
+			// Every v1 file but one answered CE1 "explicit-inputs", itself split.
+			want := slices.Clone(tc.reanswer)
+			if doc.Answers["CE1"].NeedsReanswer != "" {
+				if !slices.ContainsFunc(tc.set, func(a answer) bool { return a.q == "CE1" }) {
+					tc.set = append(tc.set, answer{"CE1", "explicit-inputs-no-signing"})
+				}
+				if !slices.Contains(want, "CE1") {
+					want = append(want, "CE1")
+				}
+			}
+			if got := doc.NeedsReanswer(); !sameSet(got, want) {
+				t.Fatalf("needs re-answer %v, want %v", got, want)
+			}
+			a := assess.Assess(doc, assess.Options{})
+			if a.Level != tc.loaded {
+				t.Fatalf("level as loaded %v, want %v", a.Level, tc.loaded)
+			}
+			if !sameSet(a.NeedsReanswer, want) {
+				t.Fatalf("assessment needs re-answer %v", a.NeedsReanswer)
+			}
+			for _, s := range tc.set {
+				ans := doc.Answers[s.q]
+				ans.Choice = s.choice
+				if err := doc.Set(s.q, ans); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := doc.NeedsReanswer(); len(got) != 0 {
+				t.Fatalf("still needs re-answer: %v", got)
+			}
+			a = assess.Assess(doc, assess.Options{})
+			if a.Level != tc.level {
+				t.Errorf("level %v, want %v (unmet %v)", a.Level, tc.level, a.Unmet(3))
+			}
+			for _, code := range tc.notMet {
+				if r, _ := a.Requirement(code); r.Status != assess.NotMet {
+					t.Errorf("%s is %s, want not met", code, r.Status)
+				}
+			}
+		})
+	}
+}
+
+// Each consistency rule: an answers file that is L3 but for two answers that
+// contradict each other. The requirements the rule names are inconsistent,
+// the level drops, and the reason names the answers that disagree.
+func TestConsistencyRules(t *testing.T) {
+	q := questionnaire.Default()
+	if len(q.Rules) == 0 {
+		t.Fatal("no consistency rules")
+	}
+	for _, rule := range q.Rules {
+		t.Run(rule.ID, func(t *testing.T) {
+			doc := loadFile(t, "rules/"+rule.ID+".json")
+			a := assess.Assess(doc, assess.Options{})
+			if a.Level >= 3 {
+				t.Fatalf("level %v despite contradicting answers", a.Level)
+			}
+			var fired bool
+			for _, in := range a.Inconsistencies {
+				fired = fired || in.Rule == rule.ID
+			}
+			if !fired {
+				t.Fatalf("rule did not fire: %+v", a.Inconsistencies)
+			}
+			for _, code := range rule.Requirements {
+				r, _ := a.Requirement(code)
+				if r.Status != assess.Inconsistent && r.Status != assess.NotMet {
+					t.Errorf("%s is %s, want inconsistent", code, r.Status)
+				}
+				if !strings.Contains(r.Reason, "inconsistent answers") {
+					t.Errorf("%s reason %q does not name the inconsistency", code, r.Reason)
+				}
+				for _, c := range rule.When {
+					if c.Question != "" && !strings.Contains(r.Reason, c.Question) {
+						t.Errorf("%s reason %q does not name %s", code, r.Reason, c.Question)
+					}
+				}
+			}
+		})
+	}
+	// The consistent baseline fires no rule.
+	if a := assess.Assess(load(t, "l3-hosted"), assess.Options{}); len(a.Inconsistencies) != 0 || a.Level != 3 {
+		t.Fatalf("baseline: level %v, inconsistencies %+v", a.Level, a.Inconsistencies)
+	}
+}
+
+func TestProfileBlocksLevelWithoutBuilderOrSigner(t *testing.T) {
+	doc := load(t, "l3-hosted")
+	doc.Profile.Signers = nil
+	a := assess.Assess(doc, assess.Options{})
+	if r, _ := a.Requirement("AU"); a.Level != 1 || r.Status != assess.NotMet || !strings.Contains(r.Reason, "profile.signers") {
+		t.Fatalf("no signer: level %v, AU %+v", a.Level, r)
+	}
+	doc.Profile.Builders = nil
+	a = assess.Assess(doc, assess.Options{})
+	if r, _ := a.Requirement("EX"); a.Level != 0 || r.Status != assess.NotMet || !strings.Contains(r.Reason, "profile.builders") {
+		t.Fatalf("no builder: level %v, EX %+v", a.Level, r)
+	}
+}
+
+func TestBestPracticeConformance(t *testing.T) {
+	doc := load(t, "l3-hosted")
+	if err := assess.Assess(doc, assess.Options{}).Conformance(); err != nil {
+		t.Fatalf("baseline: %v", err)
+	}
+	ans := doc.Answers["AD5"]
+	ans.Choice = "none"
+	doc.Set("AD5", ans)
+	a := assess.Assess(doc, assess.Options{})
+	if a.Level != 3 {
+		t.Fatalf("best practice changed the level to %v", a.Level)
+	}
+	if err := a.Conformance(); !errors.Is(err, assess.ErrBestPractice) || !strings.Contains(err.Error(), "AD5") {
+		t.Fatalf("err = %v, want ErrBestPractice naming AD5", err)
+	}
+	a = assess.Assess(doc, assess.Options{Waivers: map[string]string{"AD5": "recovery drill scheduled for Q1"}})
+	if err := a.Conformance(); err != nil {
+		t.Fatalf("waived: %v", err)
+	}
+	if a.BestPractice[0].Waived != "recovery drill scheduled for Q1" {
+		t.Fatalf("waiver not recorded: %+v", a.BestPractice)
+	}
+	a = assess.Assess(doc, assess.Options{Waivers: map[string]string{"AD5": "x", "AD1": "nothing to waive"}})
+	if err := a.Conformance(); !errors.Is(err, assess.ErrWaiver) || !strings.Contains(err.Error(), "AD1") {
+		t.Fatalf("err = %v, want ErrWaiver naming AD1", err)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

@@ -1,11 +1,9 @@
 package questionnaire
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,11 +14,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/canonical"
 	"github.com/hallmark-build/hallmark/internal/keyid"
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // AnswersSchema is the schema identifier of the current answers format.
@@ -44,6 +44,7 @@ var (
 	ErrUnknownQuestion      = errors.New("unknown question")
 	ErrInvalidChoice        = errors.New("invalid choice")
 	ErrInvalidField         = errors.New("invalid field")
+	ErrInvalidEvidence      = errors.New("invalid evidence")
 )
 
 // Document is an answers document: the builder profile and the answers to the
@@ -55,6 +56,9 @@ type Document struct {
 	Answers       map[string]Answer `json:"answers"`
 
 	q *Questionnaire
+	// upgradedFrom is the questionnaire version the document was read as,
+	// when it was older than q.
+	upgradedFrom string
 }
 
 // Profile is the free-form part of the builder profile. The profile's
@@ -119,6 +123,10 @@ type Answer struct {
 	Evidence    []string `json:"evidence,omitempty"`
 	// Reviewed is the date (YYYY-MM-DD) the operator last reviewed the answer.
 	Reviewed string `json:"reviewed,omitempty"`
+	// NeedsReanswer holds the choice given under an older questionnaire
+	// version in which that choice was split: the question must be answered
+	// again. It is cleared when a choice is made.
+	NeedsReanswer string `json:"needsReanswer,omitempty"`
 }
 
 // Answered reports whether a choice was made.
@@ -132,6 +140,24 @@ func NewDocument(q *Questionnaire) *Document {
 // Q returns the questionnaire the document was made with.
 func (d *Document) Q() *Questionnaire { return d.q }
 
+// UpgradedFrom returns the older questionnaire version the document was
+// written with, when it was upgraded on load, or "". An upgraded document's
+// canonical encoding (and digest) differs from the file it was read from:
+// save it before signing or reviewing it.
+func (d *Document) UpgradedFrom() string { return d.upgradedFrom }
+
+// NeedsReanswer lists the questions whose earlier choice was split by a newer
+// questionnaire version, in questionnaire order.
+func (d *Document) NeedsReanswer() []string {
+	var out []string
+	for _, qu := range d.q.Questions {
+		if a, ok := d.Answers[qu.ID]; ok && a.NeedsReanswer != "" && !a.Answered() {
+			out = append(out, qu.ID)
+		}
+	}
+	return out
+}
+
 // ReadAnswers reads at most MaxAnswersBytes from r and parses them.
 func ReadAnswers(r io.Reader) (*Document, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxAnswersBytes+1))
@@ -142,7 +168,9 @@ func ReadAnswers(r io.Reader) (*Document, error) {
 }
 
 // ParseAnswers decodes and validates an answers document against the
-// questionnaire version it names.
+// questionnaire version it names. A document of an older version is validated
+// against that version, then upgraded to the current one: answers whose
+// choice was split keep their text and evidence and are marked NeedsReanswer.
 func ParseAnswers(b []byte) (*Document, error) {
 	if len(b) > MaxAnswersBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxAnswersBytes)
@@ -151,20 +179,18 @@ func ParseAnswers(b []byte) (*Document, error) {
 		Schema        string `json:"schema"`
 		Questionnaire string `json:"questionnaire"`
 	}
-	if err := json.Unmarshal(b, &head); err != nil {
+	if err := strictjson.UnmarshalOpen(b, &head); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if head.Schema != AnswersSchema {
-		return nil, fmt.Errorf("%w: expected %q, got %q", ErrUnknownSchema, AnswersSchema, head.Schema)
+		return nil, fmt.Errorf("%w: expected %q, got %q", ErrUnknownSchema, AnswersSchema, truncate(head.Schema, 80))
 	}
 	q, err := ByVersion(head.Questionnaire)
 	if err != nil {
 		return nil, err
 	}
 	var d Document
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
+	if err := strictjson.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	d.q = q
@@ -174,7 +200,26 @@ func ParseAnswers(b []byte) (*Document, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	if q.Version != DefaultVersion {
+		d.upgrade(Default())
+	}
 	return &d, nil
+}
+
+// upgrade moves d to the newer questionnaire cur (which supersedes d's).
+func (d *Document) upgrade(cur *Questionnaire) {
+	d.upgradedFrom = d.Questionnaire
+	for id, a := range d.Answers {
+		qu, _ := cur.Question(id)
+		if a.Choice != "" {
+			if _, ok := qu.Choice(a.Choice); !ok {
+				a.NeedsReanswer, a.Choice = a.Choice, ""
+			}
+		}
+		d.Answers[id] = a
+	}
+	d.Questionnaire = cur.Version
+	d.q = cur
 }
 
 // Validate checks every field against the questionnaire. Errors name the
@@ -205,6 +250,14 @@ func validateAnswer(qu *Question, a Answer) error {
 			return fmt.Errorf("%w: expected one of %s, got %q", ErrInvalidChoice, strings.Join(qu.ChoiceValues(), ", "), truncate(a.Choice, 60))
 		}
 	}
+	if a.NeedsReanswer != "" {
+		if a.Choice != "" {
+			return fmt.Errorf("%w: needsReanswer is set on an answered question", ErrInvalidField)
+		}
+		if err := checkText("needsReanswer", a.NeedsReanswer); err != nil {
+			return err
+		}
+	}
 	if err := checkText("explanation", a.Explanation); err != nil {
 		return err
 	}
@@ -212,17 +265,43 @@ func validateAnswer(qu *Question, a Answer) error {
 		return fmt.Errorf("%w: more than %d evidence references", ErrInvalidField, MaxEvidence)
 	}
 	for i, e := range a.Evidence {
-		if strings.TrimSpace(e) == "" {
-			return fmt.Errorf("%w: evidence[%d] is empty", ErrInvalidField, i)
-		}
 		if err := checkText(fmt.Sprintf("evidence[%d]", i), e); err != nil {
 			return err
+		}
+		if err := ValidateEvidence(e); err != nil {
+			return fmt.Errorf("evidence[%d]: %w", i, err)
 		}
 	}
 	if a.Reviewed != "" {
 		if _, err := time.Parse(time.DateOnly, a.Reviewed); err != nil {
 			return fmt.Errorf("%w: reviewed: expected a date YYYY-MM-DD, got %q", ErrInvalidField, truncate(a.Reviewed, 40))
 		}
+	}
+	return nil
+}
+
+// EvidenceForms says what ValidateEvidence accepts, for messages and help.
+const EvidenceForms = "an https URL (https://host/path) or an internal document named doc:NAME (letters, digits and . _ - / # after doc:)"
+
+// docName is the NAME of a doc:NAME evidence reference.
+var docName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/#-]{0,199}$`)
+
+// ValidateEvidence checks one evidence reference: an absolute https URL with
+// a host, or doc:NAME, a document kept internally that an auditor can ask
+// for by that name. Placeholders (none, n/a, TBD, empty) are not evidence.
+func ValidateEvidence(e string) error {
+	if strings.TrimSpace(e) == "" {
+		return fmt.Errorf("%w: empty; expected %s", ErrInvalidEvidence, EvidenceForms)
+	}
+	if name, ok := strings.CutPrefix(e, "doc:"); ok {
+		if !docName.MatchString(name) {
+			return fmt.Errorf("%w: %q: expected %s", ErrInvalidEvidence, truncate(e, 60), EvidenceForms)
+		}
+		return nil
+	}
+	u, err := url.Parse(e)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || strings.ContainsAny(e, " \t\n") {
+		return fmt.Errorf("%w: %q is not evidence: expected %s", ErrInvalidEvidence, truncate(e, 60), EvidenceForms)
 	}
 	return nil
 }
@@ -234,11 +313,19 @@ func checkText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidField, field)
 	}
+	for i, r := range s {
+		if r == '\n' || r == '\t' {
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+			return fmt.Errorf("%w: %s has control character %U at byte %d (only newline and tab are allowed)", ErrInvalidField, field, r, i)
+		}
+	}
 	return nil
 }
 
 func (p Profile) validate() error {
-	if err := checkText("profile.organization", p.Organization); err != nil {
+	if err := checkLine("profile.organization", p.Organization); err != nil {
 		return err
 	}
 	if len(p.Builders) > MaxBuilders {
@@ -253,7 +340,7 @@ func (p Profile) validate() error {
 			return fmt.Errorf("%w: profile.builders[%d]: duplicate %q", ErrInvalidField, i, b.Name())
 		}
 		seen[b.Name()] = true
-		if err := checkText(fmt.Sprintf("profile.builders[%d].mode", i), b.Mode); err != nil {
+		if err := checkLine(fmt.Sprintf("profile.builders[%d].mode", i), b.Mode); err != nil {
 			return err
 		}
 	}
@@ -266,6 +353,14 @@ func (p Profile) validate() error {
 		}
 	}
 	return nil
+}
+
+// checkLine is checkText for one-line fields: no newline or tab either.
+func checkLine(field, s string) error {
+	if strings.ContainsAny(s, "\n\t") {
+		return fmt.Errorf("%w: %s must be one line", ErrInvalidField, field)
+	}
+	return checkText(field, s)
 }
 
 // ValidateBuilderID checks that id is an absolute URI, as SLSA requires of
@@ -398,10 +493,13 @@ func (d *Document) Set(id string, a Answer) error {
 		return fmt.Errorf("%w: %q", ErrUnknownQuestion, id)
 	}
 	a.Evidence = slices.DeleteFunc(slices.Clone(a.Evidence), func(s string) bool { return strings.TrimSpace(s) == "" })
+	if a.Choice != "" {
+		a.NeedsReanswer = ""
+	}
 	if err := validateAnswer(qu, a); err != nil {
 		return fmt.Errorf("question %s: %w", id, err)
 	}
-	if a.Choice == "" && a.Explanation == "" && len(a.Evidence) == 0 && a.Reviewed == "" {
+	if a.Choice == "" && a.Explanation == "" && len(a.Evidence) == 0 && a.Reviewed == "" && a.NeedsReanswer == "" {
 		delete(d.Answers, id)
 		return nil
 	}

@@ -96,7 +96,7 @@ func TestDigestChangesWithContent(t *testing.T) {
 	}
 }
 
-const minimal = `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{},"answers":%s}`
+const minimal = `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/2","profile":{},"answers":%s}`
 
 func TestParseAnswersRejects(t *testing.T) {
 	cases := []struct {
@@ -108,13 +108,28 @@ func TestParseAnswersRejects(t *testing.T) {
 		{"unknown question", strings.Replace(minimal, "%s", `{"IT9":{"choice":"x"}}`, 1), ErrUnknownQuestion, `"IT9"`},
 		{"wrong choice", strings.Replace(minimal, "%s", `{"IT1":{"choice":"docker"}}`, 1), ErrInvalidChoice, "question IT1"},
 		{"bad date", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","reviewed":"15/10/2026"}}`, 1), ErrInvalidField, "question CA1"},
-		{"empty evidence", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":[" "]}}`, 1), ErrInvalidField, "evidence[0]"},
+		{"empty evidence", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":[" "]}}`, 1), ErrInvalidEvidence, "evidence[0]"},
+		{"evidence none", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["none"]}}`, 1), ErrInvalidEvidence, "an https URL"},
+		{"evidence n/a", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["n/a"]}}`, 1), ErrInvalidEvidence, "doc:NAME"},
+		{"evidence TBD", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["https://x.example/a","TBD"]}}`, 1), ErrInvalidEvidence, "evidence[1]"},
+		{"evidence http", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["http://x.example/a"]}}`, 1), ErrInvalidEvidence, "http://x.example/a"},
+		{"evidence javascript", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["javascript:alert(1)"]}}`, 1), ErrInvalidEvidence, "javascript"},
+		{"evidence empty doc", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["doc:"]}}`, 1), ErrInvalidEvidence, "doc:"},
+		{"evidence doc with space", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["doc:a b"]}}`, 1), ErrInvalidEvidence, "doc:"},
+		{"escape in explanation", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","explanation":"ok\u001b[2Jfine"}}`, 1), ErrInvalidField, "control character"},
+		{"bidi override in explanation", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","explanation":"a\u202eb"}}`, 1), ErrInvalidField, "control character"},
+		{"newline in organisation", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/2","profile":{"organization":"a\nb"},"answers":{}}`, ErrInvalidField, "one line"},
+		{"duplicate answer", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none"},"CA1":{"choice":"mutable-shared"}}`, 1), ErrMalformed, "given twice"},
+		{"duplicate choice member", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","choice":"mutable-shared"}}`, 1), ErrMalformed, "given twice"},
+		{"case-variant member", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","Choice":"mutable-shared"}}`, 1), ErrMalformed, "case"},
+		{"case-variant top member", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/2","Questionnaire":"slsa-build-1.0/1","profile":{},"answers":{}}`, ErrMalformed, "case"},
+		{"case-variant question ids", strings.Replace(minimal, "%s", `{"it1":{"choice":"vm-per-build"},"IT1":{"choice":"vm-per-build"}}`, 1), ErrMalformed, "case"},
 		{"unknown field", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","score":3}}`, 1), ErrMalformed, "score"},
 		{"wrong schema", `{"schema":"https://example.com/v9","questionnaire":"slsa-build-1.0/1"}`, ErrUnknownSchema, "example.com"},
 		{"unknown questionnaire", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"v0"}`, ErrUnknownQuestionnaire, `"v0"`},
 		{"not json", `{"schema":`, ErrMalformed, ""},
-		{"trailing data", strings.Replace(minimal, "%s", `{}`, 1) + `{}`, ErrMalformed, "after top-level value"},
-		{"bad level", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"claimedLevel":5}}`, ErrMalformed, "expected 0-3"},
+		{"trailing data", strings.Replace(minimal, "%s", `{}`, 1) + `{}`, ErrMalformed, "more than one value"},
+		{"bad level", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/2","profile":{"claimedLevel":5}}`, ErrMalformed, "expected 0-3"},
 		{"bad builder id", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"builders":[{"id":"not a uri"}]}}`, ErrInvalidField, "builders[0]"},
 		{"bad public key", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"signers":[{"publicKey":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}]}}`, ErrInvalidField, "signers[0]"},
 		{"sigstore without san", `{"schema":"https://hallmark.build/answers/v1","questionnaire":"slsa-build-1.0/1","profile":{"signers":[{"oidcIssuer":"https://token.actions.githubusercontent.com"}]}}`, ErrInvalidField, "san"},
@@ -160,10 +175,10 @@ func TestSetValidatesAndClears(t *testing.T) {
 	if err := doc.Set("XX", Answer{}); !errors.Is(err, ErrUnknownQuestion) {
 		t.Fatalf("err = %v", err)
 	}
-	if err := doc.Set("IT1", Answer{Choice: "vm-per-build", Evidence: []string{"", "doc"}}); err != nil {
+	if err := doc.Set("IT1", Answer{Choice: "vm-per-build", Evidence: []string{"", "doc:runbook-12"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := doc.Answers["IT1"].Evidence; len(got) != 1 || got[0] != "doc" {
+	if got := doc.Answers["IT1"].Evidence; len(got) != 1 || got[0] != "doc:runbook-12" {
 		t.Fatalf("blank evidence kept: %q", got)
 	}
 	if err := doc.Set("IT1", Answer{}); err != nil {

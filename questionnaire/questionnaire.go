@@ -8,7 +8,16 @@
 // section it comes from and the requirement codes it bears on. Questions that
 // bear on a requirement offer [Choice] values whose [Effect] on each
 // requirement is part of the data: the mapping from answers to requirements
-// lives in one reviewable file, data/slsa-build-v1.0.json.
+// lives in one reviewable file, data/slsa-build-v1.0-2.json, where every
+// choice whose effect is not obvious cites the requirement it follows
+// ("basis"). The same file holds the consistency [Rule] values: combinations of
+// answers that contradict each other.
+//
+// Questionnaires are versioned. An answers document names the version it was
+// made with; documents of an older version stay readable and are upgraded on
+// load: an answer whose choice was split in the newer version keeps its text
+// and evidence but is marked as needing a new answer ([Answer.NeedsReanswer]),
+// never silently mapped to one of the new choices.
 //
 // Load the embedded questionnaire with [Default]:
 //
@@ -20,19 +29,26 @@
 package questionnaire
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
-//go:embed data/slsa-build-v1.0.json
+//go:embed data/slsa-build-v1.0.json data/slsa-build-v1.0-2.json
 var dataFS embed.FS
 
 // DefaultVersion is the version of the embedded questionnaire.
-const DefaultVersion = "slsa-build-1.0/1"
+const DefaultVersion = "slsa-build-1.0/2"
+
+// versionFiles are the embedded questionnaires by version, oldest first.
+var versionFiles = []struct{ version, file string }{
+	{"slsa-build-1.0/1", "data/slsa-build-v1.0.json"},
+	{DefaultVersion, "data/slsa-build-v1.0-2.json"},
+}
 
 // ProfileComponent is the component ID of the builder-profile questions.
 const ProfileComponent = "profile"
@@ -141,7 +157,46 @@ type Choice struct {
 	Value   string            `json:"value"`
 	Label   string            `json:"label"`
 	Effects map[string]Effect `json:"effects"`
+	// Basis cites the requirement of the SLSA specification the effects
+	// follow, where they are not obvious from the label.
+	Basis string `json:"basis,omitempty"`
 }
+
+// Supersedes says which older questionnaire a version replaces, and which of
+// that version's choices were split (question -> old choice -> new choices).
+// An old answer whose choice is listed is not mapped: it needs a new answer.
+type Supersedes struct {
+	Version string                         `json:"version"`
+	Note    string                         `json:"note"`
+	Split   map[string]map[string][]string `json:"split"`
+}
+
+// Rule is a consistency rule: when every condition holds, the answers
+// contradict each other, and the requirements listed get the status
+// "inconsistent" (which blocks every level that needs them).
+type Rule struct {
+	ID           string      `json:"id"`
+	Requirements []string    `json:"requirements"`
+	When         []Condition `json:"when"`
+	Message      string      `json:"message"`
+}
+
+// Condition is one part of a [Rule]. Exactly one of Question and Signer is
+// given. With Question, the question must be answered with one of Choices,
+// or with any choice other than OtherThan. With Signer ("sigstore" or "key"),
+// the profile must pin a signer of that kind.
+type Condition struct {
+	Question  string   `json:"question,omitempty"`
+	Choices   []string `json:"choices,omitempty"`
+	OtherThan []string `json:"otherThan,omitempty"`
+	Signer    string   `json:"signer,omitempty"`
+}
+
+// Signer kinds a [Condition] can name.
+const (
+	SignerSigstore = "sigstore"
+	SignerKey      = "key"
+)
 
 // Question is one prompt of the questionnaire.
 type Question struct {
@@ -187,6 +242,8 @@ type Questionnaire struct {
 	Components   []Component   `json:"components"`
 	Requirements []Requirement `json:"requirements"`
 	Questions    []Question    `json:"questions"`
+	Supersedes   *Supersedes   `json:"supersedes,omitempty"`
+	Rules        []Rule        `json:"rules,omitempty"`
 
 	byID  map[string]int
 	byReq map[string]int
@@ -212,49 +269,112 @@ var specPromptIDs = []string{
 func SpecPromptIDs() []string { return slices.Clone(specPromptIDs) }
 
 var (
-	defaultOnce sync.Once
-	defaultQ    *Questionnaire
+	loadOnce sync.Once
+	loaded   map[string]*Questionnaire
 )
 
-// Default returns the embedded questionnaire. The embedded data is validated
-// by the package tests; an invalid embedded file is a build defect, so
-// Default panics rather than returning an error every caller must handle.
-func Default() *Questionnaire {
-	defaultOnce.Do(func() {
-		b, err := dataFS.ReadFile("data/slsa-build-v1.0.json")
-		if err != nil {
-			panic("questionnaire: embedded data missing: " + err.Error())
+// load parses every embedded questionnaire once. The embedded data is
+// validated by the package tests; an invalid embedded file is a build defect,
+// so it panics rather than returning an error every caller must handle.
+func load() map[string]*Questionnaire {
+	loadOnce.Do(func() {
+		loaded = map[string]*Questionnaire{}
+		for _, vf := range versionFiles {
+			b, err := dataFS.ReadFile(vf.file)
+			if err != nil {
+				panic("questionnaire: embedded data missing: " + err.Error())
+			}
+			q, err := Parse(b)
+			if err != nil {
+				panic("questionnaire: embedded data invalid: " + err.Error())
+			}
+			if q.Version != vf.version {
+				panic("questionnaire: " + vf.file + " has version " + q.Version)
+			}
+			loaded[q.Version] = q
 		}
-		q, err := Parse(b)
-		if err != nil {
-			panic("questionnaire: embedded data invalid: " + err.Error())
+		for v, q := range loaded {
+			if q.Supersedes != nil {
+				old, ok := loaded[q.Supersedes.Version]
+				if !ok {
+					panic("questionnaire: " + v + " supersedes unknown " + q.Supersedes.Version)
+				}
+				if err := q.checkSupersedes(old); err != nil {
+					panic("questionnaire: " + v + ": " + err.Error())
+				}
+			}
 		}
-		defaultQ = q
 	})
-	return defaultQ
+	return loaded
+}
+
+// Default returns the current embedded questionnaire.
+func Default() *Questionnaire { return load()[DefaultVersion] }
+
+// Versions lists the questionnaire versions this build reads, oldest first.
+func Versions() []string {
+	out := make([]string, len(versionFiles))
+	for i, vf := range versionFiles {
+		out[i] = vf.version
+	}
+	return out
 }
 
 // ByVersion returns the questionnaire with the given version, for reading
 // answers documents made with an older questionnaire.
 func ByVersion(v string) (*Questionnaire, error) {
-	if v == DefaultVersion {
-		return Default(), nil
+	if q, ok := load()[v]; ok {
+		return q, nil
 	}
-	return nil, fmt.Errorf("%w: %q (this build knows %q)", ErrUnknownQuestionnaire, v, DefaultVersion)
+	return nil, fmt.Errorf("%w: %q (this build knows %v)", ErrUnknownQuestionnaire, truncate(v, 60), Versions())
 }
 
 // Parse decodes and validates a questionnaire definition.
 func Parse(b []byte) (*Questionnaire, error) {
 	var q Questionnaire
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
+	if err := strictjson.Unmarshal(b, &q); err != nil {
 		return nil, fmt.Errorf("questionnaire: %w", err)
 	}
 	if err := q.validate(); err != nil {
 		return nil, fmt.Errorf("questionnaire %s: %w", q.Version, err)
 	}
 	return &q, nil
+}
+
+// checkSupersedes checks that every choice of old either exists in q with the
+// same value or is listed as split into choices q has.
+func (q *Questionnaire) checkSupersedes(old *Questionnaire) error {
+	for _, oq := range old.Questions {
+		nq, ok := q.Question(oq.ID)
+		if !ok {
+			return fmt.Errorf("question %s of %s is gone", oq.ID, old.Version)
+		}
+		for _, c := range oq.Choices {
+			into, split := q.Supersedes.Split[oq.ID][c.Value]
+			_, kept := nq.Choice(c.Value)
+			switch {
+			case kept && split:
+				return fmt.Errorf("question %s: choice %q is both kept and split", oq.ID, c.Value)
+			case !kept && !split:
+				return fmt.Errorf("question %s: choice %q of %s is neither kept nor listed as split", oq.ID, c.Value, old.Version)
+			}
+			for _, v := range into {
+				if _, ok := nq.Choice(v); !ok {
+					return fmt.Errorf("question %s: %q is split into unknown choice %q", oq.ID, c.Value, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SplitInto returns the choices an old choice of question id was split into,
+// when q supersedes the version it came from.
+func (q *Questionnaire) SplitInto(id, oldChoice string) []string {
+	if q.Supersedes == nil {
+		return nil
+	}
+	return q.Supersedes.Split[id][oldChoice]
 }
 
 func (q *Questionnaire) validate() error {
@@ -346,6 +466,61 @@ func (q *Questionnaire) validate() error {
 	for _, id := range specPromptIDs {
 		if _, ok := q.byID[id]; !ok {
 			return fmt.Errorf("spec prompt %s is missing", id)
+		}
+	}
+	return q.validateRules()
+}
+
+func (q *Questionnaire) validateRules() error {
+	ids := map[string]bool{}
+	for _, r := range q.Rules {
+		if r.ID == "" || r.Message == "" {
+			return fmt.Errorf("a rule needs an id and a message")
+		}
+		if ids[r.ID] {
+			return fmt.Errorf("duplicate rule %q", r.ID)
+		}
+		ids[r.ID] = true
+		if len(r.Requirements) == 0 || len(r.When) < 2 {
+			return fmt.Errorf("rule %s: needs requirements and at least two conditions", r.ID)
+		}
+		for _, code := range r.Requirements {
+			if _, ok := q.byReq[code]; !ok {
+				return fmt.Errorf("rule %s: unknown requirement %q", r.ID, code)
+			}
+		}
+		for i, c := range r.When {
+			if err := q.validateCondition(c); err != nil {
+				return fmt.Errorf("rule %s: when[%d]: %w", r.ID, i, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (q *Questionnaire) validateCondition(c Condition) error {
+	if (c.Question == "") == (c.Signer == "") {
+		return fmt.Errorf("give exactly one of question and signer")
+	}
+	if c.Signer != "" {
+		if c.Signer != SignerSigstore && c.Signer != SignerKey {
+			return fmt.Errorf("signer: expected %q or %q, got %q", SignerSigstore, SignerKey, c.Signer)
+		}
+		if len(c.Choices)+len(c.OtherThan) > 0 {
+			return fmt.Errorf("a signer condition takes no choices")
+		}
+		return nil
+	}
+	qu, ok := q.Question(c.Question)
+	if !ok {
+		return fmt.Errorf("unknown question %q", c.Question)
+	}
+	if (len(c.Choices) == 0) == (len(c.OtherThan) == 0) {
+		return fmt.Errorf("give exactly one of choices and otherThan")
+	}
+	for _, v := range append(slices.Clone(c.Choices), c.OtherThan...) {
+		if _, ok := qu.Choice(v); !ok {
+			return fmt.Errorf("question %s has no choice %q", c.Question, v)
 		}
 	}
 	return nil

@@ -76,7 +76,7 @@ func TestRequirementsCatalogue(t *testing.T) {
 
 func embedded(t *testing.T) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("data/slsa-build-v1.0.json")
+	b, err := os.ReadFile("data/slsa-build-v1.0-2.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,20 @@ func TestParseRejectsBrokenDefinitions(t *testing.T) {
 			c := qs(m)[3].(map[string]any)["choices"].([]any)[0].(map[string]any)
 			c["effects"].(map[string]any)["UF-c"] = "maybe"
 		}, `effect: expected "meets" or "fails", got "maybe"`},
-		{"unknown field", func(m map[string]any) { m["extra"] = 1 }, "unknown field"},
+		{"unknown field", func(m map[string]any) { m["extra"] = 1 }, "unknown JSON member"},
+		{"rule on unknown choice", func(m map[string]any) {
+			m["rules"].([]any)[0].(map[string]any)["when"].([]any)[0].(map[string]any)["choices"] = []any{"nope"}
+		}, `has no choice "nope"`},
+		{"rule with one condition", func(m map[string]any) {
+			r := m["rules"].([]any)[0].(map[string]any)
+			r["when"] = r["when"].([]any)[:1]
+		}, "at least two conditions"},
+		{"rule on unknown requirement", func(m map[string]any) {
+			m["rules"].([]any)[0].(map[string]any)["requirements"] = []any{"IS9"}
+		}, `unknown requirement "IS9"`},
+		{"rule with bad signer kind", func(m map[string]any) {
+			m["rules"].([]any)[4].(map[string]any)["when"].([]any)[0].(map[string]any)["signer"] = "x509"
+		}, `signer: expected`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
