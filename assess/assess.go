@@ -49,6 +49,9 @@ var (
 	ErrBestPractice = errors.New("best-practice answers fall short")
 	// ErrWaiver: a waiver names no best-practice finding, or has no reason.
 	ErrWaiver = errors.New("invalid best-practice waiver")
+	// ErrLevelNotSupported: the level asked for is above what the answers
+	// support (or below L1).
+	ErrLevelNotSupported = errors.New("the answers do not support the requested level")
 )
 
 // Status is the state of one requirement.
@@ -158,6 +161,29 @@ type Assessment struct {
 	Answered       int      `json:"answered"`
 	Total          int      `json:"total"`
 	Unanswered     []string `json:"unanswered"`
+}
+
+// Attestable returns the level an attestation would grant and whether it may
+// be issued: requested, else the claimed level, else the supported level must
+// be 1 or more and supported, and the answers must conform (best practices
+// met or waived). `hallmark check` and `hallmark attest` both decide by it.
+func (a *Assessment) Attestable(requested *questionnaire.Level) (questionnaire.Level, error) {
+	level := a.Level
+	switch {
+	case requested != nil:
+		level = *requested
+	case a.ClaimedLevel != nil:
+		level = *a.ClaimedLevel
+	}
+	if level > a.Level || level < 1 {
+		var unmet []string
+		for _, code := range a.Unmet(max(level, 1)) {
+			r, _ := a.Requirement(code)
+			unmet = append(unmet, fmt.Sprintf("%s (%s: %s)", code, r.Title, r.Status))
+		}
+		return level, fmt.Errorf("%w: requested %s, the answers support %s; unmet: %s", ErrLevelNotSupported, level, a.Level, strings.Join(unmet, "; "))
+	}
+	return level, a.Conformance()
 }
 
 // Conformance reports whether the answers conform apart from the level:

@@ -1,6 +1,10 @@
 package attest
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/hallmark-build/hallmark/assess"
+)
 
 // Key errors.
 var (
@@ -15,7 +19,7 @@ var (
 
 // Attestation errors: issuing.
 var (
-	ErrLevelNotSupported = errors.New("the answers do not support the requested level")
+	ErrLevelNotSupported = assess.ErrLevelNotSupported
 	ErrValidity          = errors.New("invalid validity period")
 	ErrNoBuilder         = errors.New("no builder to attest")
 )

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/hallmark-build/hallmark/assess"
@@ -58,6 +57,15 @@ type Predicate struct {
 	ValidFrom      time.Time           `json:"validFrom"`
 	ValidUntil     time.Time           `json:"validUntil"`
 	Evidence       []string            `json:"evidence,omitempty"`
+	// BestPracticeWaivers are the best-practice findings the issuer accepted,
+	// each with its reason (hallmark attest --waive ID=REASON).
+	BestPracticeWaivers []Waiver `json:"bestPracticeWaivers,omitempty"`
+}
+
+// Waiver is a best-practice finding accepted with a reason.
+type Waiver struct {
+	Question string `json:"question"`
+	Reason   string `json:"reason"`
 }
 
 // Builder identifies the certified builder and how verifiers recognise its
@@ -128,20 +136,9 @@ type IssueOptions struct {
 // its assessment, to be signed by the key with fingerprint signerFP. It
 // refuses to attest a level the assessment does not support.
 func NewStatement(doc *questionnaire.Document, a *assess.Assessment, signerFP string, o IssueOptions) (*Statement, *Predicate, error) {
-	level := a.Level
-	switch {
-	case o.Level != nil:
-		level = *o.Level
-	case doc.Profile.ClaimedLevel != nil:
-		level = *doc.Profile.ClaimedLevel
-	}
-	if level > a.Level || level < 1 {
-		var unmet []string
-		for _, code := range a.Unmet(max(level, 1)) {
-			r, _ := a.Requirement(code)
-			unmet = append(unmet, fmt.Sprintf("%s (%s: %s)", code, r.Title, r.Status))
-		}
-		return nil, nil, fmt.Errorf("%w: requested %s, the answers support %s; unmet: %s", ErrLevelNotSupported, level, a.Level, strings.Join(unmet, "; "))
+	level, err := a.Attestable(o.Level)
+	if err != nil {
+		return nil, nil, err
 	}
 	b, err := pickBuilder(doc, o.BuilderID)
 	if err != nil {
@@ -184,6 +181,9 @@ func NewStatement(doc *questionnaire.Document, a *assess.Assessment, signerFP st
 	}
 	for _, r := range a.Requirements {
 		p.Requirements = append(p.Requirements, RequirementStatus{Code: r.Code, Status: r.Status})
+	}
+	for _, f := range a.BestPractice {
+		p.BestPracticeWaivers = append(p.BestPracticeWaivers, Waiver{Question: f.Question, Reason: f.Waived})
 	}
 	digest, err := doc.Digest()
 	if err != nil {

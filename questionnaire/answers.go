@@ -355,6 +355,11 @@ func (p Profile) validate() error {
 	return nil
 }
 
+// ValidateText checks free text from a user (explanations, comments,
+// waiver reasons): at most MaxTextBytes of UTF-8 without control characters
+// other than newline and tab.
+func ValidateText(field, s string) error { return checkText(field, s) }
+
 // checkLine is checkText for one-line fields: no newline or tab either.
 func checkLine(field, s string) error {
 	if strings.ContainsAny(s, "\n\t") {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,10 +242,10 @@ func TestReviewBindsAnswersDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rv.Set("IT1", ReviewEntry{Verdict: Accepted, Comment: "seen the VM lifecycle code"}); err != nil {
+	if err := rv.Record(doc, "IT1", Accepted, "seen the VM lifecycle code"); err != nil {
 		t.Fatal(err)
 	}
-	if err := rv.Set("IT6", ReviewEntry{Verdict: "maybe"}); !errors.Is(err, ErrInvalidVerdict) {
+	if err := rv.Record(doc, "IT6", "maybe", ""); !errors.Is(err, ErrInvalidVerdict) {
 		t.Fatalf("invalid verdict: %v", err)
 	}
 	out, _ := rv.Canonical()
@@ -261,10 +262,16 @@ func TestReviewBindsAnswersDigest(t *testing.T) {
 	if _, err := ParseReview(out, odoc); !errors.Is(err, ErrReviewDigest) {
 		t.Fatalf("other answers: %v", err)
 	}
-	// A verdict on an unanswered question, or a bad verdict value: refused.
-	bad := strings.Replace(string(out), `"IT1"`, `"XX9"`, 1)
-	if _, err := ParseReview([]byte(bad), doc); !errors.Is(err, ErrUnknownReviewEntry) {
+	// A verdict on an unanswered question, one moved to another answer, or
+	// a bad verdict value: refused.
+	d, _ := doc.Digest()
+	v1 := `{"schema":"https://hallmark.build/review/v1","answersDigest":"` + d + `","verdicts":{"XX9":{"verdict":"accepted"}}}`
+	if _, err := ParseReview([]byte(v1), doc); !errors.Is(err, ErrUnknownReviewEntry) {
 		t.Fatalf("unknown entry: %v", err)
+	}
+	bad := strings.Replace(string(out), `"IT1"`, `"IT6"`, 1)
+	if _, err := ParseReview([]byte(bad), doc); !errors.Is(err, ErrMalformedReview) || !strings.Contains(err.Error(), "answerDigest") {
+		t.Fatalf("verdict moved to another question: %v", err)
 	}
 	bad = strings.Replace(string(out), `"accepted"`, `"ok"`, 1)
 	if _, err := ParseReview([]byte(bad), doc); !errors.Is(err, ErrMalformedReview) || !strings.Contains(err.Error(), "expected accepted, rejected or needs-evidence") {
@@ -276,7 +283,7 @@ func FuzzParseReview(f *testing.F) {
 	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
 	doc, _ := ParseAnswers(b)
 	rv, _ := NewReview(doc, "a.json")
-	rv.Set("IT1", ReviewEntry{Verdict: Rejected, Comment: "no"})
+	rv.Record(doc, "IT1", Rejected, "no")
 	seed, _ := rv.Canonical()
 	f.Add(seed)
 	f.Add([]byte(`{}`))
@@ -307,6 +314,105 @@ func TestBuilderValidate(t *testing.T) {
 	} {
 		if err := tc.b.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: err = %v", tc.b, err)
+		}
+	}
+}
+
+// A v1 review (no per-answer digests) is still read against its answers and
+// gains them; it is saved as v2.
+func TestReviewV1StillReadable(t *testing.T) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	d, _ := doc.Digest()
+	v1 := `{"schema":"https://hallmark.build/review/v1","answersDigest":"` + d + `","verdicts":{"IT1":{"verdict":"accepted","comment":"ok"}}}`
+	rv, err := ParseReview([]byte(v1), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Schema != ReviewSchema || rv.Verdicts["IT1"].AnswerDigest != AnswerDigest("IT1", doc.Answers["IT1"]) {
+		t.Fatalf("not upgraded: %+v", rv)
+	}
+	// Against changed answers a v1 review cannot carry over.
+	doc.Answers["IT6"] = Answer{Choice: "reused"}
+	if _, _, err := ReopenReview([]byte(v1), doc); !errors.Is(err, ErrReviewDigest) {
+		t.Fatalf("v1 carried over: %v", err)
+	}
+}
+
+// Re-review: the verdicts on unchanged answers carry over; those on changed
+// answers are withdrawn and marked, with the old answer kept.
+func TestReopenReviewCarriesOverUnchanged(t *testing.T) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	rv, _ := NewReview(doc, "l3-hosted.json")
+	for _, id := range []string{"IT1", "IT6", "CA1"} {
+		if err := rv.Record(doc, id, Accepted, "checked"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved, _ := rv.Canonical()
+
+	old := doc.Answers["IT6"]
+	changed := old
+	changed.Choice, changed.Explanation = "reused", "Runners are reused now."
+	if err := doc.Set("IT6", changed); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc.Answers, "CA1")
+	if _, err := ParseReview(saved, doc); !errors.Is(err, ErrReviewDigest) {
+		t.Fatalf("strict load of a review for other answers: %v", err)
+	}
+	re, ch, err := ReopenReview(saved, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ch, []string{"CA1", "IT6"}) || !slices.Equal(re.Changed(), []string{"IT6"}) {
+		t.Fatalf("changed %v, marked %v", ch, re.Changed())
+	}
+	if re.Verdicts["IT1"].Verdict != Accepted {
+		t.Fatalf("unchanged verdict lost: %+v", re.Verdicts["IT1"])
+	}
+	e := re.Verdicts["IT6"]
+	if e.Verdict != "" || !e.ChangedSinceReview || e.PreviousVerdict != Accepted || e.Answer == nil || e.Answer.Choice != old.Choice {
+		t.Fatalf("changed entry: %+v", e)
+	}
+	if _, ok := re.Verdicts["CA1"]; ok {
+		t.Fatal("verdict on a removed answer kept")
+	}
+	// Saved and loaded strictly against the new answers.
+	out, _ := re.Canonical()
+	back, err := ParseReview(out, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.VerdictMap()["IT6"] != "" || back.VerdictMap()["IT1"] != Accepted {
+		t.Fatalf("verdicts %v", back.VerdictMap())
+	}
+	// A new verdict ends "changed since review".
+	if err := back.Record(doc, "IT6", Rejected, "reused runners"); err != nil {
+		t.Fatal(err)
+	}
+	if e := back.Verdicts["IT6"]; e.ChangedSinceReview || e.AnswerDigest != AnswerDigest("IT6", doc.Answers["IT6"]) {
+		t.Fatalf("after a new verdict: %+v", e)
+	}
+}
+
+func TestReviewStrictDecoding(t *testing.T) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	d, _ := doc.Digest()
+	head := `{"schema":"https://hallmark.build/review/v1","answersDigest":"` + d + `",`
+	for name, doc2 := range map[string]string{
+		"duplicate verdict":      head + `"verdicts":{"IT1":{"verdict":"rejected","verdict":"accepted"}}}`,
+		"duplicate question":     head + `"verdicts":{"IT1":{"verdict":"rejected"},"IT1":{"verdict":"accepted"}}}`,
+		"case-variant member":    head + `"verdicts":{"IT1":{"Verdict":"accepted"}}}`,
+		"case-variant top":       head + `"Verdicts":{},"verdicts":{}}`,
+		"case-variant questions": head + `"verdicts":{"IT1":{"verdict":"rejected"},"it1":{"verdict":"accepted"}}}`,
+		"unknown member":         head + `"verdicts":{},"score":1}`,
+		"escape in comment":      head + `"verdicts":{"IT1":{"verdict":"accepted","comment":"\u001b[2J"}}}`,
+	} {
+		if _, err := ParseReview([]byte(doc2), doc); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

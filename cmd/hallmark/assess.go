@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -45,9 +46,24 @@ lines, for screen readers. NO_COLOR turns colours off.`,
 			if err != nil {
 				return err
 			}
+			if dir := filepath.Dir(path); dir != "" {
+				if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+					return cli.Usage(fmt.Errorf("cannot save answers in %s: directory %s does not exist", path, dir))
+				}
+			}
+			if v := doc.UpgradedFrom(); v != "" {
+				msg := fmt.Sprintf("%s was written with questionnaire %s; it is saved as %s with your next answer.", path, v, doc.Questionnaire)
+				if ids := doc.NeedsReanswer(); len(ids) > 0 {
+					msg += fmt.Sprintf(" These questions need a new answer (their choice was split): %s.", strings.Join(ids, ", "))
+				}
+				fmt.Fprintln(e.Stderr, msg)
+			}
 			o := tui.Options{Path: path, Doc: doc, Now: e.Now, Sign: tuiSigner(e, path)}
 			if accessible || e.Getenv("TERM") == "dumb" {
 				return tui.RunAccessible(o, e.Stdin, e.Stdout)
+			}
+			if !isTerminal(e.Stdin) {
+				return cli.Usage(errors.New("no terminal for the full-screen questionnaire: run it in a terminal, or use --accessible for line-by-line prompts"))
 			}
 			if e.Getenv("NO_COLOR") != "" {
 				lipgloss.SetColorProfile(termenv.Ascii)

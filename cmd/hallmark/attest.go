@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -23,6 +26,7 @@ type attestFlags struct {
 	validFor                                           time.Duration
 	level                                              questionnaire.Level
 	levelSet                                           bool
+	waive                                              []string
 }
 
 func newAttestCmd(e *env) *cobra.Command {
@@ -38,10 +42,20 @@ the validity window. The result is a DSSE envelope.
 
 It refuses to attest a level above what the answers support, naming the unmet
 requirements. The level is --level, else profile.claimedLevel, else the level
-the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
+the answers support. Validity is mandatory: 90 days by default, 366 at most.
+
+Best practices are part of conformance: attest refuses while a best-practice
+answer falls short or is unanswered, unless each such finding is waived with
+--waive ID=REASON (repeatable). Waivers are recorded in the predicate; a
+verifier's certifiers.json can refuse attestations that carry any.
+
+The answers file must be exactly as hallmark saves it (the attestation's
+subject is its sha256): a file written with an older questionnaire, or edited
+by hand, is refused until "hallmark assess FILE" saves it again.`,
 		Example: `  hallmark attest answers.json --key operator.key -o builder.capability.json
   hallmark attest answers.json --review answers.review.json --key auditor.key --assessor-id https://audit.example
-  hallmark attest answers.json --key operator.key --valid-for 30d --not-before 2027-01-01T00:00:00Z`,
+  hallmark attest answers.json --key operator.key --valid-for 30d --not-before 2027-01-01T00:00:00Z
+  hallmark attest answers.json --key operator.key --waive AD5="restore drill booked for 2027-01-15"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAttest(cmd.Context(), e, args[0], f)
@@ -56,8 +70,57 @@ the answers support. Validity is mandatory: 90 days by default, 366 at most.`,
 	fl.StringVar(&f.builderID, "builder-id", "", "which builder.id of the profile to attest, when it lists several")
 	fl.StringVar(&f.assessorID, "assessor-id", "", "URI identifying who assessed the answers (required with --review)")
 	fl.StringVar(&f.review, "review", "", "auditor's review: issue a third-party attestation counting only accepted answers")
+	fl.StringArrayVar(&f.waive, "waive", nil, "accept a best-practice finding: ID=REASON (repeatable)")
 	cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+// parseWaivers reads --waive ID=REASON flags.
+func parseWaivers(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, w := range flags {
+		id, reason, ok := strings.Cut(w, "=")
+		id, reason = strings.TrimSpace(id), strings.TrimSpace(reason)
+		if !ok || id == "" || reason == "" {
+			return nil, fmt.Errorf("--waive: expected ID=REASON with a reason, got %s", safetext.Quote(w))
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("--waive: %s given twice", safetext.Quote(id))
+		}
+		if err := questionnaire.ValidateText("--waive reason", reason); err != nil {
+			return nil, err
+		}
+		out[id] = reason
+	}
+	return out, nil
+}
+
+// loadCanonicalAnswers loads answers whose file bytes are the canonical
+// encoding, so that a digest bound to the document is the file's digest.
+func loadCanonicalAnswers(path string) (*questionnaire.Document, error) {
+	doc, err := loadAnswers(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := limitio.ReadFile(path, questionnaire.MaxAnswersBytes)
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	c, err := doc.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(b, c) {
+		why := "is not in the form hallmark saves (edited by hand?)"
+		if v := doc.UpgradedFrom(); v != "" {
+			why = fmt.Sprintf("was written with questionnaire %s (this is %s)", v, doc.Questionnaire)
+		}
+		return nil, cli.Usage(fmt.Errorf("%s %s: open it with \"hallmark assess %s\" and save it, then try again", path, why, path))
+	}
+	return doc, nil
 }
 
 func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) error {
@@ -73,7 +136,11 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	if f.levelSet {
 		level = &f.level
 	}
-	doc, err := loadAnswers(answersPath)
+	waivers, err := parseWaivers(f.waive)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	doc, err := loadCanonicalAnswers(answersPath)
 	if err != nil {
 		return err
 	}
@@ -81,7 +148,7 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		AnswersName: filepath.Base(answersPath), BuilderID: f.builderID, Level: level,
 		Now: e.Now(), NotBefore: notBefore, ValidFor: validFor, AssessorID: f.assessorID,
 	}
-	assessOpts := assess.Options{}
+	assessOpts := assess.Options{Waivers: waivers}
 	if f.review != "" {
 		if f.assessorID == "" {
 			return cli.Usage(errors.New("--review needs --assessor-id: a third-party attestation names its assessor"))
@@ -108,6 +175,9 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		return cli.Usage(err)
 	}
 	p := res.Predicate
+	for _, w := range p.BestPracticeWaivers {
+		fmt.Fprintf(e.Stdout, "Waived best practice %s: %s\n", w.Question, safetext.Term(w.Reason))
+	}
 	fmt.Fprintf(e.Stdout, "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
 		f.out, p.Builder.Name(), p.SLSABuildLevel, p.Assessment.Kind, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
 		answersPath, res.AnswersDigest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)

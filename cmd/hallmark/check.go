@@ -15,24 +15,38 @@ import (
 
 func newCheckCmd(e *env) *cobra.Command {
 	var format, review string
+	var waive []string
 	cmd := &cobra.Command{
 		Use:   "check ANSWERS.json",
 		Short: "Assess an answers document and print the level it supports",
 		Long: `check assesses an answers document: the status of every requirement, the
 SLSA Build level the answers support, and what is missing for the next level.
 
-Exit codes: 0 the claimed level (profile.claimedLevel) is supported; 1 it is
-not, or no level is claimed; 2 the file cannot be read or is invalid.`,
+check decides as "hallmark attest" does, with the same --review and --waive:
+the level to attest is the claimed level (profile.claimedLevel), else the
+level the answers support; it must be Build L1 or above and supported, and
+every best-practice finding must be answered or waived (--waive ID=REASON).
+Answers that contradict each other make the requirements they bear on
+"inconsistent"; answers whose choice was split by a newer questionnaire are
+listed as needing a new answer.
+
+Exit codes: 0 "hallmark attest" would sign; 1 it would refuse (the output
+says why); 2 the file cannot be read or is invalid.`,
 		Example: `  hallmark check testdata/answers/l3-hosted.json
   hallmark check --format json answers.json
-  hallmark check answers.json --review answers.review.json`,
+  hallmark check answers.json --review answers.review.json
+  hallmark check answers.json --waive AD5="restore drill booked for 2027-01-15"`,
 		Args: cli.ExactArgs("the answers document to assess (start one with hallmark assess)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			waivers, err := parseWaivers(waive)
+			if err != nil {
+				return cli.Usage(err)
+			}
 			doc, err := loadAnswers(args[0])
 			if err != nil {
 				return err
 			}
-			opts := assess.Options{}
+			opts := assess.Options{Waivers: waivers}
 			if review != "" {
 				rv, err := loadReview(review, doc)
 				if err != nil {
@@ -41,16 +55,31 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 				opts.Verdicts = rv.VerdictMap()
 			}
 			a := assess.Assess(doc, opts)
+			level, attestErr := a.Attestable(nil)
 			if format == "json" {
+				out := struct {
+					*assess.Assessment
+					Attestable   bool   `json:"attestable"`
+					AttestLevel  int    `json:"attestLevel"`
+					AttestRefuse string `json:"attestRefusal,omitempty"`
+				}{Assessment: a, Attestable: attestErr == nil, AttestLevel: int(level)}
+				if attestErr != nil {
+					out.AttestRefuse = attestErr.Error()
+				}
 				enc := json.NewEncoder(e.Stdout)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(a); err != nil {
+				if err := enc.Encode(out); err != nil {
 					return err
 				}
 			} else {
 				render.Assessment(e.Stdout, args[0], doc.Q(), a)
+				if attestErr != nil {
+					fmt.Fprintf(e.Stdout, "\nhallmark attest would refuse: %v\n", attestErr)
+				} else {
+					fmt.Fprintf(e.Stdout, "\nhallmark attest would sign %s.\n", render.LevelName(level))
+				}
 			}
-			if !a.ClaimSupported {
+			if attestErr != nil {
 				return cli.FailedQuiet()
 			}
 			return nil
@@ -58,6 +87,7 @@ not, or no level is claimed; 2 the file cannot be read or is invalid.`,
 	}
 	cli.FormatVar(cmd.Flags(), &format, "text", "json")
 	cmd.Flags().StringVar(&review, "review", "", "count only the answers this auditor's review accepted")
+	cmd.Flags().StringArrayVar(&waive, "waive", nil, "accept a best-practice finding as attest would: ID=REASON (repeatable)")
 	return cmd
 }
 

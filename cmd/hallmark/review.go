@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
@@ -21,6 +23,7 @@ import (
 
 func newReviewCmd(e *env) *cobra.Command {
 	var out, reviewer string
+	var accessible bool
 	cmd := &cobra.Command{
 		Use:   "review ANSWERS.json [-o REVIEW.json]",
 		Short: "Review an operator's answers as an auditor (interactive)",
@@ -29,13 +32,21 @@ the operator's explanation and evidence, and records a verdict for each:
 accepted, rejected or needs evidence, with a comment. Verdicts are saved as
 soon as they are given; reopening resumes at the first answer without one.
 
-The review document binds the sha256 of the answers it reviewed and refuses
-to load against different answers. Then:
+The review document binds the sha256 of the answers it reviewed, and each
+verdict the sha256 of its answer. When the operator changes answers after a
+review, "hallmark review" on the new answers carries over the verdicts of the
+unchanged answers, withdraws those on changed ones (marked "changed since
+review", with the old and new answer shown) and says which. check, attest and
+report refuse a review made for other answers.
+
+--accessible (automatic when TERM=dumb) asks answer by answer in plain
+lines, for screen readers. Then:
 
   hallmark check ANSWERS.json --review REVIEW.json
   hallmark attest ANSWERS.json --review REVIEW.json --key auditor.key --assessor-id URI`,
-		Example: `  hallmark review answers.json -o answers.review.json --reviewer https://audit.example/alice`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  hallmark review answers.json -o answers.review.json --reviewer https://audit.example/alice
+  hallmark review --accessible answers.json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			doc, err := loadAnswers(args[0])
 			if err != nil {
@@ -44,17 +55,33 @@ to load against different answers. Then:
 			if out == "" {
 				out = strings.TrimSuffix(args[0], filepath.Ext(args[0])) + ".review.json"
 			}
-			rv, err := openOrNewReview(out, args[0], doc)
+			if v := doc.UpgradedFrom(); v != "" {
+				return cli.Usage(fmt.Errorf("%s was written with questionnaire %s: the operator opens it with \"hallmark assess %s\" to answer the questions it changed, then it can be reviewed", args[0], v, args[0]))
+			}
+			rv, changed, err := openOrNewReview(out, args[0], doc)
 			if err != nil {
 				return err
 			}
 			if reviewer != "" {
+				if err := questionnaire.ValidateText("--reviewer", reviewer); err != nil {
+					return cli.Usage(err)
+				}
 				rv.Reviewer = reviewer
+			}
+			if len(changed) > 0 {
+				fmt.Fprintf(e.Stdout, "The answers changed since %s was made: verdicts on %s were withdrawn (changed since review); the others carry over.\n", out, strings.Join(changed, ", "))
+			}
+			o := tui.ReviewOptions{AnswersPath: args[0], ReviewPath: out, Doc: doc, Review: rv}
+			if accessible || e.Getenv("TERM") == "dumb" {
+				return tui.RunAccessibleReview(o, e.Stdin, e.Stdout)
+			}
+			if !isTerminal(e.Stdin) {
+				return cli.Usage(errors.New("no terminal for the full-screen review: run it in a terminal, or use --accessible for line-by-line prompts"))
 			}
 			if e.Getenv("NO_COLOR") != "" {
 				lipgloss.SetColorProfile(termenv.Ascii)
 			}
-			m := tui.NewReview(tui.ReviewOptions{AnswersPath: args[0], ReviewPath: out, Doc: doc, Review: rv})
+			m := tui.NewReview(o)
 			if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(e.Stdin), tea.WithOutput(e.Stdout)).Run(); err != nil {
 				return err
 			}
@@ -69,15 +96,33 @@ to load against different answers. Then:
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "review document (default: ANSWERS.review.json)")
 	cmd.Flags().StringVar(&reviewer, "reviewer", "", "URI or name of the reviewer, recorded in the review")
+	cmd.Flags().BoolVar(&accessible, "accessible", false, "plain line-by-line prompts for screen readers")
 	return cmd
 }
 
-// openOrNewReview resumes a review of doc, or starts one.
-func openOrNewReview(path, answersPath string, doc *questionnaire.Document) (*questionnaire.Review, error) {
+// openOrNewReview resumes a review of doc (carrying over the verdicts on
+// unchanged answers when doc changed since), or starts one. It returns the
+// questions whose verdict was withdrawn.
+func openOrNewReview(path, answersPath string, doc *questionnaire.Document) (*questionnaire.Review, []string, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return questionnaire.NewReview(doc, filepath.Base(answersPath))
+		rv, err := questionnaire.NewReview(doc, filepath.Base(answersPath))
+		return rv, nil, err
 	}
-	return loadReview(path, doc)
+	b, err := limitio.ReadFile(path, questionnaire.MaxReviewBytes)
+	if err != nil {
+		return nil, nil, cli.Usage(err)
+	}
+	rv, changed, err := questionnaire.ReopenReview(b, doc)
+	if err != nil {
+		return nil, nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
+	}
+	return rv, changed, nil
+}
+
+// isTerminal reports whether r is a terminal, for the full-screen UIs.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func loadReview(path string, doc *questionnaire.Document) (*questionnaire.Review, error) {

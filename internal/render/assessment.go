@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -22,6 +23,8 @@ func StatusLabel(s assess.Status) string {
 		return "open"
 	case assess.NeedsEvidence:
 		return "needs evidence"
+	case assess.Inconsistent:
+		return "INCONSISTENT"
 	}
 	return string(s)
 }
@@ -32,7 +35,7 @@ func LevelName(l questionnaire.Level) string { return "Build " + l.String() }
 // Assessment writes the human-readable assessment of a document named name.
 func Assessment(w io.Writer, name string, q *questionnaire.Questionnaire, a *assess.Assessment) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	p("Assessment of %s (questionnaire %s", name, a.Questionnaire)
+	p("Assessment of %s (questionnaire %s", safetext.Term(name), a.Questionnaire)
 	if a.Reviewed {
 		p(", counting only answers the auditor accepted")
 	}
@@ -67,16 +70,39 @@ func Assessment(w io.Writer, name string, q *questionnaire.Questionnaire, a *ass
 	} else {
 		p("\n%s is the highest Build level: nothing is missing.\n", LevelName(a.Level))
 	}
-	p("\nBest practice (reported separately; never changes the level)\n")
+	if len(a.Inconsistencies) > 0 {
+		p("\nInconsistent answers (they block every level that needs the requirements named)\n")
+		for _, in := range a.Inconsistencies {
+			p("  %s disagree (%s): %s\n", strings.Join(in.Questions, " and "), strings.Join(in.Requirements, ", "), in.Message)
+		}
+	}
+	if len(a.NeedsReanswer) > 0 {
+		p("\nNeeds re-answer (the choice was split in questionnaire %s; answer again with hallmark assess)\n", a.Questionnaire)
+		for _, id := range a.NeedsReanswer {
+			text := ""
+			if qu, ok := q.Question(id); ok {
+				text = qu.Text
+			}
+			p("  %-8s %s\n", id, text)
+		}
+	}
+	p("\nBest practice (part of conformance, never changes the level: attest refuses\nuntil each finding is answered or waived with --waive ID=REASON)\n")
 	if len(a.BestPractice) == 0 {
 		p("  every best-practice answer meets the bar\n")
 	}
 	for _, f := range a.BestPractice {
-		if f.Status == assess.Unanswered {
-			p("  %-4s open: %s\n", f.Question, f.Text)
-		} else {
-			p("  %-4s %s: %s (answered %q)\n", f.Question, StatusLabel(f.Status), f.Text, f.Label)
+		state := "waivable"
+		if f.Waived != "" {
+			state = "waived: " + safetext.Term(f.Waived)
 		}
+		if f.Status == assess.Unanswered {
+			p("  %-4s open: %s [%s]\n", f.Question, f.Text, state)
+		} else {
+			p("  %-4s %s: %s (answered %q) [%s]\n", f.Question, StatusLabel(f.Status), f.Text, f.Label, state)
+		}
+	}
+	for _, id := range a.UnknownWaivers {
+		p("  %-4s waiver given, but there is no finding to waive\n", safetext.Term(id))
 	}
 	if len(a.Unanswered) > 0 {
 		p("\nUnanswered: %s\n", strings.Join(a.Unanswered, " "))
@@ -103,7 +129,7 @@ func gapWhy(q *questionnaire.Questionnaire, g assess.Gap) string {
 			parts = append(parts, fmt.Sprintf("%s needs evidence", d.Question))
 		}
 	}
-	if len(parts) == 0 {
+	if len(parts) == 0 || g.Status == assess.Inconsistent {
 		return g.Reason
 	}
 	return strings.Join(parts, "; ")

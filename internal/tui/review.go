@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -114,9 +115,7 @@ func (m *ReviewModel) persist() {
 
 func (m *ReviewModel) setVerdict(v questionnaire.Verdict) {
 	id := m.items[m.idx].ID
-	e := m.rv.Verdicts[id]
-	e.Verdict = v
-	if err := m.rv.Set(id, e); err != nil {
+	if err := m.rv.Record(m.doc, id, v, m.rv.Verdicts[id].Comment); err != nil {
 		m.status = "not saved: " + err.Error()
 		return
 	}
@@ -133,8 +132,7 @@ func (m *ReviewModel) commitComment() {
 	if c == e.Comment {
 		return
 	}
-	e.Comment = c
-	if err := m.rv.Set(id, e); err != nil {
+	if err := m.rv.Record(m.doc, id, e.Verdict, c); err != nil {
 		m.status = "not saved: " + err.Error()
 		return
 	}
@@ -288,16 +286,23 @@ func (m *ReviewModel) answerView(w int) string {
 	fmt.Fprintf(&b, "%s · %s%s\n", titleStyle.Render(qu.ID), qu.Group, reqs(qu))
 	b.WriteString(wrap(titleStyle.Render(qu.Text), w) + "\n")
 	b.WriteString(wrap("Answer: "+selStyle.Render(c.Label), w) + "\n")
-	b.WriteString(wrap("Explanation: "+orDefault(a.Explanation, "(none)"), w) + "\n")
+	b.WriteString(wrap("Explanation: "+orDefault(safetext.Term(a.Explanation), "(none)"), w) + "\n")
 	if len(a.Evidence) == 0 {
 		b.WriteString("Evidence: (none)\n")
 	} else {
 		b.WriteString("Evidence:\n")
 		for _, ev := range a.Evidence {
-			b.WriteString(truncateCells("  • "+ev, w) + "\n")
+			b.WriteString(truncateCells("  • "+safetext.Term(ev), w) + "\n")
 		}
 	}
 	fmt.Fprintf(&b, "Reviewed by the operator: %s\n\n", orDefault(a.Reviewed, "(no date)"))
+	if e.ChangedSinceReview && e.Answer != nil {
+		b.WriteString(failStyle.Render("CHANGED SINCE REVIEW") + fmt.Sprintf(" (was %s)\n", stripStyle(verdictWord(e.PreviousVerdict))))
+		for _, d := range AnswerChanges(qu, *e.Answer, a) {
+			b.WriteString(wrap("  "+d, w) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "Verdict: %s\n", verdictWord(e.Verdict))
 	m.comment.Width = max(10, w-12)
 	marker := "  "
@@ -306,6 +311,34 @@ func (m *ReviewModel) answerView(w int) string {
 	}
 	fmt.Fprintf(&b, "%sComment: %s\n", marker, m.comment.View())
 	return b.String()
+}
+
+// AnswerChanges describes, field by field, how answer b differs from a
+// (old -> new), with input text escaped for the terminal.
+func AnswerChanges(qu *questionnaire.Question, a, b questionnaire.Answer) []string {
+	label := func(v string) string {
+		if c, ok := qu.Choice(v); ok {
+			return c.Label
+		}
+		return orDefault(v, "(none)")
+	}
+	var out []string
+	if a.Choice != b.Choice {
+		out = append(out, fmt.Sprintf("answer: %q -> %q", label(a.Choice), label(b.Choice)))
+	}
+	if a.Explanation != b.Explanation {
+		out = append(out, fmt.Sprintf("explanation: %s -> %s", safetext.Quote(a.Explanation), safetext.Quote(b.Explanation)))
+	}
+	if strings.Join(a.Evidence, "\n") != strings.Join(b.Evidence, "\n") {
+		out = append(out, fmt.Sprintf("evidence: %s -> %s", safetext.Quote(strings.Join(a.Evidence, ", ")), safetext.Quote(strings.Join(b.Evidence, ", "))))
+	}
+	if a.Reviewed != b.Reviewed {
+		out = append(out, fmt.Sprintf("reviewed: %s -> %s", orDefault(a.Reviewed, "(none)"), orDefault(b.Reviewed, "(none)")))
+	}
+	if len(out) == 0 {
+		out = append(out, "(the answer was removed and given again)")
+	}
+	return out
 }
 
 func (m *ReviewModel) overviewView(w int) string {
@@ -318,7 +351,11 @@ func (m *ReviewModel) overviewView(w int) string {
 		if i == m.ovCursor {
 			cur = "> "
 		}
-		b.WriteString(truncateCells(fmt.Sprintf("%s%-18s %-16s %s", cur, qu.ID, stripStyle(verdictWord(m.rv.Verdicts[qu.ID].Verdict)), qu.Group), w) + "\n")
+		word := stripStyle(verdictWord(m.rv.Verdicts[qu.ID].Verdict))
+		if m.rv.Verdicts[qu.ID].ChangedSinceReview {
+			word = "CHANGED"
+		}
+		b.WriteString(truncateCells(fmt.Sprintf("%s%-18s %-16s %s", cur, qu.ID, word, qu.Group), w) + "\n")
 	}
 	return b.String()
 }
