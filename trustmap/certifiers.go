@@ -31,6 +31,10 @@ type Certifier struct {
 	// ThirdPartyAbove, when set, requires a third-party assessment for
 	// levels above it: with 2, an L3 grant needs kind "third-party".
 	ThirdPartyAbove *questionnaire.Level `json:"thirdPartyAbove,omitempty"`
+	// AllowBestPracticeWaivers accepts attestations that waive best-practice
+	// findings (hallmark attest --waive). Absent or false: such an
+	// attestation is rejected.
+	AllowBestPracticeWaivers bool `json:"allowBestPracticeWaivers,omitempty"`
 
 	key *attest.PublicKey
 }

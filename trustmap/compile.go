@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -138,6 +139,13 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 	}
 	if p.IssuedAt.IsZero() || p.IssuedAt.After(p.ValidUntil) {
 		return nil, fmt.Errorf("%w: issuedAt %s is after validUntil %s", ErrInvalidAttestation, p.IssuedAt.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339))
+	}
+	if len(p.BestPracticeWaivers) > 0 && !c.AllowBestPracticeWaivers {
+		var ids []string
+		for _, w := range p.BestPracticeWaivers {
+			ids = append(ids, w.Question)
+		}
+		return nil, fmt.Errorf("%w: %s waived %s and the certifiers file does not set allowBestPracticeWaivers for it", ErrWaiversNotAccepted, c.Name, strings.Join(ids, ", "))
 	}
 	covers, err := builderCovers(p.Builder)
 	if err != nil {

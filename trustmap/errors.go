@@ -58,6 +58,7 @@ var (
 	ErrUntrustedCertifier         = errors.New("attestation signed by no trusted certifier")
 	ErrSelfAttestationNotAccepted = errors.New("self-attestation not accepted from this certifier")
 	ErrThirdPartyRequired         = errors.New("level requires a third-party assessment")
+	ErrWaiversNotAccepted         = errors.New("best-practice waivers not accepted from this certifier")
 	ErrRevoked                    = errors.New("attestation revoked")
 	ErrDenied                     = errors.New("builder denied by local policy")
 )

@@ -54,6 +54,7 @@ func generateSigstoreFixtures(t *testing.T) {
 		doc.Profile.Organization = "GitHub Actions workflow " + b.name
 		doc.Profile.Builders = []questionnaire.Builder{{ID: b.builder, Mode: "reusable workflow on GitHub-hosted runners, keyless signing"}}
 		doc.Profile.Signers = []questionnaire.Signer{{OIDCIssuer: ghIssuer, SAN: b.san}}
+		keyless(t, doc)
 		if err := doc.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -70,6 +71,19 @@ func generateSigstoreFixtures(t *testing.T) {
 	roots := compileSigstoreRoots(t)
 	b, _ := roots.Marshal()
 	writeSig(t, "roots.json", b)
+}
+
+// keyless answers the signing questions for keyless signing in a
+// platform-controlled job, as a Sigstore signer in the profile requires.
+func keyless(t testing.TB, doc *questionnaire.Document) {
+	t.Helper()
+	for id, choice := range map[string]string{"signing": "sigstore-keyless-platform-job", "CS1": "keyless-platform-job"} {
+		a := doc.Answers[id]
+		a.Choice = choice
+		if err := doc.Set(id, a); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func writeSig(t *testing.T, name string, b []byte) {
@@ -334,6 +348,7 @@ func TestCorpusWithPatterns(t *testing.T) {
 	wf := `https://github\.com/bazel-contrib/publish-to-bcr/\.github/workflows/publish\.yaml@refs/tags/v[0-9.]+`
 	doc.Profile.Builders = []questionnaire.Builder{{IDRegexp: wf, Mode: "publish-to-bcr, any release tag"}}
 	doc.Profile.Signers = []questionnaire.Signer{{OIDCIssuer: ghIssuer, SANRegexp: wf}}
+	keyless(t, doc)
 	if err := doc.Validate(); err != nil {
 		t.Fatal(err)
 	}

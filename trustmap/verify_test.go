@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/golden"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
@@ -269,6 +270,27 @@ func TestCompileRejections(t *testing.T) {
 	res1, _ := trustmap.Compile(ctx, certs, []trustmap.Attestation{{Name: "tp", Envelope: tp.Envelope}}, trustmap.CompileOptions{At: compiledAt})
 	if len(res1.Rejected) != 0 || res1.Roots.Entries[0].SLSABuildLevel != 3 || res1.Roots.Entries[0].CertifiedBy.AssessmentKind != "third-party" {
 		t.Fatalf("third-party attestation: %+v %+v", res1.Rejected, res1.Roots.Entries)
+	}
+
+	// Best-practice waivers: refused unless the certifier allows them.
+	waived := readAnswers(t, "l3-hosted.json")
+	ad5 := waived.Answers["AD5"]
+	ad5.Choice = "none"
+	waived.Set("AD5", ad5)
+	operator := keyFile(t, "operator.key", "operator-test-password")
+	wa, err := attest.IssueWith(ctx, waived, assess.Assess(waived, assess.Options{Waivers: map[string]string{"AD5": "drill booked"}}), operator, attest.IssueOptions{Now: issuedAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, _ := trustmap.Compile(ctx, certs, []trustmap.Attestation{{Name: "waived", Envelope: wa.Envelope}}, trustmap.CompileOptions{At: compiledAt})
+	if len(res2.Rejected) != 1 || !errors.Is(res2.Rejected[0].Err, trustmap.ErrWaiversNotAccepted) || !strings.Contains(res2.Rejected[0].Reason, "AD5") {
+		t.Fatalf("waived attestation: %+v", res2.Rejected)
+	}
+	lenient := *certs
+	lenient.Certifiers = append([]trustmap.Certifier{}, certs.Certifiers...)
+	lenient.Certifiers[0].AllowBestPracticeWaivers = true
+	if res3, _ := trustmap.Compile(ctx, &lenient, []trustmap.Attestation{{Name: "waived", Envelope: wa.Envelope}}, trustmap.CompileOptions{At: compiledAt}); len(res3.Rejected) != 0 {
+		t.Fatalf("waivers allowed, still rejected: %+v", res3.Rejected)
 	}
 
 	// A cap lowers the level.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/report"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -29,8 +31,12 @@ build-model components, every answer with its explanation, evidence and
 verdict, the gaps to the next level, and the attestation's digest and how to
 verify it. HTML is one self-contained file, readable on screen and in print.
 
-With --attestation, --key verifies its signature and validity now (the
-report says whether it was verified).`,
+With --attestation, the report always checks that the attestation's subject
+is these answers (the sha256 of the answers file) and refuses a mismatch;
+--key also verifies its signature and validity now (the report says whether
+it was verified). The verify command in the report uses the real file names.
+Evidence that is an http(s) URL becomes a link; rejected answers are
+highlighted; everything from the answers is escaped for the format.`,
 		Example: `  hallmark report answers.json --attestation builder.capability.json --key operator.pub --format html -o report.html
   hallmark report answers.json --review answers.review.json --format md -o report.md`,
 		Args: cobra.ExactArgs(1),
@@ -42,7 +48,7 @@ report says whether it was verified).`,
 			if err != nil {
 				return err
 			}
-			in := report.Input{AnswersName: filepath.Base(args[0]), Doc: doc}
+			in := report.Input{AnswersName: filepath.Base(args[0]), Doc: doc, Generated: e.Now().UTC().Truncate(time.Second)}
 			if review != "" {
 				if in.Review, err = loadReview(review, doc); err != nil {
 					return err
@@ -94,12 +100,12 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 	}
 	sum := sha256.Sum256(b)
 	a := &report.Attestation{Path: filepath.Base(path), Digest: hex.EncodeToString(sum[:])}
+	answers, err := limitio.ReadFile(answersPath, questionnaire.MaxAnswersBytes)
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
 	if keyPath != "" {
 		pub, err := attest.LoadPublicKeyFile(keyPath)
-		if err != nil {
-			return nil, cli.Usage(err)
-		}
-		answers, err := limitio.ReadFile(answersPath, questionnaire.MaxAnswersBytes)
 		if err != nil {
 			return nil, cli.Usage(err)
 		}
@@ -107,7 +113,7 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 		if err != nil {
 			return nil, cli.Failed(fmt.Errorf("%s: %w", path, err))
 		}
-		a.Predicate, a.VerifiedBy = v.Predicate, pub.Fingerprint
+		a.Predicate, a.VerifiedBy, a.KeyName = v.Predicate, pub.Fingerprint, filepath.Base(keyPath)
 		return a, nil
 	}
 	env, err := attest.ParseEnvelope(b)
@@ -118,8 +124,18 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 	if err != nil {
 		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
 	}
-	if _, a.Predicate, err = attest.ParseStatement(payload); err != nil {
+	st, p, err := attest.ParseStatement(payload)
+	if err != nil {
 		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
 	}
+	asum := sha256.Sum256(answers)
+	if got := hex.EncodeToString(asum[:]); len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] != got {
+		want := ""
+		if len(st.Subject) > 0 {
+			want = st.Subject[0].Digest["sha256"]
+		}
+		return nil, cli.Failed(fmt.Errorf("%s: %w: the attestation names sha256:%s, %s is sha256:%s", path, attest.ErrAnswersDigestMismatch, safetext.Term(want), answersPath, got))
+	}
+	a.Predicate = p
 	return a, nil
 }

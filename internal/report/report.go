@@ -11,6 +11,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"net/url"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -18,12 +19,15 @@ import (
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/render"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
 // Attestation describes the capability attestation shown in the report.
 type Attestation struct {
-	Path      string
+	Path string
+	// KeyName is the file name of the key the signature was checked with.
+	KeyName   string
 	Digest    string // sha256 of the envelope file
 	Predicate *attest.Predicate
 	// VerifiedBy is the fingerprint of the key the signature was checked
@@ -38,6 +42,8 @@ type Input struct {
 	Review      *questionnaire.Review // optional
 	ReviewName  string
 	Attestation *Attestation // optional
+	// Generated is when the report was made.
+	Generated time.Time
 }
 
 // Model is the report's content, shared by the Markdown and HTML forms.
@@ -61,6 +67,10 @@ type Model struct {
 	NextLevelName string
 	Sections      []Section
 	Findings      []assess.Finding
+	Generated     time.Time
+	// Inconsistencies and NeedsReanswer come from the assessment.
+	Inconsistencies []assess.Inconsistency
+	NeedsReanswer   []string
 }
 
 // MatrixRow is one requirement across the build-model components.
@@ -84,6 +94,7 @@ type AnswerView struct {
 	Evidence                     []string
 	Reviewed                     string
 	Verdict, Comment             string
+	Rejected, Changed            bool
 }
 
 // Build assembles the report content.
@@ -113,6 +124,10 @@ func Build(in Input) (*Model, error) {
 		Components:    q.Components,
 		Gaps:          a.Gaps,
 		Findings:      a.BestPractice,
+		Generated:     in.Generated,
+
+		Inconsistencies: a.Inconsistencies,
+		NeedsReanswer:   a.NeedsReanswer,
 	}
 	if doc.Profile.Organization != "" {
 		m.Title += ": " + doc.Profile.Organization
@@ -161,8 +176,12 @@ func Build(in Input) (*Model, error) {
 			if in.Review != nil {
 				e := in.Review.Verdicts[qu.ID]
 				av.Verdict, av.Comment = string(e.Verdict), e.Comment
+				av.Rejected, av.Changed = e.Verdict == questionnaire.Rejected, e.ChangedSinceReview
 				if av.Verdict == "" && av.Answered {
 					av.Verdict = "not reviewed"
+					if e.ChangedSinceReview {
+						av.Verdict = "changed since review (was " + string(e.PreviousVerdict) + "), not reviewed again"
+					}
 				}
 			}
 			sec.Answers = append(sec.Answers, av)
@@ -216,8 +235,30 @@ var mdTemplate string
 //go:embed report.html.tmpl
 var htmlTemplate string
 
+// mdFuncs escape input text for Markdown; htmlFuncs leave escaping to
+// html/template. Both sets have the same names, so the templates read alike.
+var mdFuncs = map[string]any{
+	"md":    mdText,
+	"code":  mdCode,
+	"link":  mdLink,
+	"fence": mdFence,
+	"sh":    shellWord,
+}
+
+var htmlFuncs = map[string]any{
+	"md":   func(s string) string { return s },
+	"code": func(s string) string { return s },
+	"sh":   shellWord,
+	// href returns a URL to link to, or "" when s is not http(s).
+	"href": func(s string) string {
+		if linkable(s) {
+			return s
+		}
+		return ""
+	},
+}
+
 var funcs = map[string]any{
-	"cell": func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") },
 	"date": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"class": func(s string) string {
 		switch s {
@@ -231,19 +272,101 @@ var funcs = map[string]any{
 		return "open"
 	},
 	"status": render.StatusLabel,
-	"join":   func(xs []string) string { return strings.Join(xs, "; ") },
 	"short":  func(s string) string { return s[:min(len(s), 16)] },
 }
 
 // Markdown renders the report as Markdown.
 func Markdown(m *Model) ([]byte, error) {
-	return execute(texttemplate.Must(texttemplate.New("md").Funcs(funcs).Parse(mdTemplate)), m)
+	return execute(texttemplate.Must(texttemplate.New("md").Funcs(funcs).Funcs(mdFuncs).Parse(mdTemplate)), m)
 }
 
 // HTML renders the report as one self-contained HTML file (inline styles, no
 // external resources), readable on screen and in print.
 func HTML(m *Model) ([]byte, error) {
-	return execute(htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(htmlTemplate)), m)
+	return execute(htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Funcs(htmlFuncs).Parse(htmlTemplate)), m)
+}
+
+// mdSpecial are the characters that start Markdown or HTML syntax inline.
+const mdSpecial = "\\`*_{}[]()<>#|!~&"
+
+// mdText escapes input text for Markdown: every character that could start
+// emphasis, a link, a code span, raw HTML, a table cell or a heading is
+// backslash-escaped (& and < as entities), and line breaks become spaces, so
+// the text stays inside the line the template put it on.
+func mdText(s string) string {
+	s = safetext.Term(strings.Join(strings.Fields(strings.ReplaceAll(s, "\t", " ")), " "))
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case strings.ContainsRune(mdSpecial, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mdCode renders s as an inline code span whose fence is longer than any run
+// of backticks in s. Line breaks become spaces; a | is escaped because GFM
+// splits table cells before it parses code spans.
+func mdCode(s string) string {
+	s = safetext.Term(strings.Join(strings.Fields(s), " "))
+	s = strings.ReplaceAll(s, "|", "\\|")
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		pad = " "
+	}
+	return fence + pad + s + pad + fence
+}
+
+// mdFence returns a code-block fence longer than any backtick run in s.
+func mdFence(s string) string { return strings.Repeat("`", max(3, longestRun(s, '`')+1)) }
+
+func longestRun(s string, c rune) int {
+	n, best := 0, 0
+	for _, r := range s {
+		if r == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
+
+// linkable reports whether evidence is an http(s) URL to link to.
+func linkable(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(s, " \t\n<>\"`")
+}
+
+// mdLink renders evidence as a Markdown link when it is an http(s) URL, and
+// as escaped text otherwise. The URL is percent-encoded where Markdown would
+// end it, and the link text is escaped.
+func mdLink(s string) string {
+	if !linkable(s) {
+		return mdText(s)
+	}
+	r := strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "\\", "%5C", "[", "%5B", "]", "%5D", "|", "%7C")
+	return "[" + mdText(s) + "](<" + r.Replace(s) + ">)"
+}
+
+// shellWord quotes a file name for a copy-paste command line.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-+=:@,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(safetext.Term(s), "'", `'\''`) + "'"
 }
 
 func execute(t interface {

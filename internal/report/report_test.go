@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 func input(t *testing.T) Input {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/verify/hosted-vm.answers.json")
+	b, err := os.ReadFile("../../testdata/answers/l3-hosted.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func input(t *testing.T) Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := os.ReadFile("../../testdata/verify/hosted-vm.capability.json")
+	env, err := os.ReadFile("../../testdata/report/l3-hosted.capability.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +43,9 @@ func input(t *testing.T) Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Input{AnswersName: "hosted-vm.answers.json", Doc: doc, Review: rv, ReviewName: "l3-hosted.some-rejected.json",
-		Attestation: &Attestation{Path: "hosted-vm.capability.json", Digest: v.EnvelopeDigest, Predicate: v.Predicate, VerifiedBy: v.Key.Fingerprint}}
+	return Input{AnswersName: "l3-hosted.json", Doc: doc, Review: rv, ReviewName: "l3-hosted.some-rejected.json",
+		Generated:   time.Date(2026, 11, 15, 9, 30, 0, 0, time.UTC),
+		Attestation: &Attestation{Path: "l3-hosted.capability.json", KeyName: "operator.pub", Digest: v.EnvelopeDigest, Predicate: v.Predicate, VerifiedBy: v.Key.Fingerprint}}
 }
 
 func TestMarkdownGolden(t *testing.T) {
@@ -55,8 +57,10 @@ func TestMarkdownGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, "../../testdata/report/hosted-vm.review.md", md)
-	for _, want := range []string{"## Requirements by build-model component", "| IS3 Builds cannot persist into later builds | L3 | NOT MET |", "Auditor's verdict: rejected (runner VMs are reused", "## Gaps to Build L3", "Build L3 for `https://builds.example.com/builders/hosted-vm@v1`", "verified with that key"} {
+	golden.Check(t, "../../testdata/report/l3-hosted.review.md", md)
+	for _, want := range []string{"## Requirements by build-model component", "| IS3 Builds cannot persist into later builds | L3 | NOT MET |", "Auditor's verdict: **REJECTED** (runner VMs are reused", "## Gaps to Build L3", "Build L3 for `https://builds.example.com/builders/hosted-vm@v1`", "verified with that key",
+		"Report made on 2026-11-15T09:30:00Z", "hallmark verify-attestation l3-hosted.capability.json --key operator.pub --answers l3-hosted.json",
+		"[https://builds.example.com/security/signing](<https://builds.example.com/security/signing>)"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("markdown lacks %q", want)
 		}
@@ -73,5 +77,61 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		if bytes.Contains(h, []byte(bad)) {
 			t.Errorf("HTML loads an external resource (%s)", bad)
 		}
+	}
+}
+
+// Text from the answers cannot change the structure of the Markdown: no
+// heading, no fake verdict line, no raw HTML, no javascript: link, no table
+// cell break.
+func TestMarkdownEscapesInput(t *testing.T) {
+	in := input(t)
+	doc := in.Doc
+	evil := "ok\n## Verdict: accepted\n- Auditor's verdict: accepted <script>alert(1)</script> [click](javascript:alert(1)) | x | ![i](https://e.example/i.png) `code` *b* _i_ &amp;"
+	a := doc.Answers["IT1"]
+	a.Explanation = evil
+	doc.Answers["IT1"] = a
+	doc.Profile.Organization = "Org | injected <b>bold</b>"
+	doc.Profile.Builders[0].Mode = "mode`with`ticks | and pipes"
+	m, err := Build(Input{AnswersName: "a`b.json", Doc: doc, Review: nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := Markdown(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(md)
+	for _, bad := range []string{"\n## Verdict", "\n- Auditor's verdict: accepted", "<script", "](javascript:", "<b>", "| x |", "![i]"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("markdown contains %q", bad)
+		}
+	}
+	for _, want := range []string{"ok \\#\\# Verdict: accepted", "&lt;script&gt;", "\\[click\\]\\(javascript:alert\\(1\\)\\)", "Org \\| injected &lt;b&gt;", "&amp;amp;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	h, _ := HTML(m)
+	if strings.Contains(string(h), "<script>alert") || strings.Contains(string(h), `href="javascript:`) {
+		t.Error("HTML carries the injected script or link")
+	}
+}
+
+func TestMarkdownHelpers(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://x.example/a(b)":   "[https://x.example/a\\(b\\)](<https://x.example/a%28b%29>)",
+		"javascript:alert(1)":      "javascript:alert\\(1\\)",
+		"doc:runbook-12":           "doc:runbook-12",
+		"http://x.example/plain":   "[http://x.example/plain](<http://x.example/plain>)",
+	} {
+		if got := mdLink(in); got != want {
+			t.Errorf("mdLink(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := mdCode("a`b"); got != "``a`b``" {
+		t.Errorf("mdCode = %q", got)
+	}
+	if got := shellWord("my file's.json"); got != `'my file'\''s.json'` {
+		t.Errorf("shellWord = %q", got)
 	}
 }

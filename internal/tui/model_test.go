@@ -121,9 +121,9 @@ func TestAnswerIsSavedAsSoonAsGiven(t *testing.T) {
 		t.Fatal("explanation saved before the field was left")
 	}
 	// ...and is saved when it is.
-	key(m, "enter", "https://docs.example/a, runbook v2", "enter")
+	key(m, "enter", "https://docs.example/a, doc:runbook-v2", "enter")
 	a := saved(t, path).Answers["platform"]
-	if a.Explanation != "All builds run on our service" || len(a.Evidence) != 2 || a.Evidence[1] != "runbook v2" {
+	if a.Explanation != "All builds run on our service" || len(a.Evidence) != 2 || a.Evidence[1] != "doc:runbook-v2" {
 		t.Fatalf("after fields: %+v", a)
 	}
 	// The live panel follows: HO is met with evidence.
@@ -264,7 +264,7 @@ func TestAccessibleMode(t *testing.T) {
 	// explanation and evidence; provenance-format skipped; signing: quit.
 	in := strings.Join([]string{
 		"Example Co", "https://ci.example/b@v1", "VM per build", "2",
-		"1", "All builds on the service", "https://docs.example/a, runbook",
+		"1", "All builds on the service", "https://docs.example/a, doc:runbook",
 		"4",
 		"7",
 	}, "\n") + "\n"
