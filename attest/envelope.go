@@ -236,7 +236,7 @@ func ParseStatement(payload []byte) (*Statement, *Predicate, error) {
 	}
 	if p.Builder.IDRegexp != "" {
 		if _, err := questionnaire.CompileAnchored(p.Builder.IDRegexp); err != nil {
-			return nil, nil, fmt.Errorf("%w: builder.idRegexp: %v", ErrMalformedStatement, err)
+			return nil, nil, fmt.Errorf("%w: builder.idRegexp: %w", ErrMalformedStatement, err)
 		}
 	}
 	if p.ValidFrom.IsZero() || !p.ValidUntil.After(p.ValidFrom) {

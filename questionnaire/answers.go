@@ -96,7 +96,7 @@ func (b Builder) Validate() error {
 		return errors.New("give either id or idRegexp, not both")
 	case b.IDRegexp != "":
 		if _, err := CompileAnchored(b.IDRegexp); err != nil {
-			return fmt.Errorf("idRegexp: %v", err)
+			return fmt.Errorf("idRegexp: %w", err)
 		}
 		return nil
 	}
@@ -406,13 +406,17 @@ func (s Signer) Validate() error {
 		}
 		if s.SANRegexp != "" {
 			if _, err := CompileAnchored(s.SANRegexp); err != nil {
-				return fmt.Errorf("sanRegexp: %v", err)
+				return fmt.Errorf("sanRegexp: %w", err)
 			}
 		}
 		return nil
 	}
 	return errors.New("a signer needs publicKey or oidcIssuer")
 }
+
+// ErrBadPattern reports an idRegexp or sanRegexp that is not one regular
+// expression that can be anchored (empty, too long, unbalanced, invalid).
+var ErrBadPattern = errors.New("invalid pattern")
 
 // MaxPatternBytes caps an idRegexp or sanRegexp.
 const MaxPatternBytes = 1024
@@ -426,14 +430,14 @@ const MaxPatternBytes = 1024
 // is refused too.
 func CompileAnchored(p string) (*regexp.Regexp, error) {
 	if p == "" {
-		return nil, errors.New("empty pattern")
+		return nil, fmt.Errorf("%w: empty", ErrBadPattern)
 	}
 	if len(p) > MaxPatternBytes {
-		return nil, fmt.Errorf("pattern longer than %d bytes", MaxPatternBytes)
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrBadPattern, MaxPatternBytes)
 	}
 	re, err := syntax.Parse(p, syntax.Perl)
 	if err != nil {
-		return nil, fmt.Errorf("pattern %q: %v", truncate(p, 80), err)
+		return nil, fmt.Errorf("%w: %q is not one regular expression: %v", ErrBadPattern, truncate(p, 80), err)
 	}
 	anchored := &syntax.Regexp{Op: syntax.OpConcat, Flags: syntax.Perl, Sub: []*syntax.Regexp{
 		{Op: syntax.OpBeginText}, re, {Op: syntax.OpEndText},

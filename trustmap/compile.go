@@ -149,7 +149,7 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 	}
 	covers, err := builderCovers(p.Builder)
 	if err != nil {
-		return nil, fmt.Errorf("%w: builder: %v", ErrInvalidAttestation, err)
+		return nil, fmt.Errorf("%w: builder: %w", ErrInvalidAttestation, err)
 	}
 	for _, d := range sortedKeys(opts.Deny) {
 		if opts.Deny[d] && covers(d) {
@@ -191,7 +191,7 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 			AttestationDigest: v.PayloadDigest,
 		}
 		if _, err := ev.validate(&e); err != nil {
-			return nil, fmt.Errorf("%w: builder.signers[%d]: %v", ErrInvalidAttestation, i, err)
+			return nil, fmt.Errorf("%w: builder.signers[%d]: %w", ErrInvalidAttestation, i, err)
 		}
 		out = append(out, e)
 	}

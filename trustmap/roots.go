@@ -146,7 +146,7 @@ func (r *Roots) buildIndex() error {
 		e := &r.Entries[i]
 		c, err := v.validate(e)
 		if err != nil {
-			return fmt.Errorf("%w: %w: entries[%d]: %v", ErrMalformedRoots, ErrInvalidRootsEntry, i, err)
+			return fmt.Errorf("%w: %w: entries[%d]: %w", ErrMalformedRoots, ErrInvalidRootsEntry, i, err)
 		}
 		if c.key != nil {
 			if _, ok := r.keyByFP[c.key.Fingerprint]; !ok {
@@ -198,7 +198,7 @@ func (v *entryValidator) validate(e *Entry) (compiledEntry, error) {
 		return c, errors.New("builder: give builderId or builderIdRegexp")
 	}
 	if err := b.Validate(); err != nil {
-		return c, fmt.Errorf("builder: %v", err)
+		return c, fmt.Errorf("builder: %w", err)
 	}
 	if e.BuilderIDRegexp != "" {
 		c.builder, _ = questionnaire.CompileAnchored(e.BuilderIDRegexp) // validated above
@@ -244,7 +244,7 @@ func (v *entryValidator) validate(e *Entry) (compiledEntry, error) {
 	case s.OIDCIssuer != "" || s.SAN != "" || s.SANRegexp != "":
 		qs := questionnaire.Signer{OIDCIssuer: s.OIDCIssuer, SAN: s.SAN, SANRegexp: s.SANRegexp}
 		if err := qs.Validate(); err != nil {
-			return c, fmt.Errorf("signer: %v", err)
+			return c, fmt.Errorf("signer: %w", err)
 		}
 		if s.SANRegexp != "" {
 			c.san, _ = questionnaire.CompileAnchored(s.SANRegexp) // validated above

@@ -111,6 +111,7 @@ the store would pin them — as an approval document valid for --valid-for
 	addVerifyInputFlags(fl, &f)
 	fl.StringVarP(&out, "output", "o", "", "where to write the approval document")
 	fl.StringVar(&validFor, "valid-for", "", "how long the approval may be applied (default 168h, at most 2160h)")
+	f.format = "text"
 	return c
 }
 
