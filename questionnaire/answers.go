@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"net/url"
 	"regexp"
 	"regexp/syntax"
@@ -486,13 +488,23 @@ func (d *Document) Digest() (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// Save writes the canonical encoding to path atomically.
+// Save writes the canonical encoding to path atomically, keeping the
+// permissions of the file it replaces (0644 for a new file).
 func (d *Document) Save(path string) error {
 	b, err := d.Canonical()
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, b, 0o644)
+	return atomicfile.WriteFile(path, b, existingPerm(path))
+}
+
+// existingPerm is the permission bits of path, or 0644 when it does not
+// exist yet.
+func existingPerm(path string) fs.FileMode {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		return st.Mode().Perm()
+	}
+	return 0o644
 }
 
 // Set records an answer after validating it against the question.

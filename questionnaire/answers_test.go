@@ -416,3 +416,24 @@ func TestReviewStrictDecoding(t *testing.T) {
 		}
 	}
 }
+
+func TestSaveKeepsPermissions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.json")
+	doc := NewDocument(Default())
+	if err := doc.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Fatalf("new file mode %v", st.Mode().Perm())
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc.Profile.Organization = "x"
+	if err := doc.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("saving changed the mode to %v", st.Mode().Perm())
+	}
+}

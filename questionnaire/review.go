@@ -273,7 +273,7 @@ func (rv *Review) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, b, 0o644)
+	return atomicfile.WriteFile(path, b, existingPerm(path))
 }
 
 // Record sets the verdict and comment on doc's answer to id, binding the

@@ -116,6 +116,11 @@ func openOrNewReview(path, answersPath string, doc *questionnaire.Document) (*qu
 	if err != nil {
 		return nil, nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
 	}
+	// Bind the review to these answers now (carried-over verdicts, changed
+	// ones marked), so check and attest can read it with them.
+	if err := rv.Save(path); err != nil {
+		return nil, nil, cli.Failed(fmt.Errorf("the review was not saved: %w", err))
+	}
 	return rv, changed, nil
 }
 

@@ -8,54 +8,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/huh"
-
 	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/render"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
-)
-
-// Sentinel choice values of the accessible prompts.
-const (
-	choiceSkip = "\x00skip"
-	choiceQuit = "\x00quit"
 )
 
 // errInputEnded stops the accessible run when standard input is exhausted.
 var errInputEnded = errors.New("input ended")
 
-// lineReader hands out at most one line per Read. huh's accessible prompts
-// wrap the reader in a fresh bufio.Scanner for every prompt; without this,
-// the first scanner would buffer (and lose) the lines meant for later prompts.
+// lineReader reads the accessible input one line at a time.
 type lineReader struct{ r *bufio.Reader }
 
-func (l *lineReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		c, err := l.r.ReadByte()
-		if err != nil {
-			if n > 0 {
-				return n, nil
-			}
-			return 0, err
-		}
-		p[n] = c
-		n++
-		if c == '\n' {
-			break
-		}
-	}
-	return n, nil
-}
-
-// exhausted reports whether no input is left.
-func (l *lineReader) exhausted() bool {
-	_, err := l.r.Peek(1)
-	return err != nil
-}
-
-// accessible runs questions as plain numbered prompts through huh's
-// accessible mode, saving after every field.
+// accessible runs the questionnaire as plain numbered prompts, saving after
+// every field. An empty line never picks a choice: it is "nothing entered"
+// for a text field and a reason to ask again for a choice.
 type accessible struct {
 	o   Options
 	in  *lineReader
@@ -63,10 +31,11 @@ type accessible struct {
 }
 
 // RunAccessible asks the questionnaire line by line for screen readers and
-// dumb terminals. It asks the profile if it is empty, then every unanswered
-// question in order, saving after each field, and finally prints the
-// assessment. It stops cleanly when the input ends or the user chooses to
-// save and quit.
+// dumb terminals. It asks the profile (builders and signers, as the
+// full-screen profile does) if no builder is given yet, then every
+// unanswered question in order, saving after each field, and finally prints
+// the assessment. It stops cleanly when the input ends or the user chooses
+// to save and quit.
 func RunAccessible(o Options, in io.Reader, out io.Writer) error {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -81,27 +50,13 @@ func RunAccessible(o Options, in io.Reader, out io.Writer) error {
 		err = nil
 	}
 	doc := o.Doc
-	fmt.Fprintf(out, "\nYour answers are saved in %s.\n\n", o.Path)
+	fmt.Fprintf(out, "\nYour answers are saved in %s.\n\n", safetext.Term(o.Path))
 	render.Assessment(out, o.Path, doc.Q(), assess.Assess(doc, assess.Options{}))
-	fmt.Fprintf(out, "\nTo sign a builder capability attestation:\n  hallmark attest %s --key KEY -o builder.capability.json\n", o.Path)
+	fmt.Fprintf(out, "\nTo sign a builder capability attestation:\n  hallmark attest %s --key KEY -o builder.capability.json\n", safetext.Term(o.Path))
 	return err
 }
 
 var errQuit = errors.New("quit")
-
-// field runs one huh field accessibly. huh's accessible prompts index out of
-// range when input ends mid-prompt; that is turned into errInputEnded.
-func (a *accessible) field(f huh.Field) (err error) {
-	if a.in.exhausted() {
-		return errInputEnded
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = errInputEnded
-		}
-	}()
-	return huh.NewForm(huh.NewGroup(f)).WithAccessible(true).WithInput(a.in).WithOutput(a.out).Run()
-}
 
 func (a *accessible) save() error {
 	if err := a.o.Save(a.o.Doc); err != nil {
@@ -111,21 +66,41 @@ func (a *accessible) save() error {
 	return nil
 }
 
+// askValid asks until check accepts the line (empty lines are passed to
+// check too, which decides whether "nothing" is allowed).
+func (a *accessible) askValid(prompt string, check func(string) error) (string, error) {
+	for {
+		v, err := ask(a.in, a.out, prompt)
+		if err != nil {
+			return "", err
+		}
+		if cerr := check(v); cerr != nil {
+			fmt.Fprintf(a.out, "Not accepted: %s\n", safetext.Term(cerr.Error()))
+			continue
+		}
+		return v, nil
+	}
+}
+
 func (a *accessible) run() error {
 	doc := a.o.Doc
 	q := doc.Q()
-	fmt.Fprintf(a.out, "Hallmark: SLSA build-platform questionnaire, saving to %s.\nEach answer is saved as soon as you give it. Choose the last option of any question to save and quit.\n\n", a.o.Path)
+	fmt.Fprintf(a.out, "Hallmark: SLSA build-platform questionnaire, saving to %s.\nEach answer is saved as soon as you give it. Choose the last option of any question to save and quit.\n\n", safetext.Term(a.o.Path))
+	if ids := doc.NeedsReanswer(); len(ids) > 0 {
+		fmt.Fprintf(a.out, "These answers need a new answer because their choice was split in questionnaire %s: %s.\n\n", q.Version, strings.Join(ids, ", "))
+	}
 	if len(doc.Profile.Builders) == 0 {
 		if err := a.profile(); err != nil {
 			return err
 		}
 	}
 	total := len(q.Questions)
-	for _, qu := range q.Questions {
+	for i := range q.Questions {
+		qu := &q.Questions[i]
 		if doc.Answers[qu.ID].Answered() {
 			continue
 		}
-		if err := a.question(&qu, total); err != nil {
+		if err := a.question(qu, total); err != nil {
 			return err
 		}
 	}
@@ -135,46 +110,139 @@ func (a *accessible) run() error {
 func (a *accessible) profile() error {
 	doc := a.o.Doc
 	fmt.Fprintln(a.out, "Builder profile.")
-	var org, id, mode, level string
-	org = doc.Profile.Organization
-	if err := a.field(huh.NewInput().Title("Organisation operating the platform:").Value(&org)); err != nil {
+	org, err := a.askValid("Organisation operating the platform (enter to skip):", func(s string) error {
+		return questionnaire.ValidateText("organisation", s)
+	})
+	if err != nil {
 		return err
 	}
-	doc.Profile.Organization = strings.TrimSpace(org)
-	if err := a.save(); err != nil {
-		return err
-	}
-	if err := a.field(huh.NewInput().Title("Builder ID (the builder.id URI in your provenance):").Value(&id).Validate(func(s string) error {
-		if strings.TrimSpace(s) == "" {
-			return nil
-		}
-		return questionnaire.ValidateBuilderID(strings.TrimSpace(s))
-	})); err != nil {
-		return err
-	}
-	if id = strings.TrimSpace(id); id != "" {
-		if err := a.field(huh.NewInput().Title("What this builder mode is:").Value(&mode)); err != nil && !errors.Is(err, errInputEnded) {
-			return err
-		}
-		doc.Profile.Builders = []questionnaire.Builder{{ID: id, Mode: strings.TrimSpace(mode)}}
+	if org != "" {
+		doc.Profile.Organization = org
 		if err := a.save(); err != nil {
 			return err
 		}
 	}
-	if err := a.field(huh.NewInput().Title("Claimed Build level (0-3, empty for none):").Value(&level).Validate(func(s string) error {
-		if strings.TrimSpace(s) == "" {
-			return nil
-		}
-		_, err := questionnaire.ParseLevel(strings.TrimSpace(s))
-		return err
-	})); err != nil {
+	if err := a.builders(); err != nil {
 		return err
 	}
-	if l, err := questionnaire.ParseLevel(strings.TrimSpace(level)); err == nil {
+	if err := a.signers(); err != nil {
+		return err
+	}
+	level, err := a.askValid("Claimed Build level (0-3, enter for none):", func(s string) error {
+		if s == "" {
+			return nil
+		}
+		_, err := questionnaire.ParseLevel(s)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if l, perr := questionnaire.ParseLevel(level); perr == nil {
 		doc.Profile.ClaimedLevel = &l
 		return a.save()
 	}
 	return nil
+}
+
+// builders asks for builder.id values (or re:PATTERN) until an empty line.
+func (a *accessible) builders() error {
+	doc := a.o.Doc
+	for {
+		var b questionnaire.Builder
+		v, err := a.askValid("Builder ID: the builder.id URI in your provenance, or re:PATTERN for every builder.id an anchored regular expression matches (enter when done):", func(s string) error {
+			if s == "" {
+				return nil
+			}
+			b = builderFrom(s)
+			if err := b.Validate(); err != nil {
+				return err
+			}
+			for _, o := range doc.Profile.Builders {
+				if o.Name() == b.Name() {
+					return fmt.Errorf("%s is already in the profile", o.Name())
+				}
+			}
+			return nil
+		})
+		if err != nil || v == "" {
+			return err
+		}
+		mode, err := a.askValid("What this builder mode is (enter to skip):", func(s string) error { return questionnaire.ValidateText("mode", s) })
+		if err != nil && !errors.Is(err, errInputEnded) {
+			return err
+		}
+		b.Mode = mode
+		doc.Profile.Builders = append(doc.Profile.Builders, b)
+		if serr := a.save(); serr != nil {
+			return serr
+		}
+		fmt.Fprintf(a.out, "Builder %s added.\n", safetext.Term(b.Name()))
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func builderFrom(s string) questionnaire.Builder {
+	if p, ok := strings.CutPrefix(s, "re:"); ok {
+		return questionnaire.Builder{IDRegexp: p}
+	}
+	return questionnaire.Builder{ID: s}
+}
+
+// signers asks for provenance signers until the user is done.
+func (a *accessible) signers() error {
+	doc := a.o.Doc
+	for {
+		i, err := choose(a.in, a.out, "Add a provenance signer verifiers should pin:", []string{
+			"A public key file (PEM)",
+			"A Sigstore identity: OIDC issuer and exact certificate SAN",
+			"A Sigstore identity: OIDC issuer and SAN regular expression",
+			"Done with signers",
+		})
+		if err != nil || i == 3 {
+			return err
+		}
+		var s questionnaire.Signer
+		if i == 0 {
+			if _, err := a.askValid("Public key file:", func(path string) error {
+				b, err := limitio.ReadFile(path, 64<<10)
+				if err != nil {
+					return err
+				}
+				s = questionnaire.Signer{PublicKey: string(b)}
+				return s.Validate()
+			}); err != nil {
+				return err
+			}
+		} else {
+			iss, err := a.askValid("OIDC issuer (an https URL, e.g. https://token.actions.githubusercontent.com):", func(v string) error {
+				return questionnaire.Signer{OIDCIssuer: v, SAN: "x"}.Validate()
+			})
+			if err != nil {
+				return err
+			}
+			prompt := "Certificate SAN (exact):"
+			if i == 2 {
+				prompt = "Certificate SAN regular expression (anchored at both ends):"
+			}
+			if _, err := a.askValid(prompt, func(v string) error {
+				s = questionnaire.Signer{OIDCIssuer: iss, SAN: v}
+				if i == 2 {
+					s = questionnaire.Signer{OIDCIssuer: iss, SANRegexp: v}
+				}
+				return s.Validate()
+			}); err != nil {
+				return err
+			}
+		}
+		doc.Profile.Signers = append(doc.Profile.Signers, s)
+		if err := a.save(); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.out, "Signer added.")
+	}
 }
 
 func (a *accessible) question(qu *questionnaire.Question, total int) error {
@@ -194,51 +262,69 @@ func (a *accessible) question(qu *questionnaire.Question, total int) error {
 	}
 	fmt.Fprintf(a.out, "\nComponent %d of %d: %s. %d of %d questions answered.\n", ci, len(q.Components), comp.Title, answered, total)
 	fmt.Fprintf(a.out, "Question %s (%s). %s\n%s\nSpec: %s%s\n", qu.ID, qu.Group, qu.Text, qu.Help, qu.Spec, reqs(qu))
-
-	var choice string
-	opts := make([]huh.Option[string], 0, len(qu.Choices)+2)
-	for _, c := range qu.Choices {
-		opts = append(opts, huh.NewOption(c.Label, c.Value))
+	ans := doc.Answers[qu.ID]
+	if ans.NeedsReanswer != "" {
+		fmt.Fprintf(a.out, "Your earlier answer %q was split into more precise choices in questionnaire %s: choose again.\n", ans.NeedsReanswer, q.Version)
 	}
-	opts = append(opts, huh.NewOption("Skip this question for now", choiceSkip), huh.NewOption("Save and quit", choiceQuit))
-	if err := a.field(huh.NewSelect[string]().Title("Your answer:").Options(opts...).Value(&choice)); err != nil {
+	opts := make([]string, 0, len(qu.Choices)+2)
+	for _, c := range qu.Choices {
+		opts = append(opts, c.Label)
+	}
+	opts = append(opts, "Skip this question for now", "Save and quit")
+	i, err := choose(a.in, a.out, "Your answer:", opts)
+	if err != nil {
 		return err
 	}
-	switch choice {
-	case choiceQuit:
+	switch i {
+	case len(qu.Choices) + 1:
 		return errQuit
-	case choiceSkip, "":
+	case len(qu.Choices):
 		return nil
 	}
-	ans := doc.Answers[qu.ID]
-	ans.Choice = choice
-	if ans.Reviewed == "" {
-		ans.Reviewed = a.o.Now().Format(time.DateOnly)
-	}
+	ans.Choice = qu.Choices[i].Value
+	ans.Reviewed = a.o.Now().Format(time.DateOnly)
 	if err := doc.Set(qu.ID, ans); err != nil {
 		return err
 	}
 	if err := a.save(); err != nil {
 		return err
 	}
-	expl := ans.Explanation
-	if err := a.field(huh.NewInput().Title("Explain in a sentence (enter to skip):").Value(&expl)); err != nil {
+	ans = doc.Answers[qu.ID]
+	prompt := "Explain in a sentence (enter to skip):"
+	if ans.Explanation != "" {
+		prompt = fmt.Sprintf("Explain in a sentence (enter keeps %q):", safetext.Term(ans.Explanation))
+	}
+	expl, err := a.askValid(prompt, func(s string) error { return questionnaire.ValidateText("explanation", s) })
+	if err != nil {
 		return err
 	}
-	ans.Explanation = strings.TrimSpace(expl)
-	if err := doc.Set(qu.ID, ans); err != nil {
+	if expl != "" {
+		ans.Explanation = expl
+		if err := doc.Set(qu.ID, ans); err != nil {
+			return err
+		}
+		if err := a.save(); err != nil {
+			return err
+		}
+	}
+	ev, err := a.askValid("Evidence: "+questionnaire.EvidenceForms+"; several separated by commas (enter to skip):", func(s string) error {
+		for _, e := range splitEvidence(s) {
+			if err := questionnaire.ValidateEvidence(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if err := a.save(); err != nil {
-		return err
+	if ev != "" {
+		ans.Evidence = splitEvidence(ev)
+		if err := doc.Set(qu.ID, ans); err != nil {
+			return err
+		}
+		return a.save()
 	}
-	ev := strings.Join(ans.Evidence, ", ")
-	if err := a.field(huh.NewInput().Title("Evidence: URIs or document names, separated by commas (enter to skip):").Value(&ev)); err != nil {
-		return err
-	}
-	ans.Evidence = splitEvidence(ev)
-	if err := doc.Set(qu.ID, ans); err != nil {
-		return err
-	}
-	return a.save()
+	return nil
 }
+

@@ -260,13 +260,23 @@ func TestSigningStep(t *testing.T) {
 func TestAccessibleMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "answers.json")
 	doc := questionnaire.NewDocument(questionnaire.Default())
-	// Profile: organisation, builder id, mode, level; then platform=1 with
-	// explanation and evidence; provenance-format skipped; signing: quit.
+	// Profile: organisation, two builders (one a pattern), a bad builder
+	// id, signers (a key file, a Sigstore SAN regexp), level; then
+	// platform=1 with explanation and evidence; provenance-format skipped;
+	// signing: quit.
 	in := strings.Join([]string{
-		"Example Co", "https://ci.example/b@v1", "VM per build", "2",
+		"Example Co",
+		"https://ci.example/b@v1", "VM per build",
+		"not a uri",
+		"re:https://ci\\.example/r@v[0-9]+", "release builder",
+		"",
+		"1", "../../testdata/keys/provenance-signer.pub",
+		"3", "https://token.actions.githubusercontent.com", "https://github\\.com/o/r/\\.github/workflows/rel\\.yml@refs/tags/v.*",
+		"4",
+		"2",
 		"1", "All builds on the service", "https://docs.example/a, doc:runbook",
 		"4",
-		"7",
+		"8",
 	}, "\n") + "\n"
 	var out bytes.Buffer
 	if err := RunAccessible(Options{Path: path, Doc: doc, Now: func() time.Time { return today }}, strings.NewReader(in), &out); err != nil {
@@ -276,6 +286,12 @@ func TestAccessibleMode(t *testing.T) {
 	if d.Profile.Organization != "Example Co" || d.Profile.Builders[0].ID != "https://ci.example/b@v1" || *d.Profile.ClaimedLevel != 2 {
 		t.Fatalf("profile %+v", d.Profile)
 	}
+	if len(d.Profile.Builders) != 2 || d.Profile.Builders[1].IDRegexp != `https://ci\.example/r@v[0-9]+` || d.Profile.Builders[1].Mode != "release builder" {
+		t.Fatalf("builders %+v", d.Profile.Builders)
+	}
+	if len(d.Profile.Signers) != 2 || d.Profile.Signers[0].PublicKey == "" || d.Profile.Signers[1].SANRegexp == "" {
+		t.Fatalf("signers %+v", d.Profile.Signers)
+	}
 	a := d.Answers["platform"]
 	if a.Choice != "hosted" || a.Explanation != "All builds on the service" || len(a.Evidence) != 2 || a.Reviewed != "2026-11-21" {
 		t.Fatalf("platform %+v", a)
@@ -284,7 +300,7 @@ func TestAccessibleMode(t *testing.T) {
 		t.Fatalf("skipped questions answered: %+v", d.Answers)
 	}
 	s := out.String()
-	for _, want := range []string{"Question platform", "1. Hosted build platform", "Component 1 of 6", "Level the answers support", "hallmark attest"} {
+	for _, want := range []string{"Question platform", "1. Hosted build platform", "Component 1 of 6", "Level the answers support", "hallmark attest", "Not accepted: expected an absolute URI"} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("output lacks %q:\n%s", want, s)
 		}
@@ -308,6 +324,30 @@ func TestAccessibleModeStopsAtEndOfInput(t *testing.T) {
 	}
 	if d.Answers["EP2"].Answered() {
 		t.Fatal("EP2 answered from an invalid, truncated line")
+	}
+}
+
+// An empty line never picks a choice: it asks again. Evidence that is not
+// evidence is refused with what is accepted, and asked again.
+func TestAccessibleEmptyLineNeverPicks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.json")
+	b, _ := os.ReadFile("../../testdata/answers/l1-workstation.json")
+	doc, _ := questionnaire.ParseAnswers(b)
+	in := "\n\n  \n2\n\nTBD\ndoc:params-table\n"
+	var out bytes.Buffer
+	if err := RunAccessible(Options{Path: path, Doc: doc, Now: func() time.Time { return today }}, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	d := saved(t, path)
+	if a := d.Answers["EP1"]; a.Choice != "passed-through-recorded" || len(a.Evidence) != 1 || a.Evidence[0] != "doc:params-table" {
+		t.Fatalf("EP1 %+v", a)
+	}
+	if d.Answers["EP2"].Answered() {
+		t.Fatal("an empty line answered EP2")
+	}
+	s := out.String()
+	if strings.Count(s, "Nothing chosen.") != 3 || !strings.Contains(s, `Not accepted: invalid evidence: "TBD" is not evidence`) {
+		t.Fatalf("output:\n%s", s)
 	}
 }
 
