@@ -14,8 +14,8 @@ import (
 
 // BatchItem is one line of a batch manifest (JSON Lines).
 type BatchItem struct {
-	Line       int    `json:"-"`
-	Artifact   string `json:"artifact"`
+	Line     int    `json:"-"`
+	Artifact string `json:"artifact"`
 	// Provenance may be left out where the verifier finds it itself (an
 	// image in a registry); the BatchVerifier refuses a file without it.
 	Provenance string `json:"provenance,omitempty"`

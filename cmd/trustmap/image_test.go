@@ -20,13 +20,14 @@ import (
 // app:v1 and an image with nothing attached as bare:v1.
 func TestImageScripts(t *testing.T) {
 	reg := ocitest.Start(t, true)
-	runImageScripts(t, reg.Host, func(ref, content string) string { return ocitest.PushImage(t, ref, content) },
-		func(dir, repo string) { ocitest.PushLayout(t, dir, repo) })
+	runImageScripts(t, reg.Host)
 }
 
-func runImageScripts(t *testing.T, host string, push func(ref, content string) string, pushLayout func(dir, repo string)) {
-	pushLayout("../../testdata/oci/cosign-key", host+"/hallmark/app")
-	bare := push(host+"/hallmark/bare:v1", "bare image")
+// runImageScripts pushes the images the scripts verify to the registry at
+// host and runs them.
+func runImageScripts(t *testing.T, host string) {
+	ocitest.PushLayout(t, "../../testdata/oci/cosign-key", host+"/hallmark/app")
+	bare := ocitest.PushImage(t, host+"/hallmark/bare:v1", "bare image")
 	// Provenance for bare:v1, kept in a file (trustmap attach pushes it).
 	st := map[string]any{
 		"_type":         trustmap.StatementV1,

@@ -135,11 +135,29 @@ func attach(t testing.TB, c *oci.Client, im *oci.Image, doc []byte) string {
 // referrers API and through the referrers tag, and passes; each manifest
 // and blob is fetched once.
 func TestReferrers(t *testing.T) {
-	v := loadVerifier(t)
-	signer := readKey(t, "provenance-signer.key")
 	for _, api := range []bool{true, false} {
 		t.Run(fmt.Sprintf("referrersAPI=%v", api), func(t *testing.T) {
-			reg := ocitest.Start(t, api)
+			testReferrers(t, func(t testing.TB) *ocitest.Registry { return ocitest.Start(t, api) })
+		})
+	}
+}
+
+func TestRejections(t *testing.T) {
+	for _, api := range []bool{true, false} {
+		t.Run(fmt.Sprintf("referrersAPI=%v", api), func(t *testing.T) {
+			testRejections(t, func(t testing.TB) *ocitest.Registry { return ocitest.Start(t, api) })
+		})
+	}
+}
+
+type starter func(t testing.TB) *ocitest.Registry
+
+func testReferrers(t *testing.T, start starter) {
+	v := loadVerifier(t)
+	signer := readKey(t, "provenance-signer.key")
+	{
+		{
+			reg := start(t)
 			digest := ocitest.PushImage(t, reg.Host+"/app:v1", "app v1")
 			c := oci.New(oci.Options{})
 			im := resolve(t, c, "oci://"+reg.Host+"/app:v1")
@@ -183,18 +201,18 @@ func TestReferrers(t *testing.T) {
 			if _, res, err := v.verify(t, c, "oci://"+reg.Host+"/app@"+digest); err != nil || !res.Passed {
 				t.Fatalf("by digest: %v", err)
 			}
-		})
+		}
 	}
 }
 
-// TestRejections: each way a registry or an attacker can get it wrong fails
+// testRejections: each way a registry or an attacker can get it wrong fails
 // with its own error.
-func TestRejections(t *testing.T) {
+func testRejections(t *testing.T, start starter) {
 	v := loadVerifier(t)
 	signer := readKey(t, "provenance-signer.key")
 	ctx := context.Background()
 
-	reg := ocitest.Start(t, true)
+	reg := start(t)
 	c := oci.New(oci.Options{})
 	digest := ocitest.PushImage(t, reg.Host+"/app:v1", "app v1")
 	otherDigest := ocitest.PushImage(t, reg.Host+"/app:v2", "app v2")
@@ -229,7 +247,7 @@ func TestRejections(t *testing.T) {
 	t.Run("tag moved between resolve and fetch", func(t *testing.T) {
 		// The tag is read once; after it, the registry moves it to v2. The
 		// verification stays with the digest it resolved.
-		reg2 := ocitest.Start(t, false)
+		reg2 := start(t)
 		d1 := ocitest.PushImage(t, reg2.Host+"/app:latest", "one")
 		i1 := resolve(t, c, "oci://"+reg2.Host+"/app:latest")
 		attach(t, c, i1, signed(t, signer, statement(d1)))
@@ -258,14 +276,14 @@ func TestRejections(t *testing.T) {
 	})
 
 	t.Run("referrer with another subject", func(t *testing.T) {
-		reg3 := ocitest.Start(t, false)
+		reg3 := start(t)
 		d1 := ocitest.PushImage(t, reg3.Host+"/app:v1", "one")
 		d2 := ocitest.PushImage(t, reg3.Host+"/app:v2", "two")
 		i2 := resolve(t, c, "oci://"+reg3.Host+"/app:v2")
 		ref := attach(t, c, i2, signed(t, signer, statement(d2)))
 		// The referrers tag of v1 lists the referrer of v2.
 		reg3.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
-			if strings.HasSuffix(r.URL.Path, "/manifests/sha256-"+strings.TrimPrefix(d1, "sha256:")) {
+			if strings.HasSuffix(r.URL.Path, "/manifests/sha256-"+strings.TrimPrefix(d1, "sha256:")) || strings.HasSuffix(r.URL.Path, "/referrers/"+d1) {
 				idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":%q,"size":%d,"artifactType":%q}]}`,
 					ref, sizeOf(t, c, reg3.Host, ref), oci.InTotoArtifactType)
 				w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")

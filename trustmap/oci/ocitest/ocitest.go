@@ -4,14 +4,24 @@
 package ocitest
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -38,8 +48,12 @@ type Registry struct {
 // referrers API, otherwise clients fall back to the sha256-HEX tag.
 func Start(t testing.TB, referrersAPI bool) *Registry {
 	t.Helper()
+	return start(t, registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(referrersAPI)))
+}
+
+// start serves h on loopback behind the request log and Intercept.
+func start(t testing.TB, h http.Handler) *Registry {
 	reg := &Registry{}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(referrersAPI))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reg.mu.Lock()
 		reg.log = append(reg.log, r.Method+" "+r.URL.Path)
@@ -107,8 +121,12 @@ func PushImage(t testing.TB, ref, content string) string {
 // PushLayout pushes every manifest of an OCI image layout to repo
 // (HOST/REPO), under the tags its ref.name annotations give (REPO:TAG or
 // TAG) or by digest: images first, then indexes.
-func PushLayout(t testing.TB, dir, repo string) {
+func PushLayout(t testing.TB, dir, repo string) { PushLayoutWith(t, dir, repo, authn.DefaultKeychain) }
+
+// PushLayoutWith is PushLayout with the credentials of kc.
+func PushLayoutWith(t testing.TB, dir, repo string, kc authn.Keychain) {
 	t.Helper()
+	auth := remote.WithAuthFromKeychain(kc)
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -141,17 +159,84 @@ func PushLayout(t testing.TB, dir, repo string) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				err = remote.WriteIndex(ref(d), ii)
+				err = remote.WriteIndex(ref(d), ii, auth)
 			} else {
 				img, err2 := idx.Image(d.Digest)
 				if err2 != nil {
 					t.Fatal(err2)
 				}
-				err = remote.Write(ref(d), img)
+				err = remote.Write(ref(d), img, auth)
 			}
 			if err != nil {
 				t.Fatalf("push %s: %v", d.Digest, err)
 			}
 		}
 	}
+}
+
+// StartDistribution starts Debian's docker-registry (distribution 2.8, no
+// referrers API) on a free loopback port with a temporary storage
+// directory, behind a counting proxy, and stops it when the test ends. With
+// htpasswd (a bcrypt htpasswd file's content) the registry requires basic
+// auth. It fails the test when docker-registry is not installed.
+func StartDistribution(t testing.TB, htpasswd string) *Registry {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Fatalf("docker-registry is not installed (apt-get install docker-registry): %v", err)
+	}
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "storage"), addr)
+	if htpasswd != "" {
+		hp := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(hp, []byte(htpasswd), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: test\n    path: %s\n", hp)
+	}
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "serve", cfgPath)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("docker-registry did not stop")
+		}
+	})
+	for i := 0; ; i++ {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("docker-registry exited: %s", logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatalf("docker-registry did not start on %s: %s", addr, logs.String())
+		}
+	}
+	u, _ := url.Parse("http://" + addr)
+	return start(t, httputil.NewSingleHostReverseProxy(u))
 }
