@@ -34,6 +34,10 @@ type CompileOptions struct {
 	// ValidFor is how long the map is valid from At: DefaultRootsValidity
 	// when zero, at most MaxRootsValidity.
 	ValidFor time.Duration
+	// RequireKeyTimestamp sets requireTimestamp on every key signer's
+	// entry: their provenance then needs a verified transparency-log entry
+	// or signed timestamp.
+	RequireKeyTimestamp bool
 }
 
 // Rejection is an attestation that did not become a roots entry.
@@ -181,6 +185,7 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 				return nil, fmt.Errorf("%w: builder.signers[%d]: keyFingerprint %q does not match the public key (%s)", ErrInvalidAttestation, i, safetext.Term(s.KeyFingerprint), k.Fingerprint)
 			}
 			sig.KeyFingerprint = k.Fingerprint
+			sig.RequireTimestamp = opts.RequireKeyTimestamp
 		} else if s.KeyFingerprint != "" {
 			return nil, fmt.Errorf("%w: builder.signers[%d]: keyFingerprint without publicKey", ErrInvalidAttestation, i)
 		}

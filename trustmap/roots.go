@@ -89,6 +89,12 @@ type Signer struct {
 	OIDCIssuer     string `json:"oidcIssuer,omitempty"`
 	SAN            string `json:"san,omitempty"`
 	SANRegexp      string `json:"sanRegexp,omitempty"`
+	// RequireTimestamp, for a key signer, accepts its signatures only with
+	// a verified transparency-log entry or signed timestamp (a key-signed
+	// Sigstore bundle that was logged or timestamped), so that a leaked key
+	// cannot sign unnoticed or back-date. Default false: the key's
+	// signature suffices, in a plain DSSE envelope as in a bundle.
+	RequireTimestamp bool `json:"requireTimestamp,omitempty"`
 }
 
 // id is the index key of a signer.

@@ -359,6 +359,10 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 			signedAt.UTC().Format(time.RFC3339), lr.Entry.ValidFrom.Format(time.RFC3339), lr.Entry.ValidUntil.Format(time.RFC3339))
 		lr = LookupResult{}
 	}
+	if lerr == nil && lr.Entry != nil && lr.Entry.Signer.RequireTimestamp && signedAt.IsZero() {
+		lerr = fmt.Errorf("%w: the roots require a transparency-log entry or signed timestamp with signatures by %s, and this provenance has none (level 0)", ErrNoVerifiedTimestamp, signer.KeyFingerprint)
+		lr = LookupResult{}
+	}
 	d.Level = lr.Level
 	switch {
 	case lerr != nil && (errors.Is(lerr, ErrSignerNotPaired) || errors.Is(lerr, ErrUnknownSigner) || required >= 1):

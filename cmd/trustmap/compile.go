@@ -25,6 +25,7 @@ func newCompileCmd(e *env) *cobra.Command {
 	var certifiers, out, at, revoked, signKey, validFor string
 	var serial uint64
 	var caps, deny []string
+	var requireKeyTimestamp bool
 	cmd := &cobra.Command{
 		Use:   "compile --certifiers certifiers.json ATTESTATION... -o roots.json",
 		Short: "Compile trusted capability attestations into roots of trust",
@@ -71,7 +72,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if err != nil {
 				return err
 			}
-			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: d}
+			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: d, RequireKeyTimestamp: requireKeyTimestamp}
 			for _, c := range caps {
 				id, lv, ok := strings.Cut(c, "=")
 				l, err := questionnaire.ParseLevel(lv)
@@ -160,6 +161,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
 	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")
 	fl.StringVar(&validFor, "valid-for", "", "how long the map is valid (default 720h, at most 8784h)")
+	fl.BoolVar(&requireKeyTimestamp, "require-key-timestamp", false, "key signers' provenance must carry a verified transparency-log entry or signed timestamp (a logged key-signed Sigstore bundle)")
 	return cmd
 }
 

@@ -106,3 +106,68 @@ func TestKeylessCorpusReferrer(t *testing.T) {
 		t.Fatalf("the keyless signature should verify before the subject fails: %+v", res.Documents[0].Checks)
 	}
 }
+
+// TestKeySignedBundle: the cosign v3 key-signed bundle (public-key hint, no
+// certificate, no log entry) verifies with the roots' keys exactly as a
+// plain DSSE envelope, and fails the same ways: a roots map without the key,
+// a signature that does not verify, a roots entry that requires a
+// transparency-log entry or timestamp.
+func TestKeySignedBundle(t *testing.T) {
+	ctx := context.Background()
+	v := loadVerifier(t)
+	d, err := oci.New(oci.Options{}).Discover(ctx, "oci-layout://"+cosignLayout+":v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle []byte
+	for _, a := range d.Attestations {
+		if a.MediaType == oci.BundleMediaType {
+			bundle = a.Document
+		}
+	}
+	if bundle == nil {
+		t.Fatal("no bundle in the fixture")
+	}
+	art := []*trustmap.Artifact{d.Image.Artifact()}
+	opts := trustmap.VerifyOptions{At: verifyAt, Policy: v.policy, Package: "example-app"}
+	if res, err := trustmap.Verify(ctx, v.roots, bundle, art, opts); err != nil || !res.Passed {
+		t.Fatalf("the key-signed bundle should pass: %v", err)
+	}
+	withRoots := func(f func(e *trustmap.Entry) bool) *trustmap.Roots {
+		var entries []trustmap.Entry
+		for _, e := range v.roots.Entries {
+			if f(&e) {
+				entries = append(entries, e)
+			}
+		}
+		r, err := trustmap.NewRoots(v.roots.CompiledAt, entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	signerFP := "SHA256:PCom+YL8lAeen7pcPHZgDz7PgN7JOx7x6hGiitM5etg"
+	withoutKey := withRoots(func(e *trustmap.Entry) bool { return e.Signer.KeyFingerprint != signerFP })
+	if _, err := trustmap.Verify(ctx, withoutKey, bundle, art, opts); !errors.Is(err, trustmap.ErrUnknownSigner) {
+		t.Errorf("roots without the key: got %v, want ErrUnknownSigner", err)
+	}
+	tampered := []byte(strings.Replace(string(bundle), `"sig":"M`, `"sig":"N`, 1))
+	if string(tampered) == string(bundle) {
+		t.Fatal("could not tamper with the signature")
+	}
+	// cosign leaves the DSSE keyid empty (the hint is its own format), so a
+	// signature that no roots key verifies names no key: ErrUnknownSigner,
+	// as for a plain envelope without keyid.
+	if _, err := trustmap.Verify(ctx, v.roots, tampered, art, opts); !errors.Is(err, trustmap.ErrUnknownSigner) {
+		t.Errorf("tampered signature: got %v, want ErrUnknownSigner", err)
+	}
+	requireTS := withRoots(func(e *trustmap.Entry) bool {
+		e.Signer.RequireTimestamp = e.Signer.KeyFingerprint != ""
+		return true
+	})
+	for _, a := range d.Attestations {
+		if _, err := trustmap.Verify(ctx, requireTS, a.Document, art, opts); !errors.Is(err, trustmap.ErrNoVerifiedTimestamp) {
+			t.Errorf("%s with requireTimestamp: got %v, want ErrNoVerifiedTimestamp", a.Source, err)
+		}
+	}
+}
