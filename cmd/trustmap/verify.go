@@ -72,12 +72,24 @@ are verified offline (certificate chain, SCTs, transparency-log inclusion or
 signed timestamp) against --trusted-root, or the public-good trusted root
 embedded in trustmap; nothing is fetched.
 
+An image (oci://REGISTRY/REPO:TAG or @sha256:…, oci-layout://DIR:TAG or
+@sha256:…) is resolved once to its digest, which is printed; its provenance
+is found where it lives (OCI 1.1 referrers, the sha256-HEX referrers tag,
+cosign's sha256-HEX.att tag), every manifest and blob read once, by digest,
+size-capped. Registry credentials come from the Docker config and its
+credential helpers; TLS uses the system roots plus --registry-ca; plain HTTP
+only for loopback registries.
+
 Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 		Example: `  trustmap verify --roots roots.json --source-uri github.com/org/app --source-ref 'refs/tags/v*' \
       --provenance app.intoto.jsonl app.tar.gz
   trustmap verify --roots roots.json --roots-key verifier.pub --policy policy.json --package app \
       --provenance app.intoto.jsonl --format json app.tar.gz
-  trustmap verify --roots roots.json --batch manifest.jsonl`,
+  trustmap verify --roots roots.json --batch manifest.jsonl
+  trustmap verify --roots roots.json --policy policy.json --package app oci://ghcr.io/org/app:v1.2.3
+  trustmap verify --roots roots.json --policy policy.json --package app oci-layout://./app-oci@sha256:…
+  trustmap verify --roots roots.json --policy policy.json --package app --vsa-key vsa.key \
+      --verifier-id https://registry.example/verifier --attach-vsa oci://registry.example/app@sha256:…`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
 			return runVerify(cmd.Context(), e, f, args)
