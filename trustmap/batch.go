@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -31,6 +32,9 @@ type BatchResult struct {
 	Level    int    `json:"level"`
 	Error    string `json:"error,omitempty"`
 }
+
+// ManifestFields describes a manifest line, for messages.
+const ManifestFields = `{"artifact": FILE or IMAGE, "provenance": FILE (optional for an image), "package": NAME (optional)} and no other fields`
 
 // MaxManifestLine bounds one manifest line.
 const MaxManifestLine = 64 << 10
@@ -85,12 +89,12 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 			continue
 		}
 		var it BatchItem
-		if uerr := decodeStrict(b, &it, MaxManifestLine, ErrMalformedEnvelope); uerr != nil || it.Artifact == "" {
-			msg := "manifest line needs an artifact"
+		if uerr := decodeStrict(b, &it, MaxManifestLine, ErrMalformedManifest); uerr != nil || it.Artifact == "" {
+			found := "no artifact"
 			if uerr != nil {
-				msg = fmt.Sprintf("manifest line: %v", uerr)
+				found = strings.TrimPrefix(uerr.Error(), ErrMalformedManifest.Error()+": ")
 			}
-			results <- BatchResult{Line: line, Error: safetext.Term(msg)}
+			results <- BatchResult{Line: line, Error: safetext.Term(fmt.Sprintf("%v: line %d: expected %s, got %s", ErrMalformedManifest, line, ManifestFields, found))}
 			continue
 		}
 		it.Line = line

@@ -12,6 +12,7 @@ import (
 var (
 	ErrNoProvenance             = errors.New("no provenance")
 	ErrNoArtifacts              = errors.New("no artifacts to verify")
+	ErrMalformedManifest        = errors.New("malformed batch manifest line")
 	ErrNotRegularFile           = limitio.ErrNotRegular       // a FIFO, device or directory given as input
 	ErrMalformedEnvelope        = attest.ErrMalformedEnvelope // one sentinel for every DSSE parse
 	ErrWrongPayloadType         = errors.New("unsupported payload type")

@@ -101,6 +101,18 @@ func (m Matcher) describe() string {
 	return "matching " + m.Pattern
 }
 
+// plainJSON returns the text of a JSON string value, so that a check's
+// expected and found fields hold https://… rather than "\"https://…\"" in
+// JSON output; any other text (numbers, objects, descriptions) is returned
+// as it is. Messages keep the quoted form.
+func plainJSON(s string) string {
+	var v string
+	if strings.HasPrefix(s, `"`) && json.Unmarshal([]byte(s), &v) == nil {
+		return v
+	}
+	return s
+}
+
 // match compares a found value (decoded with UseNumber) with the matcher.
 func (m Matcher) match(found any) (bool, error) {
 	switch {

@@ -82,14 +82,30 @@ type Document struct {
 // Err is the first failed check's error.
 func (d *Document) Err() error { return d.err }
 
+// MarshalJSON writes the result with "passing" (the index of the document
+// that passed) only when one did: never the -1 of a failure.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	out := struct {
+		plain
+		Passing *int `json:"passing,omitempty"`
+	}{plain: plain(r)}
+	if r.Passing >= 0 {
+		p := r.Passing
+		out.Passing = &p
+	}
+	return json.Marshal(out)
+}
+
 // Result is the outcome of verifying artifacts against provenance.
 type Result struct {
 	Passed    bool                `json:"passed"`
 	Package   string              `json:"package,omitempty"`
 	Artifacts []string            `json:"artifacts"`
 	Level     questionnaire.Level `json:"level"`
-	// Passing is the index of the document that passed, or -1.
-	Passing   int        `json:"passing"`
+	// Passing is the index of the document that passed, or -1. JSON has
+	// it only when a document passed (see MarshalJSON).
+	Passing   int        `json:"-"`
 	Documents []Document `json:"documents"`
 	Error     string     `json:"error,omitempty"`
 	// Expectations says what the provenance was checked against: a policy
@@ -500,7 +516,7 @@ func checkParameters(id string, params any, matchers map[string]Matcher, ignore 
 		m := matchers[k]
 		v, ok := lookupPointer(params, k)
 		if !ok {
-			return failed(id+":"+k, m.describe(), "absent", fmt.Errorf("%w: %s: expected %s, not present", missing, k, m.describe()))
+			return failed(id+":"+k, plainJSON(m.describe()), "absent", fmt.Errorf("%w: %s: expected %s, not present", missing, k, m.describe()))
 		}
 		okm, err := m.match(v)
 		if err != nil || !okm {
@@ -509,7 +525,7 @@ func checkParameters(id string, params any, matchers map[string]Matcher, ignore 
 			if m.Pattern != "" && strict {
 				sentinel = ErrRefNotAllowed
 			}
-			return failed(id+":"+k, m.describe(), string(fv), fmt.Errorf("%w: %s: expected %s, got %s", sentinel, k, m.describe(), trunc(string(fv))))
+			return failed(id+":"+k, plainJSON(m.describe()), plainJSON(string(fv)), fmt.Errorf("%w: %s: expected %s, got %s", sentinel, k, m.describe(), trunc(string(fv))))
 		}
 	}
 	if strict {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -23,6 +22,7 @@ import (
 
 type attestFlags struct {
 	key, out, notBefore, builderID, assessorID, review string
+	force                                              bool
 	validFor                                           time.Duration
 	level                                              questionnaire.Level
 	levelSet                                           bool
@@ -63,7 +63,8 @@ by hand, is refused until "hallmark assess FILE" saves it again.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.key, "key", "", "private key file (from hallmark keygen)")
-	fl.StringVarP(&f.out, "output", "o", "builder.capability.json", "where to write the attestation")
+	fl.StringVarP(&f.out, "output", "o", "builder.capability.json", "where to write the attestation (- for standard output)")
+	fl.BoolVar(&f.force, "force", false, "replace an existing output file")
 	cli.ValidityVar(fl, &f.validFor, "valid-for", "90d", "validity period such as 90d or 720h, at most 366d")
 	fl.StringVar(&f.notBefore, "not-before", "", "start of validity (RFC 3339); default now")
 	cli.OptionalLevelVar(fl, &f.level, &f.levelSet, "level", "level to attest (default: the claimed level)")
@@ -140,6 +141,10 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	if err != nil {
 		return cli.Usage(err)
 	}
+	out := cli.Output{Path: f.out, Force: f.force, Inputs: []string{answersPath, f.review, f.key}}
+	if err := out.Check(); err != nil {
+		return err
+	}
 	doc, err := loadCanonicalAnswers(answersPath)
 	if err != nil {
 		return err
@@ -167,18 +172,26 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 	if err != nil {
 		return cli.Usage(err)
 	}
-	res, err := attest.IssueWith(ctx, doc, assess.Assess(doc, assessOpts), key, opts)
+	a := assess.Assess(doc, assessOpts)
+	res, err := attest.IssueWith(ctx, doc, a, key, opts)
+	if errors.Is(err, attest.ErrLevelNotSupported) {
+		hint := "hallmark check " + answersPath + " lists what is missing"
+		if a.Level >= 1 {
+			hint = fmt.Sprintf("attest the supported level with --level %s, or change the answers (%s)", a.Level, hint)
+		}
+		return cli.Failed(fmt.Errorf("%w; what to do: %s", err, hint))
+	}
 	if err != nil {
 		return cli.Failed(err)
 	}
-	if err := atomicfile.WriteFile(f.out, res.Envelope, 0o644); err != nil {
-		return cli.Usage(err)
+	if err := e.Write(out, res.Envelope); err != nil {
+		return err
 	}
 	p := res.Predicate
 	for _, w := range p.BestPracticeWaivers {
-		fmt.Fprintf(e.Stdout, "Waived best practice %s: %s\n", w.Question, safetext.Term(w.Reason))
+		fmt.Fprintf(e.Info(out), "Waived best practice %s: %s\n", w.Question, safetext.Term(w.Reason))
 	}
-	fmt.Fprintf(e.Stdout, "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
+	fmt.Fprintf(e.Info(out), "Wrote %s\n  builder     %s\n  level       Build L%d (%s assessment)\n  valid       %s to %s\n  answers     %s sha256:%s\n  signed by   %s\n\nVerify it with:\n  hallmark verify-attestation %s --key %s --answers %s\n",
 		f.out, p.Builder.Name(), p.SLSABuildLevel, p.Assessment.Kind, p.ValidFrom.Format(time.RFC3339), p.ValidUntil.Format(time.RFC3339),
 		answersPath, res.AnswersDigest, key.Fingerprint(), f.out, pubPathFor(f.key), answersPath)
 	return nil

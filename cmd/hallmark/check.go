@@ -3,12 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/render"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
@@ -93,14 +94,21 @@ says why); 2 the file cannot be read or is invalid.`,
 
 // loadAnswers reads and validates an answers document; failures are usage
 // errors (exit 2).
+// Given another kind of document, the error says what it is and which
+// command reads it.
 func loadAnswers(path string) (*questionnaire.Document, error) {
-	f, err := os.Open(path)
+	if err := cli.CheckFile(path); err != nil {
+		return nil, err
+	}
+	b, err := limitio.ReadFile(path, questionnaire.MaxAnswersBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
-	defer f.Close()
-	doc, err := questionnaire.ReadAnswers(f)
+	doc, err := questionnaire.ParseAnswers(b)
 	if err != nil {
+		if d := doctype.Identify(b); d.Kind != doctype.Answers && d.Kind != doctype.UnknownJSONSchema {
+			return nil, cli.Usage(fmt.Errorf("%s is %s: expected an answers document (schema %s); start one with hallmark assess", path, d.Describe(), questionnaire.AnswersSchema))
+		}
 		return nil, cli.Usage(fmt.Errorf("%s: %w", path, err))
 	}
 	return doc, nil

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"github.com/spf13/pflag"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +32,15 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"check"}, cli.ExitUsage},
 		{[]string{"nosuchcommand"}, cli.ExitUsage},
 		{[]string{"check", "--bogus", "x"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata"}, cli.ExitUsage},                                  // a directory
+		{[]string{"check", "../../testdata/verify/hosted-vm.capability.json"}, cli.ExitUsage}, // not answers
+		{[]string{"check", "--format", "yaml", "../../testdata/answers/l3-hosted.json"}, cli.ExitUsage},
+		{[]string{"attest", "../../testdata/answers/l3-hosted.json", "--key", "x.key", "--valid-for", "367d"}, cli.ExitUsage},
+		{[]string{"attest", "../../testdata/answers/l3-hosted.json", "--key", "x.key", "--level", "L9"}, cli.ExitUsage},
+		{[]string{"attest", "../../testdata/answers/l3-hosted.json", "--key", "x.key", "-o", "../../testdata/answers/l3-hosted.json", "--force"}, cli.ExitUsage},
+		{[]string{"inspect", "../../testdata"}, cli.ExitUsage},
+		{[]string{"inspect", "../../testdata/verify/roots.json"}, cli.ExitUsage},
+		{[]string{"version", "extra"}, cli.ExitUsage},
 	}
 	for _, tc := range cases {
 		if code, _, stderr := runArgs(t, "", tc.args...); code != tc.want {
@@ -44,5 +55,16 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		if c.Example == "" {
 			t.Errorf("%s has no example", c.CommandPath())
 		}
+	}
+}
+
+// Repeatable flags repeat the same way everywhere: never split on commas.
+func TestNoCommaSplitFlags(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if strings.HasSuffix(f.Value.Type(), "Slice") {
+				t.Errorf("%s --%s splits on commas (%s): use a repeatable StringArray", c.CommandPath(), f.Name, f.Value.Type())
+			}
+		})
 	}
 }

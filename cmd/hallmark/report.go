@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/report"
@@ -21,6 +20,7 @@ import (
 
 func newReportCmd(e *env) *cobra.Command {
 	var review, attestation, key, format, out string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "report ANSWERS.json --format html|md -o FILE",
 		Short: "Write a publishable report of the assessment",
@@ -38,11 +38,13 @@ it was verified). The verify command in the report uses the real file names.
 Evidence that is an http(s) URL becomes a link; rejected answers are
 highlighted; everything from the answers is escaped for the format.`,
 		Example: `  hallmark report answers.json --attestation builder.capability.json --key operator.pub --format html -o report.html
-  hallmark report answers.json --review answers.review.json --format md -o report.md`,
+  hallmark report answers.json --review answers.review.json --format md -o report.md
+  hallmark report answers.json --format md -o - | less`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return cli.Usage(errors.New("-o is required"))
+			output := cli.Output{Path: out, Force: force, Inputs: []string{args[0], review, attestation, key}}
+			if err := output.Check(); err != nil {
+				return err
 			}
 			doc, err := loadAnswers(args[0])
 			if err != nil {
@@ -75,10 +77,10 @@ highlighted; everything from the answers is escaped for the format.`,
 			if err != nil {
 				return err
 			}
-			if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
-				return cli.Usage(err)
+			if err := e.Write(output, b); err != nil {
+				return err
 			}
-			fmt.Fprintf(e.Stdout, "Wrote %s (%s): %s\n", out, format, m.LevelName)
+			fmt.Fprintf(e.Info(output), "Wrote %s (%s): %s\n", out, format, m.LevelName)
 			return nil
 		},
 	}
@@ -87,7 +89,8 @@ highlighted; everything from the answers is escaped for the format.`,
 	fl.StringVar(&attestation, "attestation", "", "capability attestation to describe")
 	fl.StringVar(&key, "key", "", "public key to verify the attestation with")
 	cli.FormatVar(fl, &format, "html", "md")
-	fl.StringVarP(&out, "output", "o", "", "where to write the report")
+	fl.StringVarP(&out, "output", "o", "", "where to write the report (- for standard output)")
+	fl.BoolVar(&force, "force", false, "replace an existing output file")
 	return cmd
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -22,7 +21,7 @@ import (
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 func newCompileCmd(e *env) *cobra.Command {
-	var certifiers, out, at, revoked, signKey, validFor string
+	var certifiers, out, at, revoked, signKey, validFor, format string
 	var serial uint64
 	var caps, deny []string
 	var requireKeyTimestamp bool
@@ -57,10 +56,18 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
       --revoked revoked.json --sign-key verifier.key -o roots.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if certifiers == "" || out == "" {
-				return cli.Usage(errors.New("--certifiers and -o are required"))
+			if certifiers == "" {
+				return cli.Usage(errors.New("--certifiers is required: the file naming whom you trust to certify builders"))
 			}
-			when, err := parseTime("--at", at, e.Now())
+			// compile replaces the map at -o on purpose (its serial only
+			// grows), but never one of its inputs.
+			output := cli.Output{Path: out, Force: true, Inputs: append([]string{certifiers, revoked, signKey}, args...)}
+			if err := output.Check(); err != nil {
+				return err
+			}
+			// Roots record whole seconds: compiledAt never carries the
+			// nanoseconds of the clock.
+			when, err := parseTime("--at", at, e.Now().UTC().Truncate(time.Second))
 			if err != nil {
 				return err
 			}
@@ -128,20 +135,31 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if err != nil {
 				return err
 			}
-			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
-				return cli.Usage(err)
-			}
-			for _, a := range res.Accepted {
-				fmt.Fprintf(e.Stdout, "accepted  %s  sha256:%s\n", safetext.Term(a.Name), a.Digest)
-			}
-			for _, r := range res.Rejected {
-				fmt.Fprintf(e.Stdout, "REJECTED  %s: %s\n", safetext.Term(r.Name), safetext.Term(r.Reason))
+			if err := e.Write(output, data); err != nil {
+				return err
 			}
 			signed := "unsigned"
 			if key != nil {
 				signed = "signed by " + key.Fingerprint()
 			}
-			fmt.Fprintf(e.Stdout, "Wrote %s: %d entries from %d attestations (%s), checked at %s, serial %d, expires %s\n", out, len(res.Roots.Entries), len(res.Accepted), signed, when.UTC().Format(time.RFC3339), res.Roots.Serial, res.Roots.Expires.Format(time.RFC3339))
+			w := e.Info(output)
+			if format == "json" {
+				if err := cli.WriteJSON(w, compileReport{Output: out, Entries: len(res.Roots.Entries),
+					Accepted: append([]trustmap.Accepted{}, res.Accepted...), Rejected: append([]trustmap.Rejection{}, res.Rejected...),
+					Signed: signed, CheckedAt: when.UTC().Format(time.RFC3339), Serial: res.Roots.Serial, Expires: res.Roots.Expires.UTC().Format(time.RFC3339)}); err != nil {
+					return err
+				}
+			} else {
+				for _, a := range res.Accepted {
+					fmt.Fprintf(w, "accepted  %s  sha256:%s\n", safetext.Term(a.Name), a.Digest)
+				}
+				for _, r := range res.Rejected {
+					fmt.Fprintf(w, "REJECTED  %s: %s\n", safetext.Term(r.Name), safetext.Term(r.Reason))
+				}
+				fmt.Fprintf(w, "Wrote %s: %s from %s (%s), checked at %s, serial %d, expires %s\n", out,
+					cli.Count(len(res.Roots.Entries), "entry", "entries"), cli.Count(len(res.Accepted), "attestation", "attestations"),
+					signed, when.UTC().Format(time.RFC3339), res.Roots.Serial, res.Roots.Expires.UTC().Format(time.RFC3339))
+			}
 			switch {
 			case len(res.Accepted) == 0:
 				return cli.Failed(errors.New("no attestation was accepted: the roots of trust are empty"))
@@ -153,7 +171,8 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&certifiers, "certifiers", "", "certifiers file: whom you trust to certify builders")
-	fl.StringVarP(&out, "output", "o", "", "where to write the roots of trust")
+	fl.StringVarP(&out, "output", "o", "", "where to write the roots of trust (- for standard output); an existing map there is replaced")
+	cli.FormatVar(fl, &format, "text", "json")
 	fl.StringVar(&at, "at", "", "check attestations at this time (RFC 3339); default now")
 	fl.StringArrayVar(&caps, "cap", nil, "lower a builder's level: BUILDER_ID=LEVEL (repeatable)")
 	fl.StringArrayVar(&deny, "deny", nil, "never trust this builder.id (repeatable)")
@@ -163,6 +182,18 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&validFor, "valid-for", "", "how long the map is valid (default 720h, at most 8784h)")
 	fl.BoolVar(&requireKeyTimestamp, "require-key-timestamp", false, "key signers' provenance must carry a verified transparency-log entry or signed timestamp (a logged key-signed Sigstore bundle)")
 	return cmd
+}
+
+// compileReport is compile's JSON output.
+type compileReport struct {
+	Output    string               `json:"output"`
+	Entries   int                  `json:"entries"`
+	Accepted  []trustmap.Accepted  `json:"accepted"`
+	Rejected  []trustmap.Rejection `json:"rejected"`
+	Signed    string               `json:"signed"`
+	CheckedAt string               `json:"checkedAt"`
+	Serial    uint64               `json:"serial"`
+	Expires   string               `json:"expires"`
 }
 
 // nextSerial returns the serial of the map to write at out: given, or one

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
@@ -45,6 +49,7 @@ change what the trust-on-first-use store expects:
 func newProposeCmd(e *env) *cobra.Command {
 	var f verifyFlags
 	var out, validFor string
+	var force bool
 	c := &cobra.Command{
 		Use:   "propose --package NAME --roots roots.json --provenance FILE -o approval.json ARTIFACT...",
 		Short: "Write the expectation a verified provenance shows, for approvers to sign",
@@ -56,8 +61,12 @@ the store would pin them — as an approval document valid for --valid-for
       --provenance app.intoto.jsonl -o approval.json app.tar.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
-			if f.pkg == "" || f.provenance == "" || out == "" {
-				return cli.Usage(errors.New("--package, --provenance and -o are required"))
+			if f.pkg == "" || f.provenance == "" {
+				return cli.Usage(errors.New("--package and --provenance are required"))
+			}
+			output := cli.Output{Path: out, Force: force, Inputs: append([]string{f.roots, f.provenance, f.policy, f.trustedRoot}, args...)}
+			if err := output.Check(); err != nil {
+				return err
 			}
 			if len(args) == 0 {
 				return cli.Usage(trustmap.ErrNoArtifacts)
@@ -74,13 +83,19 @@ the store would pin them — as an approval document valid for --valid-for
 				// The approver's decision is what sets the expectation.
 				v.opts.NoExpectationsUnsafe = true
 			}
-			prov, err := limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes)
+			prov, err := e.ReadInput(f.provenance, trustmap.MaxProvenanceBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
 			}
 			var arts []*trustmap.Artifact
 			for _, a := range args {
+				if err := cli.CheckFile(a); err != nil {
+					return err
+				}
 				arts = append(arts, trustmap.FileArtifact(a))
+			}
+			if err := checkProvenanceInput(f.provenance, prov, args); err != nil {
+				return err
 			}
 			res, verr := trustmap.Verify(cmd.Context(), v.roots, prov, arts, v.opts)
 			if verr != nil {
@@ -100,16 +115,17 @@ the store would pin them — as an approval document valid for --valid-for
 			if err != nil {
 				return err
 			}
-			if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
-				return cli.Usage(err)
+			if err := e.Write(output, b); err != nil {
+				return err
 			}
-			fmt.Fprintf(e.Stdout, "%sWrote %s: have it signed with trustmap expectations sign\n", a.Describe(), out)
+			fmt.Fprintf(e.Info(output), "%sWrote %s: have it signed with trustmap expectations sign\n", a.Describe(), out)
 			return nil
 		},
 	}
 	fl := c.Flags()
 	addVerifyInputFlags(fl, &f)
-	fl.StringVarP(&out, "output", "o", "", "where to write the approval document")
+	fl.StringVarP(&out, "output", "o", "", "where to write the approval document (- for standard output)")
+	fl.BoolVar(&force, "force", false, "replace an existing output file")
 	fl.StringVar(&validFor, "valid-for", "", "how long the approval may be applied (default 168h, at most 2160h)")
 	f.format = "text"
 	return c
@@ -118,6 +134,7 @@ the store would pin them — as an approval document valid for --valid-for
 func newSignApprovalCmd(e *env) *cobra.Command {
 	var keys []string
 	var out string
+	var force bool
 	c := &cobra.Command{
 		Use:   "sign APPROVAL.json --key KEY -o approval.signed.json",
 		Short: "Sign an approval, or add your signature to one others signed",
@@ -131,9 +148,13 @@ document as it is; a key that already signed is refused.`,
 			if len(keys) == 0 || out == "" {
 				return cli.Usage(errors.New("--key and -o are required"))
 			}
-			b, err := limitio.ReadFile(args[0], trustmap.MaxApprovalBytes)
+			b, err := e.ReadInput(args[0], trustmap.MaxApprovalBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
+			}
+			output := coSignOutput(out, force, args[0], b, keys)
+			if err := output.Check(); err != nil {
+				return err
 			}
 			priv, err := loadPrivateKeys(e, keys)
 			if err != nil {
@@ -143,15 +164,16 @@ document as it is; a key that already signed is refused.`,
 			if err != nil {
 				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
 			}
-			if err := atomicfile.WriteFile(out, env, 0o644); err != nil {
-				return cli.Usage(err)
+			if err := e.Write(output, env); err != nil {
+				return err
 			}
-			fmt.Fprintf(e.Stdout, "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
+			fmt.Fprintf(e.Info(output), "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
 			return nil
 		},
 	}
 	c.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
-	c.Flags().StringVarP(&out, "output", "o", "", "where to write the signed approval")
+	c.Flags().StringVarP(&out, "output", "o", "", "where to write the signed approval (- for standard output; may be the signed approval given, to add a signature)")
+	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
 	return c
 }
 
@@ -197,9 +219,18 @@ locked for the whole read-modify-write.`,
 				return cli.Failed(fmt.Errorf("not approved: %s: %w", approval, err))
 			}
 			var applyErr error
+			var changes []tofuChange
+			first := false
 			err = tofufile.Open(store).UpdatePackage(cmd.Context(), pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
 				next, err := va.Apply(pkg, cur)
 				applyErr = err
+				if err == nil && next != nil {
+					if cur == nil {
+						first = true
+					} else {
+						changes = tofuChanges(*cur, *next)
+					}
+				}
 				return next, nil
 			})
 			if err != nil {
@@ -210,6 +241,15 @@ locked for the whole read-modify-write.`,
 			}
 			a := va.Approval
 			fmt.Fprintf(e.Stdout, "Approved: %s now expects builder %s, buildType %s (signed by %s)\n", safetext.Term(pkg), safetext.Term(a.BuilderID), safetext.Term(a.BuildType), strings.Join(va.Record.Signers, ", "))
+			switch {
+			case first:
+				fmt.Fprintln(e.Stdout, "  first expectation recorded for this package")
+			case len(changes) == 0:
+				fmt.Fprintln(e.Stdout, "  builder, buildType and parameters are unchanged")
+			}
+			for _, c := range changes {
+				fmt.Fprintf(e.Stdout, "  changed %s: %s -> %s\n", safetext.Term(c.Field), safetext.Term(c.Old), safetext.Term(c.New))
+			}
 			return nil
 		},
 	}
@@ -226,6 +266,7 @@ locked for the whole read-modify-write.`,
 func newSignPolicyCmd(e *env) *cobra.Command {
 	var keys []string
 	var out string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "sign-policy POLICY.json --key KEY -o policy.signed.json",
 		Short: "Sign an expectations policy, or add your signature to one others signed",
@@ -241,9 +282,13 @@ signed payload is never changed; a key that already signed is refused.`,
 			if len(keys) == 0 || out == "" {
 				return cli.Usage(errors.New("--key and -o are required"))
 			}
-			b, err := limitio.ReadFile(args[0], trustmap.MaxPolicyBytes)
+			b, err := e.ReadInput(args[0], trustmap.MaxPolicyBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
+			}
+			output := coSignOutput(out, force, args[0], b, keys)
+			if err := output.Check(); err != nil {
+				return err
 			}
 			priv, err := loadPrivateKeys(e, keys)
 			if err != nil {
@@ -253,15 +298,16 @@ signed payload is never changed; a key that already signed is refused.`,
 			if err != nil {
 				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
 			}
-			if err := atomicfile.WriteFile(out, env, 0o644); err != nil {
-				return cli.Usage(err)
+			if err := e.Write(output, env); err != nil {
+				return err
 			}
-			fmt.Fprintf(e.Stdout, "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
+			fmt.Fprintf(e.Info(output), "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the signed policy")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the signed policy (- for standard output; may be the signed policy given, to add a signature)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing output file")
 	return cmd
 }
 
@@ -294,4 +340,57 @@ func parseDuration(flag, s string) (time.Duration, error) {
 		return 0, cli.Usage(fmt.Errorf("%s: expected a positive duration like 720h, got %q", flag, s))
 	}
 	return d, nil
+}
+
+// coSignOutput is where a signing command writes: a new file, or (to add a
+// signature) the signed envelope it was given, replaced in place. Any other
+// existing file needs --force, and the keys are never overwritten.
+func coSignOutput(out string, force bool, in string, inBytes []byte, keys []string) cli.Output {
+	o := cli.Output{Path: out, Force: force, Inputs: keys}
+	if doctype.Identify(inBytes).PayloadType != "" && cli.SamePath(out, in) {
+		o.Force = true
+	} else {
+		o.Inputs = append(o.Inputs, in)
+	}
+	return o
+}
+
+// tofuChange is one difference between the old and the approved expectation.
+type tofuChange struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// tofuChanges lists what an approval changes: builder, buildType and each
+// parameter (absent ones shown as "(none)").
+func tofuChanges(old, cur trustmap.TOFUEntry) []tofuChange {
+	var out []tofuChange
+	if old.BuilderID != cur.BuilderID {
+		out = append(out, tofuChange{"builderId", old.BuilderID, cur.BuilderID})
+	}
+	if old.BuildType != cur.BuildType {
+		out = append(out, tofuChange{"buildType", old.BuildType, cur.BuildType})
+	}
+	names := map[string]bool{}
+	for n := range old.Parameters {
+		names[n] = true
+	}
+	for n := range cur.Parameters {
+		names[n] = true
+	}
+	show := func(v json.RawMessage, ok bool) string {
+		if !ok {
+			return "(none)"
+		}
+		return string(v)
+	}
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		o, hadOld := old.Parameters[n]
+		c, hasNew := cur.Parameters[n]
+		if hadOld != hasNew || !bytes.Equal(o, c) {
+			out = append(out, tofuChange{"parameter " + n, show(o, hadOld), show(c, hasNew)})
+		}
+	}
+	return out
 }

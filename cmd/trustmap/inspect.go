@@ -123,6 +123,15 @@ func inspectFacts(d doctype.Doc, b []byte) ([]doctype.Fact, error) {
 			return nil, err
 		}
 		add("packages", "%d", len(t.Packages))
+	case doctype.Approval, doctype.SignedApproval:
+		a, err := trustmap.ParseApproval(b)
+		if err != nil {
+			return nil, err
+		}
+		add("package", "%s", a.Package)
+		add("builder", "%s", a.BuilderID)
+		add("buildType", "%s", a.BuildType)
+		add("valid", "%s to %s", a.IssuedAt.UTC().Format(time.RFC3339), a.Expires.UTC().Format(time.RFC3339))
 	case doctype.Capability:
 		if _, p, err := attest.ParseStatement(b); err == nil {
 			add("builder", "%s", p.Builder.Name())

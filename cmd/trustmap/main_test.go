@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"github.com/spf13/pflag"
 	"os/exec"
 	"strings"
 	"testing"
@@ -68,7 +70,7 @@ func TestDoctypeIdentifiers(t *testing.T) {
 		{doctype.RootsSchema, trustmap.RootsSchema}, {doctype.RootsPayloadType, trustmap.RootsPayloadType},
 		{doctype.PolicySchema, trustmap.PolicySchema}, {doctype.PolicyPayloadType, trustmap.PolicyPayloadType},
 		{doctype.CertifiersSchema, trustmap.CertifiersSchema}, {doctype.RevocationsSchema, trustmap.RevocationsSchema},
-		{doctype.TOFUSchema, trustmap.TOFUSchema},
+		{doctype.TOFUSchema, trustmap.TOFUSchema}, {doctype.ApprovalSchema, trustmap.ApprovalSchema}, {doctype.ApprovalPayloadType, trustmap.ApprovalPayloadType},
 		{doctype.RootsSchemaV1, trustmap.RootsSchemaV1}, {doctype.PolicySchemaV1, trustmap.PolicySchemaV1}, {doctype.TOFUSchemaV1, trustmap.TOFUSchemaV1}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
 		{doctype.ProvenanceV1, trustmap.ProvenanceV1}, {doctype.ProvenanceV02, trustmap.ProvenanceV02},
 	} {
@@ -84,5 +86,47 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		if c.Example == "" {
 			t.Errorf("%s has no example", c.CommandPath())
 		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	const V = "../../testdata/verify/"
+	base := []string{"verify", "--roots", V + "roots.json", "--policy", V + "policy.json", "--package", "example-app", "--at", "2026-12-01T00:00:00Z"}
+	with := func(extra ...string) []string { return append(append([]string{}, base...), extra...) }
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"pass", with("--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitOK},
+		{"fail", with("--provenance", V+"cases/fork-source.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitFailed},
+		{"artifact is a directory", with("--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"cases"), cli.ExitUsage},
+		{"provenance is a directory", with("--provenance", V+"cases", V+"app-1.2.3.tar.gz"), cli.ExitUsage},
+		{"swapped", with("--provenance", V+"app-1.2.3.tar.gz", V+"cases/pass-policy-l3.intoto.jsonl"), cli.ExitUsage},
+		{"policy without package", []string{"verify", "--roots", V + "roots.json", "--policy", V + "policy.json", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
+		{"threshold above keys", with("--policy-key", "../../testdata/keys/operator.pub", "--policy-threshold", "2", "--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitUsage},
+		{"threshold not a number", with("--policy-threshold", "x", "--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitUsage},
+		{"batch with --format text", []string{"verify", "--roots", V + "roots.json", "--batch", "m.jsonl", "--format", "text"}, cli.ExitUsage},
+		{"inspect a directory", []string{"inspect", V}, cli.ExitUsage},
+		{"compile format", []string{"compile", "--format", "yaml", "--certifiers", V + "certifiers.json", V + "hosted-vm.capability.json", "-o", "-"}, cli.ExitUsage},
+	}
+	for _, tc := range cases {
+		var out, errb bytes.Buffer
+		e := &env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" },
+			Now: func() time.Time { return testNow }, ReadPassword: func(string) ([]byte, error) { return nil, cli.ErrNoPassword }, Workers: 1}
+		if code := cli.Execute(newRoot(e), tc.args); code != tc.want {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", tc.name, code, tc.want, errb.String())
+		}
+	}
+}
+
+// Repeatable flags repeat the same way everywhere: never split on commas.
+func TestNoCommaSplitFlags(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if strings.HasSuffix(f.Value.Type(), "Slice") {
+				t.Errorf("%s --%s splits on commas (%s): use a repeatable StringArray", c.CommandPath(), f.Name, f.Value.Type())
+			}
+		})
 	}
 }

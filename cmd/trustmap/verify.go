@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -31,7 +30,7 @@ type verifyFlags struct {
 	policyThreshold                                         int
 	minLevel                                                questionnaire.Level
 	allowLegacy, ignoreExpiry                               bool
-	policyThresholdSet                                      bool
+	policyThresholdSet, formatSet, force                    bool
 	sourceURI, sourceRef                                    string
 	builderIDs, buildTypes                                  []string
 	noExpectations                                          bool
@@ -92,13 +91,15 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
       --verifier-id https://registry.example/verifier --attach-vsa oci://registry.example/app@sha256:…`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
+			f.formatSet = cmd.Flags().Changed("format")
 			return runVerify(cmd.Context(), e, f, args)
 		},
 	}
 	fl := cmd.Flags()
 	addVerifyInputFlags(fl, &f)
 	cli.FormatVar(fl, &f.format, "text", "json")
-	fl.StringVar(&f.vsaOut, "vsa-out", "", "write a signed SLSA VSA v1 of the result to this file")
+	fl.StringVar(&f.vsaOut, "vsa-out", "", "write a signed SLSA VSA v1 of the result to this file (- for standard output)")
+	fl.BoolVar(&f.force, "force", false, "replace an existing --vsa-out file")
 	fl.StringVar(&f.vsaKey, "vsa-key", "", "private key that signs the VSA")
 	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
 	fl.StringVar(&f.batch, "batch", "", "verify every line of a JSON Lines manifest {artifact, provenance, package}")
@@ -130,6 +131,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	min := f.minLevel
 	if f.policyThresholdSet && len(f.policyKeys) == 0 {
 		return nil, cli.Usage(errors.New("--policy-threshold needs --policy-key: without keys there is no signature to count"))
+	}
+	if f.policyThresholdSet && (f.policyThreshold < 1 || f.policyThreshold > len(f.policyKeys)) {
+		return nil, cli.Usage(fmt.Errorf("--policy-threshold: expected 1 to %d (the number of --policy-key given), got %d: give more --policy-key or a lower threshold", len(f.policyKeys), f.policyThreshold))
 	}
 	var expect *trustmap.Expectations
 	if f.sourceURI != "" || f.sourceRef != "" || len(f.builderIDs) > 0 || len(f.buildTypes) > 0 {
@@ -202,6 +206,9 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		if len(args) > 0 || f.provenance != "" || f.vsaOut != "" || f.tofu != "" {
 			return cli.Usage(errors.New("--batch takes no artifacts, --provenance, --vsa-out or --tofu-store: the manifest names them"))
 		}
+		if f.formatSet && f.format != "json" {
+			return cli.Usage(fmt.Errorf("--batch writes one JSON line per item: --format %s is not supported there (leave --format out, or give --format json)", f.format))
+		}
 		if v.registry, err = registryClient(f.registryFlags); err != nil {
 			return err
 		}
@@ -223,6 +230,15 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	if wantVSA := f.vsaOut != "" || f.attachVSA; wantVSA != (f.vsaKey != "") || (wantVSA && f.verifierID == "") {
 		return cli.Usage(errors.New("--vsa-out and --attach-vsa need --vsa-key and --verifier-id"))
 	}
+	if f.policy != "" && f.pkg == "" {
+		return cli.Usage(fmt.Errorf("--policy needs --package: the policy holds expectations per package; name the package of this artifact (%s lists: %s)", f.policy, strings.Join(policyPackages(v.policy), ", ")))
+	}
+	vsaOut := cli.Output{Path: f.vsaOut, Force: f.force, Inputs: append([]string{f.roots, f.provenance, f.policy, f.tofu, f.vsaKey, f.trustedRoot}, args...)}
+	if f.vsaOut != "" {
+		if err := vsaOut.Check(); err != nil {
+			return err
+		}
+	}
 	var vsaKey *attest.PrivateKey
 	if f.vsaKey != "" {
 		if vsaKey, err = e.LoadPrivateKey(f.vsaKey); err != nil {
@@ -237,14 +253,19 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 			return err
 		}
 		arts = append(arts, img.Artifact())
-	} else if prov, err = limitio.ReadFile(f.provenance, trustmap.MaxProvenanceBytes); err != nil {
-		return cli.Usage(err)
+	} else if prov, err = e.ReadInput(f.provenance, trustmap.MaxProvenanceBytes); err != nil {
+		return err
 	}
 	for _, a := range args[len(arts):] {
-		if err := limitio.CheckRegular(a); err != nil {
-			return cli.Usage(err)
+		if err := cli.CheckFile(a); err != nil {
+			return err
 		}
 		arts = append(arts, trustmap.FileArtifact(a))
+	}
+	if !image {
+		if err := checkProvenanceInput(f.provenance, prov, args); err != nil {
+			return err
+		}
 	}
 	res, verr, recorded, err := verifyWithTOFU(ctx, v, f, prov, arts)
 	if err != nil {
@@ -261,7 +282,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
 	}
 	if vsaKey != nil {
-		env, err := writeVSA(ctx, f, v, res, arts, vsaKey)
+		env, err := writeVSA(ctx, e, vsaOut, f, v, res, arts, vsaKey)
 		if err != nil {
 			return err
 		}
@@ -284,7 +305,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	return nil
 }
 
-func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, key *attest.PrivateKey) ([]byte, error) {
+func writeVSA(ctx context.Context, e *env, out cli.Output, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, key *attest.PrivateKey) ([]byte, error) {
 	subjects := map[string]string{}
 	for _, a := range arts {
 		d, err := a.Digest("sha256")
@@ -308,7 +329,7 @@ func writeVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Res
 	if err != nil || f.vsaOut == "" {
 		return env, err
 	}
-	return env, atomicfile.WriteFile(f.vsaOut, env, 0o644)
+	return env, e.Write(out, env)
 }
 
 func writeResult(w io.Writer, res *trustmap.Result) {
@@ -467,11 +488,11 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 // the trust inputs, the expectations and the loudly named loosenings.
 func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringVar(&f.roots, "roots", "", "roots of trust (from trustmap compile)")
-	fl.StringSliceVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
+	fl.StringArrayVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance: DSSE envelope(s) or Sigstore bundle(s), one or JSON Lines")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")
 	fl.StringVar(&f.policy, "policy", "", "expectations policy (plain or DSSE-signed)")
-	fl.StringSliceVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
+	fl.StringArrayVar(&f.policyKeys, "policy-key", nil, "public key the policy must be signed by (repeatable)")
 	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many distinct --policy-key keys must have signed the policy (needs --policy-key)")
 	fl.Uint64Var(&f.rootsMinSerial, "roots-min-serial", 0, "refuse a roots map with a smaller serial (the last one you accepted): no rollback")
 	fl.Uint64Var(&f.policyMinSerial, "policy-min-serial", 0, "refuse a signed policy with a smaller serial (the last one you accepted): no rollback")
@@ -481,8 +502,8 @@ func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringVar(&f.tofu, "tofu-store", "", "trust on first use: record the first passing provenance per package and refuse later changes")
 	fl.StringVar(&f.sourceURI, "source-uri", "", "inline expectation: the source repository the build must come from (github.com/org/repo)")
 	fl.StringVar(&f.sourceRef, "source-ref", "", "inline expectation: glob on the source ref ('refs/tags/v*'; '*' does not cross '/')")
-	fl.StringSliceVar(&f.builderIDs, "builder-id", nil, "inline expectation: an allowed builder.id (repeatable)")
-	fl.StringSliceVar(&f.buildTypes, "build-type", nil, "inline expectation: an allowed buildType (repeatable)")
+	fl.StringArrayVar(&f.builderIDs, "builder-id", nil, "inline expectation: an allowed builder.id (repeatable)")
+	fl.StringArrayVar(&f.buildTypes, "build-type", nil, "inline expectation: an allowed buildType (repeatable)")
 	fl.BoolVar(&f.noExpectations, "insecure-no-expectations", false, "INSECURE: verify without any expectations (the result says so; no PASSED VSA)")
 	fl.BoolVar(&f.allowLegacy, "insecure-allow-legacy-predicate", false, "INSECURE: also accept SLSA provenance v0.2")
 	fl.BoolVar(&f.ignoreExpiry, "insecure-ignore-certification-expiry", false, "INSECURE: accept a builder certification that covered the build time but has expired since")

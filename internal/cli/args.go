@@ -42,7 +42,7 @@ func argsError(cmd *cobra.Command, expected string, args []string) error {
 	}
 	msg := fmt.Sprintf("%s expects %s; got %s", cmd.CommandPath(), expected, got)
 	if ex, _, _ := strings.Cut(strings.TrimSpace(cmd.Example), "\n"); ex != "" {
-		msg += "\nexample: " + strings.TrimSpace(ex)
+		msg += "; example: " + strings.TrimSpace(ex)
 	}
-	return Usage(fmt.Errorf("%s\n(see %s --help)", msg, cmd.CommandPath()))
+	return Usage(fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath()))
 }

@@ -67,3 +67,11 @@ func Execute(root *cobra.Command, args []string) int {
 	fmt.Fprintf(root.ErrOrStderr(), "%s: %s\n", root.Name(), safetext.Term(err.Error()))
 	return code
 }
+
+// Count is "1 entry", "2 entries".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -16,9 +16,9 @@ import (
 // (for -o).
 const Stdio = "-"
 
-// ErrNotAFile: an input that must be a regular file is a directory or a
-// device.
-var ErrNotAFile = errors.New("not a regular file")
+// ErrNotAFile: an input that must be a regular file is a directory, a
+// FIFO or a device.
+var ErrNotAFile = limitio.ErrNotRegular
 
 // ReadInput reads a document named on the command line, at most limit bytes:
 // "-" is standard input (once per invocation), anything else a regular file.
@@ -45,18 +45,13 @@ func (e *Env) ReadInput(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// CheckFile returns a usage error unless path is a readable regular file.
+// CheckFile returns a usage error unless path is a regular file.
 func CheckFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return Usage(err)
-	}
-	if !st.Mode().IsRegular() {
-		what := "a directory"
-		if !st.IsDir() {
-			what = "a " + st.Mode().Type().String() + " file"
+	if err := limitio.CheckRegular(path); err != nil {
+		if errors.Is(err, ErrNotAFile) {
+			return Usage(fmt.Errorf("%w; expected a file", err))
 		}
-		return Usage(fmt.Errorf("%s: %w: expected a file, found %s", path, ErrNotAFile, what))
+		return Usage(err)
 	}
 	return nil
 }
@@ -90,17 +85,13 @@ func (o Output) Check() error {
 		if in == "" || in == Stdio {
 			continue
 		}
-		same := filepath.Clean(in) == filepath.Clean(o.Path)
-		if ist, ierr := os.Stat(in); err == nil && ierr == nil && os.SameFile(st, ist) {
-			same = true
-		}
-		if same {
+		if SamePath(in, o.Path) {
 			return Usage(fmt.Errorf("%w: -o %s is also an input of this command; write the output to another file", ErrOutputIsInput, o.Path))
 		}
 	}
 	if err == nil {
 		if st.IsDir() {
-			return Usage(fmt.Errorf("-o %s: %w: expected a file name, found a directory", o.Path, ErrNotAFile))
+			return Usage(fmt.Errorf("%w: -o %s is a directory; expected a file name", ErrNotAFile, o.Path))
 		}
 		if !o.Force {
 			return Usage(fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another -o", ErrOverwrite, o.Path))
@@ -146,4 +137,15 @@ func (e *Env) Info(o Output) io.Writer {
 		return e.Stderr
 	}
 	return e.Stdout
+}
+
+// SamePath reports whether a and b name the same file (the same path, or two
+// names of one existing file).
+func SamePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }

@@ -25,13 +25,26 @@ func Main(m *testing.M, name string, now time.Time, newRoot func(*cli.Env) *cobr
 	testscript.Main(m, map[string]func(){
 		name: func() {
 			e := cli.DefaultEnv()
-			e.Now = func() time.Time { return now }
+			clock := now
+			if s := os.Getenv(NowEnv); s != "" {
+				t, err := time.Parse(time.RFC3339Nano, s)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "%s: %v\n", NowEnv, err)
+					os.Exit(2)
+				}
+				clock = t
+			}
+			e.Now = func() time.Time { return clock }
 			e.ReadPassword = fakeTerminal(os.Getenv(TerminalEnv), e.Stderr)
 			e.StderrIsTerminal = false
 			os.Exit(cli.Execute(newRoot(e), os.Args[1:]))
 		},
 	})
 }
+
+// NowEnv, set in a script (RFC 3339 with optional fraction), moves the
+// fixed clock.
+const NowEnv = "CLITEST_NOW"
 
 // TerminalEnv, set in a script, stands in for a person at a terminal: the
 // comma-separated passwords are typed at the successive prompts, which are

@@ -22,20 +22,22 @@ import (
 // hallmark binary must not link the trustmap package; a test in cmd/trustmap
 // keeps them equal to trustmap's constants.
 const (
-	RootsSchema        = "https://hallmark.build/roots/v2"
-	RootsSchemaV1      = "https://hallmark.build/roots/v1"
-	RootsPayloadType   = "application/vnd.hallmark.roots+json"
-	PolicySchema       = "https://hallmark.build/policy/v2"
-	PolicySchemaV1     = "https://hallmark.build/policy/v1"
-	PolicyPayloadType  = "application/vnd.hallmark.policy+json"
-	CertifiersSchema   = "https://hallmark.build/certifiers/v1"
-	RevocationsSchema  = "https://hallmark.build/revocations/v1"
-	TOFUSchema         = "https://hallmark.build/tofu/v2"
-	TOFUSchemaV1       = "https://hallmark.build/tofu/v1"
-	VSAPredicateType   = "https://slsa.dev/verification_summary/v1"
-	ProvenanceV1       = "https://slsa.dev/provenance/v1"
-	ProvenanceV02      = "https://slsa.dev/provenance/v0.2"
-	BundleMediaTypePfx = "application/vnd.dev.sigstore.bundle"
+	RootsSchema         = "https://hallmark.build/roots/v2"
+	RootsSchemaV1       = "https://hallmark.build/roots/v1"
+	RootsPayloadType    = "application/vnd.hallmark.roots+json"
+	PolicySchema        = "https://hallmark.build/policy/v2"
+	PolicySchemaV1      = "https://hallmark.build/policy/v1"
+	PolicyPayloadType   = "application/vnd.hallmark.policy+json"
+	CertifiersSchema    = "https://hallmark.build/certifiers/v1"
+	RevocationsSchema   = "https://hallmark.build/revocations/v1"
+	TOFUSchema          = "https://hallmark.build/tofu/v2"
+	TOFUSchemaV1        = "https://hallmark.build/tofu/v1"
+	ApprovalSchema      = "https://hallmark.build/tofu-approval/v1"
+	ApprovalPayloadType = "application/vnd.hallmark.tofu-approval+json"
+	VSAPredicateType    = "https://slsa.dev/verification_summary/v1"
+	ProvenanceV1        = "https://slsa.dev/provenance/v1"
+	ProvenanceV02       = "https://slsa.dev/provenance/v0.2"
+	BundleMediaTypePfx  = "application/vnd.dev.sigstore.bundle"
 )
 
 // Kind is what a document is.
@@ -53,6 +55,8 @@ const (
 	Certifiers
 	Revocations
 	TOFU
+	Approval          // trust-on-first-use approval (unsigned)
+	SignedApproval    // DSSE envelope of an approval
 	VSA               // DSSE envelope of a SLSA VSA
 	Provenance        // DSSE envelope of SLSA provenance
 	InTotoEnvelope    // DSSE envelope of another in-toto statement
@@ -70,7 +74,8 @@ var names = map[Kind]string{
 	Unknown: "unknown document", Answers: "answers document", Review: "review document",
 	Capability: "builder capability attestation", Roots: "roots-of-trust file", SignedRoots: "signed roots-of-trust file",
 	Policy: "expectations policy", SignedPolicy: "signed expectations policy", Certifiers: "certifiers file",
-	Revocations: "revocations file", TOFU: "trust-on-first-use store", VSA: "SLSA verification summary (VSA)",
+	Revocations: "revocations file", TOFU: "trust-on-first-use store",
+	Approval: "trust-on-first-use approval", SignedApproval: "signed trust-on-first-use approval", VSA: "SLSA verification summary (VSA)",
 	Provenance: "SLSA provenance (DSSE envelope)", InTotoEnvelope: "in-toto attestation (DSSE envelope)",
 	Envelope: "DSSE envelope", Bundle: "Sigstore bundle", ProvenanceLines: "provenance (JSON Lines)",
 	Statement: "unsigned in-toto statement", PublicKey: "public key", PrivateKey: "private key",
@@ -82,7 +87,8 @@ func (k Kind) String() string { return names[k] }
 var ids = map[Kind]string{
 	Unknown: "unknown", Answers: "answers", Review: "review", Capability: "capability-attestation",
 	Roots: "roots", SignedRoots: "signed-roots", Policy: "policy", SignedPolicy: "signed-policy",
-	Certifiers: "certifiers", Revocations: "revocations", TOFU: "tofu-store", VSA: "vsa",
+	Certifiers: "certifiers", Revocations: "revocations", TOFU: "tofu-store",
+	Approval: "tofu-approval", SignedApproval: "signed-tofu-approval", VSA: "vsa",
 	Provenance: "provenance", InTotoEnvelope: "in-toto-envelope", Envelope: "dsse-envelope",
 	Bundle: "sigstore-bundle", ProvenanceLines: "json-lines", Statement: "in-toto-statement",
 	PublicKey: "public-key", PrivateKey: "private-key", NotJSON: "not-json", UnknownJSONSchema: "unknown-json",
@@ -110,6 +116,8 @@ func (k Kind) ReadBy() string {
 		return "trustmap compile --revoked (trustmap inspect shows it)"
 	case TOFU:
 		return "trustmap verify --tofu-store (trustmap inspect shows it)"
+	case Approval, SignedApproval:
+		return "trustmap expectations sign and approve --approval (trustmap inspect shows it)"
 	case VSA:
 		return "trustmap inspect"
 	case Provenance, Bundle, ProvenanceLines:
@@ -205,6 +213,8 @@ func identifyOne(b []byte) Doc {
 		return Doc{Kind: Roots}
 	case PolicySchema, PolicySchemaV1:
 		return Doc{Kind: Policy}
+	case ApprovalSchema:
+		return Doc{Kind: Approval}
 	case CertifiersSchema:
 		return Doc{Kind: Certifiers}
 	case RevocationsSchema:
@@ -235,6 +245,8 @@ func identifyOne(b []byte) Doc {
 			d.Kind = SignedRoots
 		case PolicyPayloadType:
 			d.Kind = SignedPolicy
+		case ApprovalPayloadType:
+			d.Kind = SignedApproval
 		case attest.PayloadType:
 			var st probe
 			if strictjson.UnmarshalOpen(d.Payload, &st) == nil {
