@@ -81,13 +81,11 @@ func v2Policy(t testing.TB, serial uint64) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p map[string]any
-	if err := json.Unmarshal(b, &p); err != nil {
+	p, err := trustmap.ParsePolicy(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	p["schema"] = trustmap.PolicySchema
-	p["serial"] = serial
-	p["expires"] = policyExpires.Format(time.RFC3339)
+	p.Schema, p.Serial, p.Expires = trustmap.PolicySchema, serial, policyExpires
 	return mustJSON(t, p)
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
 
@@ -107,6 +108,48 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if s, err := trustmap.ParseTOFU(b); err == nil && s.Packages == nil {
 			t.Fatal("TOFU store without packages map")
+		}
+	})
+}
+
+// FuzzParseApproval: approvals never panic, and what parses names a
+// package, a builder and a window of at most MaxApprovalValidity.
+func FuzzParseApproval(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join(verifyDir, "admin", "approval.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	signed, _ := os.ReadFile(filepath.Join(verifyDir, "admin", "approval.signed.json"))
+	f.Add(signed)
+	f.Add([]byte(`{"schema":"https://hallmark.build/tofu-approval/v1","package":"a","builderId":"b","buildType":"t","parameters":{"/x":1},"issuedAt":"2026-01-01T00:00:00Z","expires":"2027-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := trustmap.ParseApproval(b)
+		if err != nil {
+			return
+		}
+		if a.Package == "" || a.BuilderID == "" || !a.Expires.After(a.IssuedAt) || a.Expires.Sub(a.IssuedAt) > trustmap.MaxApprovalValidity {
+			t.Fatalf("accepted %+v", a)
+		}
+	})
+}
+
+// FuzzCompileAnchored: a pattern either is refused or matches only whole
+// strings: never a string with a prefix or suffix it does not match on its
+// own.
+func FuzzCompileAnchored(f *testing.F) {
+	for _, p := range []string{`a)|(b`, `https://ci\.example/.*`, `a|b`, `(?m)^a$`, `\Qa)|(b`, `(a`, ``} {
+		f.Add(p, "a")
+	}
+	f.Fuzz(func(t *testing.T, p, s string) {
+		re, err := questionnaire.CompileAnchored(p)
+		if err != nil {
+			return
+		}
+		if re.MatchString(s) {
+			if loc := re.FindStringIndex(s); loc == nil || loc[0] != 0 || loc[1] != len(s) {
+				t.Fatalf("%q matches %q only in part: %v", p, s, loc)
+			}
 		}
 	})
 }
