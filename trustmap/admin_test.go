@@ -581,6 +581,9 @@ func TestRootsEntriesValidated(t *testing.T) {
 		"SAN without issuer":               func(e *trustmap.Entry) { e.Signer = trustmap.Signer{SAN: "x"} },
 		"no builder":                       func(e *trustmap.Entry) { e.BuilderID = "" },
 		"builder.id not a URI":             func(e *trustmap.Entry) { e.BuilderID = "hosted" },
+		"requireTimestamp on a Sigstore identity": func(e *trustmap.Entry) {
+			e.Signer = trustmap.Signer{OIDCIssuer: "https://token.example", SAN: "x", RequireTimestamp: true}
+		},
 	} {
 		entries := append([]trustmap.Entry{}, good...)
 		edit(&entries[1])

@@ -248,6 +248,9 @@ func (v *entryValidator) validate(e *Entry) (compiledEntry, error) {
 		v.keys[k.Fingerprint] = k
 		c.key = k
 	case s.OIDCIssuer != "" || s.SAN != "" || s.SANRegexp != "":
+		if s.RequireTimestamp {
+			return c, errors.New("signer: requireTimestamp applies to key signers (a Sigstore identity is always logged)")
+		}
 		qs := questionnaire.Signer{OIDCIssuer: s.OIDCIssuer, SAN: s.SAN, SANRegexp: s.SANRegexp}
 		if err := qs.Validate(); err != nil {
 			return c, fmt.Errorf("signer: %w", err)
