@@ -251,7 +251,14 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := add(Attestation{Source: "cosign tag " + att, Manifest: d.String(), Layer: l.Digest.String(), MediaType: DSSEMediaType, Document: doc}); err != nil {
+			a := Attestation{Source: "cosign tag " + att, Manifest: d.String(), Layer: l.Digest.String(), MediaType: DSSEMediaType, Document: doc}
+			if _, keyless := l.Annotations[annCosignCertificate]; keyless {
+				if a.Document, err = cosignKeylessBundle(doc, l.Annotations); err != nil {
+					return nil, fmt.Errorf("%s layer %s: %w", att, l.Digest, err)
+				}
+				a.Source, a.MediaType = a.Source+" (keyless)", bundleV01
+			}
+			if err := add(a); err != nil {
 				return nil, err
 			}
 		}

@@ -1,10 +1,15 @@
 package oci_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,5 +174,103 @@ func TestKeySignedBundle(t *testing.T) {
 		if _, err := trustmap.Verify(ctx, requireTS, a.Document, art, opts); !errors.Is(err, trustmap.ErrNoVerifiedTimestamp) {
 			t.Errorf("%s with requireTimestamp: got %v, want ErrNoVerifiedTimestamp", a.Source, err)
 		}
+	}
+}
+
+// TestKeylessCosignTag: cosign's older keyless form, a DSSE layer on the
+// sha256-HEX.att tag with the Fulcio certificate and the Rekor entry in
+// annotations, rebuilt here exactly as cosign writes it from a real GitHub
+// bundle of the corpus. It is read as the Sigstore bundle it amounts to: the
+// certificate chain, SCT and signed entry timestamp verify offline, then the
+// statement names another artifact (ErrSubjectMismatch).
+func TestKeylessCosignTag(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("../../testdata/corpus/slsa-verifier/bcr", "MODULE.bazel.intoto.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		VerificationMaterial struct {
+			Certificate struct {
+				RawBytes []byte `json:"rawBytes"`
+			} `json:"certificate"`
+			TlogEntries []struct {
+				LogIndex         string `json:"logIndex"`
+				LogID            struct{ KeyID []byte } `json:"logId"`
+				IntegratedTime   string `json:"integratedTime"`
+				InclusionPromise struct {
+					SignedEntryTimestamp string `json:"signedEntryTimestamp"`
+				} `json:"inclusionPromise"`
+				CanonicalizedBody string `json:"canonicalizedBody"`
+			} `json:"tlogEntries"`
+		} `json:"verificationMaterial"`
+		DSSEEnvelope json.RawMessage `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(bytes.SplitN(raw, []byte("\n"), 2)[0], &b); err != nil {
+		t.Fatal(err)
+	}
+	e := b.VerificationMaterial.TlogEntries[0]
+	idx, _ := strconv.ParseInt(e.LogIndex, 10, 64)
+	it, _ := strconv.ParseInt(e.IntegratedTime, 10, 64)
+	rekor, _ := json.Marshal(map[string]any{
+		"SignedEntryTimestamp": e.InclusionPromise.SignedEntryTimestamp,
+		"Payload":              map[string]any{"body": e.CanonicalizedBody, "integratedTime": it, "logIndex": idx, "logID": hex.EncodeToString(e.LogID.KeyID)},
+	})
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b.VerificationMaterial.Certificate.RawBytes})
+
+	reg := ocitest.Start(t, false)
+	digest := ocitest.PushImage(t, reg.Host+"/bcr/module:v1", "module")
+	ocitest.PushCosignAtt(t, reg.Host+"/bcr/module", digest, b.DSSEEnvelope, map[string]string{
+		"dev.sigstore.cosign/certificate": string(certPEM),
+		"dev.sigstore.cosign/chain":       "",
+		"dev.sigstore.cosign/bundle":      string(rekor),
+		"predicateType":                   trustmap.ProvenanceV1,
+	})
+	d, err := oci.New(oci.Options{}).Discover(context.Background(), "oci://"+reg.Host+"/bcr/module:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Attestations) != 1 || !strings.HasSuffix(d.Attestations[0].Source, "(keyless)") {
+		t.Fatalf("found %+v", d.Attestations)
+	}
+	trust, err := trustmap.PublicGoodTrust()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := loadVerifier(t)
+	res, err := trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
+		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
+	if !errors.Is(err, trustmap.ErrSubjectMismatch) {
+		t.Fatalf("got %v, want ErrSubjectMismatch after a verified signature", err)
+	}
+	if sig := res.Documents[0].Checks[0]; sig.ID != "signature" || !sig.Passed {
+		t.Fatalf("the keyless signature should verify: %+v", res.Documents[0].Checks)
+	}
+	// A signed entry timestamp that does not verify fails the signature.
+	set := []byte(e.InclusionPromise.SignedEntryTimestamp)
+	set[10] ^= 1
+	forged, _ := json.Marshal(map[string]any{
+		"SignedEntryTimestamp": string(set),
+		"Payload":              map[string]any{"body": e.CanonicalizedBody, "integratedTime": it, "logIndex": idx, "logID": hex.EncodeToString(e.LogID.KeyID)},
+	})
+	ocitest.PushCosignAtt(t, reg.Host+"/bcr/module", digest, b.DSSEEnvelope, map[string]string{
+		"dev.sigstore.cosign/certificate": string(certPEM), "dev.sigstore.cosign/bundle": string(forged), "predicateType": trustmap.ProvenanceV1,
+	})
+	d, err = oci.New(oci.Options{}).Discover(context.Background(), "oci://"+reg.Host+"/bcr/module:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
+		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
+	if err == nil || errors.Is(err, trustmap.ErrSubjectMismatch) || res.Documents[0].Checks[0].Passed {
+		t.Fatalf("a forged signed entry timestamp: got %v", err)
+	}
+	t.Logf("forged SET: %v", err)
+
+	// The same layer with its entry taken away fails: no log entry.
+	ocitest.PushCosignAtt(t, reg.Host+"/bcr/module", digest, b.DSSEEnvelope, map[string]string{
+		"dev.sigstore.cosign/certificate": string(certPEM), "predicateType": trustmap.ProvenanceV1,
+	})
+	if _, err := oci.New(oci.Options{}).Discover(context.Background(), "oci://"+reg.Host+"/bcr/module:v1"); !errors.Is(err, oci.ErrMalformed) {
+		t.Fatalf("keyless layer without its entry: got %v, want ErrMalformed", err)
 	}
 }

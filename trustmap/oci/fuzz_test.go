@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +81,20 @@ func FuzzLayout(f *testing.F) {
 		d, err := New(Options{}).Discover(context.Background(), "oci-layout://"+dir+":v1")
 		if err == nil && d.Image.Digest == "sha256:"+strings.Repeat("a", 64) {
 			t.Fatalf("a blob that does not hash to its name was accepted")
+		}
+	})
+}
+
+// FuzzCosignKeyless: the annotations of a keyless cosign layer never panic
+// the conversion, and what it returns is JSON.
+func FuzzCosignKeyless(f *testing.F) {
+	f.Add([]byte(`{"payloadType":"x","payload":"","signatures":[]}`), "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
+		`{"SignedEntryTimestamp":"MA==","Payload":{"body":"e30=","integratedTime":1,"logIndex":2,"logID":"00"}}`)
+	f.Add([]byte(`{}`), "", "")
+	f.Fuzz(func(t *testing.T, env []byte, cert, bundle string) {
+		out, err := cosignKeylessBundle(env, map[string]string{annCosignCertificate: cert, annCosignBundle: bundle})
+		if err == nil && cert != "" && !json.Valid(out) {
+			t.Fatalf("invalid JSON: %q", out)
 		}
 	})
 }

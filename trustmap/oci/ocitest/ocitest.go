@@ -240,3 +240,22 @@ func StartDistribution(t testing.TB, htpasswd string) *Registry {
 	u, _ := url.Parse("http://" + addr)
 	return start(t, httputil.NewSingleHostReverseProxy(u))
 }
+
+// PushCosignAtt pushes a manifest as cosign writes its attachment tag
+// (REPO:sha256-HEX.att for the image digest): one DSSE layer with the
+// annotations given.
+func PushCosignAtt(t testing.TB, repo, digest string, envelope []byte, ann map[string]string) {
+	t.Helper()
+	img, err := mutate.Append(mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1),
+		mutate.Addendum{Layer: static.NewLayer(envelope, "application/vnd.dsse.envelope.v1+json"), Annotations: ann})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(repo + ":" + strings.Replace(digest, ":", "-", 1) + ".att")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+}
