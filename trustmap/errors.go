@@ -18,6 +18,7 @@ var (
 	ErrWrongPayloadType         = errors.New("unsupported payload type")
 	ErrUnknownSigner            = errors.New("signature by no key in the roots of trust")
 	ErrBadSignature             = errors.New("signature does not verify")
+	ErrTooManySignatureChecks   = attest.ErrTooManySignatureChecks // per provenance file
 	ErrMalformedStatement       = errors.New("malformed statement")
 	ErrUnknownStatementType     = errors.New("unknown statement type")
 	ErrWrongPredicateType       = errors.New("wrong predicate type")

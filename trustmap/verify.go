@@ -54,6 +54,9 @@ type VerifyOptions struct {
 	// IgnoreCertificationAtVerifyTimeUnsafe accepts provenance whose
 	// builder certification covered the build time but has since expired.
 	IgnoreCertificationAtVerifyTimeUnsafe bool
+
+	// budget bounds the signature checks of one provenance file.
+	budget *attest.SignatureBudget
 }
 
 // Check is one verification step with what was expected and found.
@@ -114,6 +117,9 @@ type Result struct {
 	// Insecure lists the loosening options this verification used; a
 	// result with any is weaker than the default.
 	Insecure []string `json:"insecure,omitempty"`
+	// SignatureChecks is the number of signature checks made (bounded per
+	// provenance file: keyids select keys, the rest is capped).
+	SignatureChecks int `json:"signatureChecks,omitempty"`
 	// InputDigests are the sha256 of each provenance document (for VSAs).
 	InputDigests []string `json:"-"`
 }
@@ -159,6 +165,8 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	for _, a := range artifacts {
 		res.Artifacts = append(res.Artifacts, a.Name)
 	}
+	o.budget = attest.NewSignatureBudget(roots.Keys())
+	defer func() { res.SignatureChecks = o.budget.Used }()
 	fail := func(err error) (*Result, error) {
 		res.Error = safetext.Term(err.Error())
 		return res, err
@@ -289,7 +297,7 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 			d.add(failed("payload-type", InTotoPayloadType, env.PayloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(env.PayloadType))))
 			return d
 		}
-		p, key, err := attest.VerifyEnvelope(ctx, env, InTotoPayloadType, roots.Keys())
+		p, key, err := attest.VerifyEnvelopeBudget(ctx, env, InTotoPayloadType, roots.Keys(), o.budget)
 		if err != nil {
 			d.add(signatureFailure(env, roots, err))
 			return d
@@ -405,6 +413,9 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 func signatureFailure(env *attest.Envelope, roots *Roots, err error) Check {
 	if errors.Is(err, ErrMalformedEnvelope) {
 		return failed("signature", "", "", err)
+	}
+	if errors.Is(err, ErrTooManySignatureChecks) {
+		return failed("signature", "a signature whose keyid names a key in the roots, or few signatures", fmt.Sprintf("%d signatures", len(env.Signatures)), err)
 	}
 	// keyids are hints: a signature that names a roots key but does not
 	// verify was tampered with; otherwise the signer is unknown.
@@ -598,7 +609,7 @@ func verifyKeySignedBundle(ctx context.Context, d *Document, b *bundle.Bundle, r
 		d.add(failed("payload-type", InTotoPayloadType, env.PayloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(env.PayloadType))))
 		return nil, false
 	}
-	payload, key, err := attest.VerifyEnvelope(ctx, env, InTotoPayloadType, roots.Keys())
+	payload, key, err := attest.VerifyEnvelopeBudget(ctx, env, InTotoPayloadType, roots.Keys(), o.budget)
 	if err != nil {
 		d.add(signatureFailure(env, roots, err))
 		return nil, false
