@@ -370,3 +370,62 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// The real-platform samples (testdata/platforms), written from each
+// platform's public documentation with the sources in evidence, and the
+// answers behind the GitHub corpus (testdata/sigstore): the level each
+// supports, and the requirements that keep it there.
+func TestRealPlatformSamples(t *testing.T) {
+	cases := []struct {
+		file   string
+		level  questionnaire.Level
+		notMet []string // level-defining requirements not met
+	}{
+		{"platforms/github-reusable-workflow.json", 3, nil},
+		{"platforms/github-generator-generic.json", 2, []string{"IS4"}},
+		{"platforms/github-attest-build-provenance.json", 2, []string{"UF-a", "UF-b", "UF-c", "IS1", "IS4"}},
+		{"platforms/google-cloud-build.json", 3, nil},
+		{"platforms/jenkins-reused-agents.json", 1, []string{"AU", "UF-a", "UF-b", "UF-c", "UF-d", "IS1", "IS2", "IS3", "IS4", "IS5"}},
+		{"platforms/gitlab-hosted-runner.json", 2, []string{"UF-a", "UF-b", "UF-c", "UF-d", "IS1", "IS4"}},
+		{"sigstore/example-trw.answers.json", 3, nil},
+		{"sigstore/generator-generic.answers.json", 2, []string{"IS4"}},
+		{"sigstore/publish-to-bcr.answers.json", 2, []string{"UF-a", "UF-b", "UF-c", "IS1", "IS4"}},
+		{"sigstore/release-ruleset.answers.json", 2, []string{"UF-a", "UF-b", "UF-c", "IS1", "IS4"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := questionnaire.ParseAnswers(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := doc.Canonical(); !bytes.Equal(c, b) {
+				t.Fatal("not in canonical form")
+			}
+			a := assess.Assess(doc, assess.Options{})
+			if a.Level != tc.level {
+				t.Errorf("level %v, want %v (unmet %v)", a.Level, tc.level, a.Unmet(3))
+			}
+			if got := a.Unmet(3); !sameSet(got, tc.notMet) {
+				t.Errorf("unmet %v, want %v", got, tc.notMet)
+			}
+			if len(a.Inconsistencies) > 0 || len(a.NeedsReanswer) > 0 {
+				t.Errorf("inconsistent %+v, needs re-answer %v", a.Inconsistencies, a.NeedsReanswer)
+			}
+			// Every level-defining answer cites its public source.
+			for id, ans := range doc.Answers {
+				if qu, _ := doc.Q().Question(id); !slices.Contains(qu.Requirements, questionnaire.BestPracticeCode) && len(ans.Evidence) == 0 && len(qu.Requirements) > 0 {
+					t.Errorf("%s cites no source", id)
+				}
+				for _, e := range ans.Evidence {
+					if !strings.HasPrefix(e, "https://") {
+						t.Errorf("%s: evidence %q is not a public URL", id, e)
+					}
+				}
+			}
+		})
+	}
+}
