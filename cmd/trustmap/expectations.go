@@ -18,7 +18,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
-	"github.com/hallmark-build/hallmark/trustmap/tofufile"
+	tmstore "github.com/hallmark-build/hallmark/trustmap/store"
 )
 
 func newExpectationsCmd(e *env) *cobra.Command {
@@ -221,7 +221,7 @@ locked for the whole read-modify-write.`,
 			var applyErr error
 			var changes []tofuChange
 			first := false
-			err = tofufile.Open(store).UpdatePackage(cmd.Context(), pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+			err = updateTOFU(cmd.Context(), store, pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
 				next, err := va.Apply(pkg, cur)
 				applyErr = err
 				if err == nil && next != nil {
@@ -234,7 +234,7 @@ locked for the whole read-modify-write.`,
 				return next, nil
 			})
 			if err != nil {
-				return cli.Usage(fmt.Errorf("%s: %w", store, err))
+				return cli.Usage(fmt.Errorf("%s: %w", tmstore.Redact(store), err))
 			}
 			if applyErr != nil {
 				return cli.Failed(fmt.Errorf("not approved: %w", applyErr))

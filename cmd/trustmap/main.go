@@ -39,7 +39,7 @@ was rejected); 2 bad usage or unreadable input.`,
   trustmap verify --roots roots.json --provenance app.intoto.jsonl app.tar.gz
   trustmap inspect roots.json`,
 	}
-	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e), newInspectCmd(e), newAttachCmd(e))
+	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e), newInspectCmd(e), newAttachCmd(e), newServeCmd(e))
 	cli.Setup(root, e)
 	return root
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 	"github.com/hallmark-build/hallmark/trustmap/oci"
-	"github.com/hallmark-build/hallmark/trustmap/tofufile"
+	"github.com/hallmark-build/hallmark/trustmap/store"
 )
 
 type verifyFlags struct {
@@ -279,7 +279,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		writeResult(e.Stdout, res)
 	}
 	if recorded {
-		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, f.tofu)
+		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, store.Redact(f.tofu))
 	}
 	if vsaKey != nil {
 		env, err := writeVSA(ctx, e, vsaOut, f, v, res, arts, vsaKey)
@@ -395,7 +395,7 @@ func verifyWithTOFU(ctx context.Context, v *verifier, f verifyFlags, prov []byte
 		res, verr = trustmap.Verify(ctx, v.roots, prov, arts, v.opts)
 		return res, verr, false, nil
 	}
-	err = tofufile.Open(f.tofu).UpdatePackage(ctx, f.pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+	err = updateTOFU(ctx, f.tofu, f.pkg, func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
 		o := v.opts
 		o.TOFU = trustmap.TOFUFor(f.pkg, cur)
 		res, verr = trustmap.Verify(ctx, v.roots, prov, arts, o)
@@ -404,7 +404,7 @@ func verifyWithTOFU(ctx context.Context, v *verifier, f verifyFlags, prov []byte
 		return next, nil
 	})
 	if err != nil {
-		return nil, nil, false, cli.Usage(fmt.Errorf("%s: %w", f.tofu, err))
+		return nil, nil, false, cli.Usage(fmt.Errorf("%s: %w", store.Redact(f.tofu), err))
 	}
 	return res, verr, recorded, nil
 }

@@ -1,0 +1,337 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
+	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/store"
+)
+
+// Limits on one upload.
+const (
+	MaxArtifacts       = 256
+	MaxAttestations    = 16
+	MaxAttestationSize = 1 << 20
+	MaxPackageName     = 256
+	MaxArtifactName    = 1024
+)
+
+// UploadRequest is the body of POST /v1/verify: what `trustmap verify`
+// takes, with artifacts given by digest.
+type UploadRequest struct {
+	// Package selects the policy entry and the trust-on-first-use pin.
+	Package string `json:"package,omitempty"`
+	// Artifacts are the uploaded files, by digest (sha256 required).
+	Artifacts []ArtifactRef `json:"artifacts"`
+	// Provenance is the provenance file's content as given to
+	// `trustmap verify --provenance`: a DSSE envelope, a Sigstore bundle,
+	// or JSON Lines of them.
+	Provenance string `json:"provenance"`
+	// Attestations are other documents uploaded with the artifacts (VSAs),
+	// archived with the verdict.
+	Attestations []string `json:"attestations,omitempty"`
+}
+
+// ArtifactRef names an artifact and its digests.
+type ArtifactRef struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// VerifyResponse is the answer to POST /v1/verify.
+type VerifyResponse struct {
+	// Record identifies the stored verdict (GET /v1/attestations/{record}).
+	Record string `json:"record"`
+	// Replayed is true when the verdict is the stored one of an identical
+	// earlier upload under the same configuration and expectations.
+	Replayed   bool            `json:"replayed"`
+	Passed     bool            `json:"passed"`
+	Level      int             `json:"level"`
+	VerifiedAt time.Time       `json:"verifiedAt"`
+	Result     json.RawMessage `json:"result"`
+	VSA        json.RawMessage `json:"vsa"`
+	Error      *ErrorBody      `json:"error,omitempty"`
+}
+
+var digestLen = map[string]int{"sha256": 64, "sha512": 128}
+
+// ParseUploadRequest decodes and checks an upload strictly.
+func ParseUploadRequest(b []byte) (*UploadRequest, error) {
+	var req UploadRequest
+	if err := strictjson.Unmarshal(b, &req); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedRequest, err)
+	}
+	if len(req.Package) > MaxPackageName || !printable(req.Package) {
+		return nil, fmt.Errorf("%w: package: expected a name of printable characters, at most %d bytes", ErrMalformedRequest, MaxPackageName)
+	}
+	if len(req.Artifacts) == 0 {
+		return nil, fmt.Errorf("%w: %w: expected at least one artifact digest", ErrMalformedRequest, trustmap.ErrNoArtifacts)
+	}
+	if len(req.Artifacts) > MaxArtifacts {
+		return nil, fmt.Errorf("%w: expected at most %d artifacts, got %d", ErrMalformedRequest, MaxArtifacts, len(req.Artifacts))
+	}
+	names := map[string]bool{}
+	for i, a := range req.Artifacts {
+		if _, ok := a.Digest["sha256"]; !ok {
+			return nil, fmt.Errorf("%w: artifacts[%d]: expected a sha256 digest", ErrMalformedRequest, i)
+		}
+		for alg, d := range a.Digest {
+			n, ok := digestLen[alg]
+			if !ok {
+				return nil, fmt.Errorf("%w: artifacts[%d]: expected sha256 or sha512 digests, got %q", ErrMalformedRequest, i, trunc(alg))
+			}
+			if len(d) != n || strings.Trim(d, "0123456789abcdef") != "" {
+				return nil, fmt.Errorf("%w: artifacts[%d]: %s digest: expected %d lowercase hex digits", ErrMalformedRequest, i, alg, n)
+			}
+		}
+		if a.Name == "" {
+			req.Artifacts[i].Name = "sha256:" + a.Digest["sha256"]
+		}
+		if len(a.Name) > MaxArtifactName || !printable(a.Name) {
+			return nil, fmt.Errorf("%w: artifacts[%d]: expected a name of printable characters, at most %d bytes", ErrMalformedRequest, i, MaxArtifactName)
+		}
+		if names[req.Artifacts[i].Name] {
+			return nil, fmt.Errorf("%w: artifact %q given twice", ErrMalformedRequest, trunc(req.Artifacts[i].Name))
+		}
+		names[req.Artifacts[i].Name] = true
+	}
+	if strings.TrimSpace(req.Provenance) == "" {
+		return nil, fmt.Errorf("%w: %w: the upload has no provenance", ErrMalformedRequest, trustmap.ErrNoProvenance)
+	}
+	if len(req.Provenance) > trustmap.MaxProvenanceBytes {
+		return nil, fmt.Errorf("%w: provenance larger than %d bytes", ErrMalformedRequest, trustmap.MaxProvenanceBytes)
+	}
+	if len(req.Attestations) > MaxAttestations {
+		return nil, fmt.Errorf("%w: expected at most %d attestations, got %d", ErrMalformedRequest, MaxAttestations, len(req.Attestations))
+	}
+	for i, a := range req.Attestations {
+		if len(a) > MaxAttestationSize {
+			return nil, fmt.Errorf("%w: attestations[%d] larger than %d bytes", ErrMalformedRequest, i, MaxAttestationSize)
+		}
+	}
+	return &req, nil
+}
+
+func printable(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == unicode.ReplacementChar })
+}
+
+func trunc(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func document(kind string, body []byte) store.Document {
+	sum := sha256.Sum256(body)
+	return store.Document{Digest: "sha256:" + hex.EncodeToString(sum[:]), Kind: kind, Body: body}
+}
+
+// uploadID identifies an upload under one trust configuration and one pin
+// version: the same upload re-posted finds its record; after the
+// configuration or the package's expectations change it is verified anew.
+func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, trustDigest string, pinVersion int64) string {
+	arts := slices.Clone(req.Artifacts)
+	slices.SortFunc(arts, func(a, b ArtifactRef) int { return strings.Compare(a.Name, b.Name) })
+	attDigests := make([]string, len(atts))
+	for i, a := range atts {
+		attDigests[i] = a.Digest
+	}
+	b, _ := json.Marshal(struct {
+		Package      string        `json:"package"`
+		Artifacts    []ArtifactRef `json:"artifacts"`
+		Provenance   string        `json:"provenance"`
+		Attestations []string      `json:"attestations"`
+		Trust        string        `json:"trust"`
+		PinVersion   int64         `json:"pinVersion"`
+	}{req.Package, arts, prov.Digest, attDigests, trustDigest, pinVersion})
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// maxPinRetries bounds how often an upload is verified again because
+// another replica changed the package's pin in between.
+const maxPinRetries = 8
+
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := ParseUploadRequest(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp, err := s.Verify(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.opts.afterStore != nil {
+		s.opts.afterStore()
+	}
+	result := "failed"
+	switch {
+	case resp.Replayed:
+		result = "replayed"
+	case resp.Passed:
+		result = "passed"
+	}
+	s.metrics.verifications.WithLabelValues(result).Inc()
+	s.metrics.latency.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	code := http.StatusOK
+	if !resp.Passed {
+		code = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, code, resp)
+}
+
+// Verify verifies an upload, archives it and returns the verdict; an
+// identical upload returns the stored verdict. The record is committed
+// before Verify returns.
+func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyResponse, error) {
+	t := s.trust.Load()
+	prov := document(store.KindProvenance, []byte(req.Provenance))
+	atts := make([]store.Document, len(req.Attestations))
+	for i, a := range req.Attestations {
+		atts[i] = document(store.KindAttestation, []byte(a))
+	}
+	for attempt := 0; ; attempt++ {
+		var pin *store.Pin
+		if t.TOFU && req.Package != "" {
+			p, err := s.store.GetPin(ctx, req.Package)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			pin = p
+		}
+		version := int64(0)
+		if pin != nil {
+			version = pin.Version
+		}
+		if rec, err := s.store.GetRecord(ctx, uploadID(req, prov, atts, t.digest, version)); err == nil {
+			return response(rec, true)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin)
+		if err != nil {
+			return nil, err
+		}
+		got, stored, err := s.store.PutRecord(ctx, rec, rec.VerifiedAt)
+		if errors.Is(err, store.ErrPinConflict) && attempt < maxPinRetries {
+			continue // another upload pinned or changed the package: verify against it
+		}
+		if err != nil {
+			return nil, err
+		}
+		return response(got, !stored)
+	}
+}
+
+func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin) (*store.Record, error) {
+	at := s.opts.Now()
+	o := t.Options
+	o.At, o.Package, o.Policy = at, req.Package, t.Policy
+	var tofu *trustmap.TOFU
+	version := int64(0)
+	if t.TOFU {
+		tofu = trustmap.NewTOFU()
+		if pin != nil {
+			tofu.Packages[req.Package] = pin.Entry
+			version = pin.Version
+		}
+		o.TOFU = tofu
+	}
+	arts := make([]*trustmap.Artifact, len(req.Artifacts))
+	subjects := map[string]string{}
+	var recSubjects []store.Subject
+	for i, a := range req.Artifacts {
+		arts[i] = trustmap.DigestArtifact(a.Name, a.Digest)
+		subjects[a.Name] = a.Digest["sha256"]
+		recSubjects = append(recSubjects, store.Subject{Name: a.Name, Digest: "sha256:" + a.Digest["sha256"]})
+	}
+	res, verr := trustmap.Verify(ctx, t.Roots, []byte(req.Provenance), arts, o)
+	if res == nil {
+		return nil, verr
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	resultJSON, err := json.Marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	resource := req.Package
+	if resource == "" {
+		resource = req.Artifacts[0].Name
+	}
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{
+		VerifierID: t.VerifierID, ResourceURI: resource, Subjects: subjects,
+		PolicyURI: t.PolicyURI, PolicyData: t.PolicyData, ProvenanceURI: prov.Digest, At: at,
+	})
+	if err != nil {
+		return nil, err
+	}
+	vsa, err := trustmap.SignVSA(ctx, st, t.VSAKey)
+	if err != nil {
+		return nil, err
+	}
+	rec := &store.Record{
+		Package: req.Package, VerifiedAt: at, Passed: res.Passed, Level: int(res.Level),
+		ErrorCodes: trustmap.ErrorNames(verr), Subjects: recSubjects,
+		Provenance: prov, Attestations: atts,
+		Result: document(store.KindResult, resultJSON), VSA: document(store.KindVSA, vsa),
+		ExpectPin: version, PinVersion: version,
+	}
+	if verr != nil && len(rec.ErrorCodes) == 0 {
+		rec.ErrorCodes = []string{"ErrVerification"}
+	}
+	if tofu != nil && tofu.Changed() {
+		e := tofu.Packages[req.Package]
+		rec.NewPin, rec.PinVersion = &e, 1
+	}
+	rec.ID = uploadID(req, prov, atts, t.digest, rec.PinVersion)
+	return rec, nil
+}
+
+func response(rec *store.Record, replayed bool) (*VerifyResponse, error) {
+	resp := &VerifyResponse{
+		Record: rec.ID, Replayed: replayed, Passed: rec.Passed, Level: rec.Level, VerifiedAt: rec.VerifiedAt,
+		Result: json.RawMessage(rec.Result.Body), VSA: json.RawMessage(trimNewline(rec.VSA.Body)),
+	}
+	if !rec.Passed {
+		var res trustmap.Result
+		if err := json.Unmarshal(rec.Result.Body, &res); err != nil {
+			return nil, fmt.Errorf("stored result %s: %w", rec.Result.Digest, err)
+		}
+		resp.Error = &ErrorBody{Message: res.Error, Code: "ErrVerification"}
+		if len(rec.ErrorCodes) > 0 {
+			resp.Error.Code = rec.ErrorCodes[0]
+		}
+		if len(rec.ErrorCodes) > 1 {
+			resp.Error.Codes = rec.ErrorCodes
+		}
+	}
+	return resp, nil
+}
+
+func trimNewline(b []byte) []byte {
+	return []byte(strings.TrimRight(string(b), "\n"))
+}
