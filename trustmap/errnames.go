@@ -11,6 +11,7 @@ var namedErrors = []struct {
 }{
 	{"ErrNoProvenance", ErrNoProvenance},
 	{"ErrNoArtifacts", ErrNoArtifacts},
+	{"ErrMalformedManifest", ErrMalformedManifest},
 	{"ErrNotRegularFile", ErrNotRegularFile},
 	{"ErrMalformedEnvelope", ErrMalformedEnvelope},
 	{"ErrWrongPayloadType", ErrWrongPayloadType},
