@@ -105,7 +105,7 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.tokens, "tokens", "", "file of write tokens, one 'NAME sha256:HEX' per line (trustmap serve new-token)")
 	fl.BoolVar(&f.publicArchive, "public-archive", false, "let anyone read the archive and the audit log (default: token holders only)")
-	fl.StringSliceVar(&f.approverKeys, "approver-key", nil, "public key allowed to approve expectation changes (repeatable)")
+	fl.StringArrayVar(&f.approverKeys, "approver-key", nil, "public key allowed to approve expectation changes (repeatable)")
 	fl.IntVar(&f.approvalThresh, "approval-threshold", 1, "how many distinct --approver-key signatures apply a change")
 	fl.Int64Var(&f.maxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
 	fl.DurationVar(&f.timeout, "timeout", server.DefaultTimeout, "deadline of each request")
