@@ -17,6 +17,7 @@ var namedErrors = []struct {
 	{"ErrWrongPayloadType", ErrWrongPayloadType},
 	{"ErrUnknownSigner", ErrUnknownSigner},
 	{"ErrBadSignature", ErrBadSignature},
+	{"ErrTooManySignatureChecks", ErrTooManySignatureChecks},
 	{"ErrMalformedStatement", ErrMalformedStatement},
 	{"ErrUnknownStatementType", ErrUnknownStatementType},
 	{"ErrWrongPredicateType", ErrWrongPredicateType},
