@@ -15,6 +15,7 @@ var (
 	ErrEmptyPassword      = errors.New("empty password")
 	ErrWrongPassword      = errors.New("wrong password for the private key (or the key file is corrupted)")
 	ErrKeyFilePermissions = errors.New("private key file is readable by others")
+	ErrDuplicateKey       = errors.New("the same key given twice")
 )
 
 // Attestation errors: issuing.

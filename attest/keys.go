@@ -297,3 +297,18 @@ func (p *PublicKey) verifier() (signature.Verifier, error) {
 	})
 	return p.v, p.verr
 }
+
+// DistinctKeys refuses a set of keys in which one key appears twice (by
+// fingerprint: also when two PEM files wrap it differently). Everywhere a
+// set of keys is accepted, a key given twice is reported, so that N keys
+// always mean N signers.
+func DistinctKeys(keys []*PublicKey) error {
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k.Fingerprint] {
+			return fmt.Errorf("%w: %s is given more than once", ErrDuplicateKey, k.Fingerprint)
+		}
+		seen[k.Fingerprint] = true
+	}
+	return nil
+}

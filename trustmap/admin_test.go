@@ -594,3 +594,36 @@ func TestRootsEntriesValidated(t *testing.T) {
 		}
 	}
 }
+
+// Class 7 (state): the serial state remembers the highest serial per kind
+// and signing keys, never lowers it, and records nothing for unsigned
+// documents.
+func TestSerialState(t *testing.T) {
+	op := keyFile(t, "operator.key", "operator-test-password").Public()
+	au := keyFile(t, "auditor.key", "auditor-test-password").Public()
+	st := trustmap.NewSerialState()
+	if changed, err := st.Accept(trustmap.SerialRoots, []*attest.PublicKey{au}, 3); err != nil || !changed {
+		t.Fatal(err)
+	}
+	if changed, _ := st.Accept(trustmap.SerialRoots, []*attest.PublicKey{au}, 2); changed || st.Min(trustmap.SerialRoots, []*attest.PublicKey{au}) != 3 {
+		t.Fatal("serial lowered")
+	}
+	if st.Min(trustmap.SerialPolicy, []*attest.PublicKey{au}) != 0 || st.Min(trustmap.SerialRoots, []*attest.PublicKey{op}) != 0 {
+		t.Fatal("serial shared across kinds or keys")
+	}
+	st.Accept(trustmap.SerialPolicy, []*attest.PublicKey{op, au}, 4)
+	if st.Min(trustmap.SerialPolicy, []*attest.PublicKey{au, op}) != 4 {
+		t.Fatal("key order matters")
+	}
+	if _, err := st.Accept(trustmap.SerialRoots, nil, 9); err == nil {
+		t.Fatal("unsigned serial recorded")
+	}
+	b, _ := st.Marshal()
+	back, err := trustmap.ParseSerialState(b)
+	if err != nil || back.Min(trustmap.SerialRoots, []*attest.PublicKey{au}) != 3 {
+		t.Fatalf("round trip: %v", err)
+	}
+	if _, err := trustmap.ParseSerialState([]byte(`{"schema":"https://hallmark.build/trust-state/v1","serials":{"a":1,"a":2}}`)); !errors.Is(err, trustmap.ErrMalformedSerialState) {
+		t.Fatalf("duplicate name: %v", err)
+	}
+}

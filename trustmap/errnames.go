@@ -74,6 +74,7 @@ var namedErrors = []struct {
 	{"ErrApprovalUnsigned", ErrApprovalUnsigned},
 	{"ErrApprovalMismatch", ErrApprovalMismatch},
 	{"ErrApprovalStale", ErrApprovalStale},
+	{"ErrMalformedSerialState", ErrMalformedSerialState},
 	{"ErrMalformedBundle", ErrMalformedBundle},
 	{"ErrNoVerifiedTimestamp", ErrNoVerifiedTimestamp},
 	{"ErrTransparencyLog", ErrTransparencyLog},

@@ -68,7 +68,7 @@ var (
 // Trust administration: keys, thresholds, freshness of signed documents,
 // roots entries and attestation validity.
 var (
-	ErrDuplicateKey         = errors.New("the same key given twice")
+	ErrDuplicateKey         = attest.ErrDuplicateKey // one sentinel wherever keys are given
 	ErrThresholdNotMet      = errors.New("not enough distinct signers")
 	ErrNoSerial             = errors.New("signed document has no serial")
 	ErrRootsExpired         = errors.New("roots of trust expired")
@@ -84,4 +84,5 @@ var (
 	ErrApprovalUnsigned     = errors.New("approval not signed by enough approvers")
 	ErrApprovalMismatch     = errors.New("approval does not match the provenance")
 	ErrApprovalStale        = errors.New("approval older than the current expectation")
+	ErrMalformedSerialState = errors.New("malformed serial state file")
 )

@@ -15,16 +15,7 @@ import (
 // same file or in two PEM files that wrap it differently: keys are compared
 // by fingerprint. A threshold of N counts N different keys, never one key
 // given N times.
-func DistinctKeys(keys []*attest.PublicKey) error {
-	seen := map[string]bool{}
-	for _, k := range keys {
-		if seen[k.Fingerprint] {
-			return fmt.Errorf("%w: %s is given more than once", ErrDuplicateKey, k.Fingerprint)
-		}
-		seen[k.Fingerprint] = true
-	}
-	return nil
-}
+func DistinctKeys(keys []*attest.PublicKey) error { return attest.DistinctKeys(keys) }
 
 // VerifyThreshold checks that at least threshold of keys each made a valid
 // signature of env, with the expected payload type. Signers are counted by

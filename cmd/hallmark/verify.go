@@ -46,6 +46,9 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
 				}
 				pubs = append(pubs, p)
 			}
+			if err := attest.DistinctKeys(pubs); err != nil {
+				return cli.Usage(fmt.Errorf("--key: %w", err))
+			}
 			env, err := e.ReadInput(args[0], attest.MaxEnvelopeBytes)
 			if err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
 	"github.com/hallmark-build/hallmark/trustmap/oci"
+	"github.com/hallmark-build/hallmark/trustmap/statefile"
 	"github.com/hallmark-build/hallmark/trustmap/store"
 )
 
@@ -37,6 +38,7 @@ type verifyFlags struct {
 	vsaOut, vsaKey, verifierID                              string
 	trustedRoot                                             string
 	rootsMinSerial, policyMinSerial                         uint64
+	trustState                                              string
 	registryFlags
 	attachVSA bool
 }
@@ -156,7 +158,14 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
-	roots, err := trustmap.LoadRoots(ctx, rb, rootsKeys, trustmap.LoadOptions{At: when, MinSerial: f.rootsMinSerial})
+	var roots *trustmap.Roots
+	err = withSerialState(ctx, f.trustState, trustmap.SerialRoots, rootsKeys, f.rootsMinSerial, func(min uint64) (uint64, error) {
+		var err error
+		if roots, err = trustmap.LoadRoots(ctx, rb, rootsKeys, trustmap.LoadOptions{At: when, MinSerial: min}); err != nil {
+			return 0, err
+		}
+		return roots.Serial, nil
+	})
 	if err != nil {
 		if isTrustFailure(err) {
 			return nil, cli.Failed(fmt.Errorf("%s: %w", f.roots, err))
@@ -184,7 +193,14 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		if v.policyData, err = limitio.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
 			return nil, cli.Usage(err)
 		}
-		if v.policy, err = trustmap.LoadPolicy(ctx, v.policyData, keys, f.policyThreshold, trustmap.LoadOptions{At: when, MinSerial: f.policyMinSerial}); err != nil {
+		err = withSerialState(ctx, f.trustState, trustmap.SerialPolicy, keys, f.policyMinSerial, func(min uint64) (uint64, error) {
+			var err error
+			if v.policy, err = trustmap.LoadPolicy(ctx, v.policyData, keys, f.policyThreshold, trustmap.LoadOptions{At: when, MinSerial: min}); err != nil {
+				return 0, err
+			}
+			return v.policy.Serial, nil
+		})
+		if err != nil {
 			if isTrustFailure(err) {
 				return nil, cli.Failed(fmt.Errorf("%s: %w", f.policy, err))
 			}
@@ -409,6 +425,30 @@ func verifyWithTOFU(ctx context.Context, v *verifier, f verifyFlags, prov []byte
 	return res, verr, recorded, nil
 }
 
+// withSerialState loads a signed document with the larger of flagMin and
+// the serial last accepted in the state file, and records the serial it
+// accepted, all under the state file's lock. Without a state file or keys
+// (an unsigned document's serial proves nothing) it only applies flagMin.
+func withSerialState(ctx context.Context, path, kind string, keys []*attest.PublicKey, flagMin uint64, load func(min uint64) (uint64, error)) error {
+	if path == "" || len(keys) == 0 {
+		_, err := load(flagMin)
+		return err
+	}
+	var loadErr error
+	err := statefile.Update(ctx, path, func(st *trustmap.SerialState) (bool, error) {
+		serial, err := load(max(flagMin, st.Min(kind, keys)))
+		if err != nil {
+			loadErr = err
+			return false, nil
+		}
+		return st.Accept(kind, keys, serial)
+	})
+	if err != nil {
+		return cli.Usage(fmt.Errorf("--trust-state %s: %w", path, err))
+	}
+	return loadErr
+}
+
 // isTrustFailure reports a roots map or policy refused for what it is
 // (unsigned, expired, older than accepted): exit 1, not bad usage.
 func isTrustFailure(err error) bool {
@@ -496,6 +536,7 @@ func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.IntVar(&f.policyThreshold, "policy-threshold", 1, "how many distinct --policy-key keys must have signed the policy (needs --policy-key)")
 	fl.Uint64Var(&f.rootsMinSerial, "roots-min-serial", 0, "refuse a roots map with a smaller serial (the last one you accepted): no rollback")
 	fl.Uint64Var(&f.policyMinSerial, "policy-min-serial", 0, "refuse a signed policy with a smaller serial (the last one you accepted): no rollback")
+	fl.StringVar(&f.trustState, "trust-state", "", "remember the highest serial of the signed roots and policy accepted (per signing keys) in this file, and refuse older ones")
 	fl.StringVar(&f.pkg, "package", "", "package name: selects the policy entry and the TOFU record")
 	cli.LevelVar(fl, &f.minLevel, "min-level", 1, "minimum SLSA Build level required (0 accepts builders that are not certified)")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default now")
