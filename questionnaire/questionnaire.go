@@ -133,11 +133,14 @@ type Component struct {
 
 // Requirement is an entry of the requirements catalogue.
 type Requirement struct {
-	Code        string   `json:"code"`
-	Level       Level    `json:"level"` // 0 for BP: required at every level, never level-defining
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
+	Code        string `json:"code"`
+	Level       Level  `json:"level"` // 0 for BP: required at every level, never level-defining
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	// Threats uses the threat letters of SLSA v1.1 and later (D–G);
+	// ThreatsV1_0 keeps the letters of SLSA v1.0.
 	Threats     []string `json:"threats"`
+	ThreatsV1_0 []string `json:"threatsV1_0,omitempty"`
 	Threat      string   `json:"threat"`
 	HowToMeet   string   `json:"howToMeet"`
 	// EvidenceRequired: an answer that meets this requirement must cite
