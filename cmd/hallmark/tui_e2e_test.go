@@ -163,3 +163,93 @@ func TestTUIEndToEndSurvivesSIGKILL(t *testing.T) {
 	x.keys("C-c")
 	x.waitFor("Saved answers.json: 3 of 43 answered")
 }
+
+// An auditor re-reviews changed answers in a real terminal: the verdict on
+// the changed answer is withdrawn, the screen opens on it and shows the old
+// and the new answer, the key bar fits 80 columns, and a new verdict is saved.
+func TestReviewTUIShowsChangedAnswers(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is required for the end-to-end TUI test (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "hallmark-e2e-review")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// A review of l3-hosted with IT6 accepted, then the operator changes IT6.
+	answers := filepath.Join(dir, "answers.json")
+	copyFile(t, "../../testdata/answers/l3-hosted.json", answers)
+	b, _ := os.ReadFile(answers)
+	doc, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv, _ := questionnaire.NewReview(doc, "answers.json")
+	for _, id := range []string{"IT1", "IT6"} {
+		if err := rv.Record(doc, id, questionnaire.Accepted, "checked"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rv.Save(filepath.Join(dir, "answers.review.json")); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, "../../testdata/answers/l3-fails-is3.json", answers)
+
+	x := &tmux{t: t, socket: fmt.Sprintf("hallmark-e2e-review-%d", os.Getpid())}
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", "-c", dir,
+		fmt.Sprintf("env NO_COLOR=1 TERM=xterm-256color %s review answers.json; sleep 60", bin))
+	s := x.waitFor("CHANGED SINCE REVIEW (was accepted)")
+	for _, want := range []string{"IT6 · Isolation technologies", "changed since review, verdicts withdrawn: IT6",
+		`answer: "The environment is destroyed after each`, `-> "Reused, cleaned on a best-effort`} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	for i, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if w := len([]rune(line)); w > 80 {
+			t.Fatalf("line %d is %d cells wide:\n%s", i, w, s)
+		}
+	}
+	if !strings.HasPrefix(lastLine(s), "a/r/e verdict") {
+		t.Fatalf("key bar does not fit one line:\n%s", s)
+	}
+	x.literal("r")
+	x.waitFor("Verdict: REJECTED")
+	x.literal("q")
+	x.waitFor("Saved answers.review.json")
+	out, _ := os.ReadFile(filepath.Join(dir, "answers.review.json"))
+	re, err := questionnaire.ParseReview(out, mustParse(t, answers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := re.Verdicts["IT6"]; e.Verdict != questionnaire.Rejected || e.ChangedSinceReview || re.Verdicts["IT1"].Verdict != questionnaire.Accepted {
+		t.Fatalf("review after the session: IT6 %+v, IT1 %+v", e, re.Verdicts["IT1"])
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustParse(t *testing.T, path string) *questionnaire.Document {
+	t.Helper()
+	b, _ := os.ReadFile(path)
+	d, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}

@@ -121,6 +121,10 @@ type Model struct {
 
 	overviewCursor int
 	reviewScroll   int
+	// visit is the current question's answer as it was when the question
+	// was opened: moving on from a changed answer confirms it (sets
+	// Reviewed to today).
+	visit questionnaire.Answer
 
 	session
 }
@@ -235,6 +239,7 @@ func (m *Model) gotoQuestion(i int) {
 	m.idx = max(0, min(i, len(m.order)-1))
 	qu := m.order[m.idx]
 	a := m.doc.Answers[qu.ID]
+	m.visit = a
 	m.cursor = 0
 	for ci, c := range qu.Choices {
 		if c.Value == a.Choice {
@@ -301,10 +306,6 @@ func (m *Model) selectChoice() {
 	qu := m.order[m.idx]
 	a := m.doc.Answers[qu.ID]
 	a.Choice = qu.Choices[m.cursor].Value
-	if a.Reviewed == "" {
-		a.Reviewed = m.opts.Now().Format(time.DateOnly)
-		m.fields[focusReviewed].SetValue(a.Reviewed)
-	}
 	if err := m.doc.Set(qu.ID, a); err != nil {
 		m.status = "not saved: " + err.Error()
 		return
@@ -324,8 +325,31 @@ func (m *Model) clearChoice() {
 	}
 }
 
+// confirm records that the user reviewed the current answer when they move
+// on from it: an answered question whose answer changed on this visit, or
+// that has no review date yet, gets today's date.
+func (m *Model) confirm() {
+	if m.screen != screenQuestion {
+		return
+	}
+	qu := m.order[m.idx]
+	a := m.doc.Answers[qu.ID]
+	today := m.opts.Now().Format(time.DateOnly)
+	if !a.Answered() || a.Reviewed == today || (a.Reviewed != "" && equalAnswers(a, m.visit)) || (a.Reviewed != "" && a.Reviewed != m.visit.Reviewed) {
+		return
+	}
+	a.Reviewed = today
+	if err := m.doc.Set(qu.ID, a); err != nil {
+		m.status = "not saved: " + err.Error()
+		return
+	}
+	m.fields[focusReviewed].SetValue(a.Reviewed)
+	m.persist()
+}
+
 func (m *Model) next() {
 	m.commitField()
+	m.confirm()
 	if m.idx+1 < len(m.order) {
 		m.gotoQuestion(m.idx + 1)
 		return

@@ -112,7 +112,9 @@ func TestAnswerIsSavedAsSoonAsGiven(t *testing.T) {
 	}
 	key(m, "1") // choose "hosted"
 	doc := saved(t, path)
-	if doc.Answers["platform"].Choice != "hosted" || doc.Answers["platform"].Reviewed != "2026-11-21" {
+	// The choice is saved at once; it counts as reviewed only when the user
+	// confirms it by moving on.
+	if doc.Answers["platform"].Choice != "hosted" || doc.Answers["platform"].Reviewed != "" {
 		t.Fatalf("after choosing: %+v", doc.Answers["platform"])
 	}
 	// Typing is not saved until the field is left...
@@ -123,9 +125,14 @@ func TestAnswerIsSavedAsSoonAsGiven(t *testing.T) {
 	// ...and is saved when it is.
 	key(m, "enter", "https://docs.example/a, doc:runbook-v2", "enter")
 	a := saved(t, path).Answers["platform"]
-	if a.Explanation != "All builds run on our service" || len(a.Evidence) != 2 || a.Evidence[1] != "doc:runbook-v2" {
+	if a.Explanation != "All builds run on our service" || len(a.Evidence) != 2 || a.Evidence[1] != "doc:runbook-v2" || a.Reviewed != "" {
 		t.Fatalf("after fields: %+v", a)
 	}
+	key(m, "pgdown") // moving on confirms the answer
+	if a := saved(t, path).Answers["platform"]; a.Reviewed != "2026-11-21" {
+		t.Fatalf("after moving on: %+v", a)
+	}
+	key(m, "pgup")
 	// The live panel follows: HO is met with evidence.
 	if r, _ := m.Assessment().Requirement("HO"); r.Status != "met" {
 		t.Fatalf("HO %s", r.Status)

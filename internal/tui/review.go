@@ -56,6 +56,16 @@ func NewReview(o ReviewOptions) *ReviewModel {
 		}
 	}
 	m.reassess()
+	// Answers changed since the review come first, and the status says so.
+	if ch := m.rv.Changed(); len(ch) > 0 {
+		m.status = "changed since review, verdicts withdrawn: " + strings.Join(ch, ", ")
+		for i, qu := range m.items {
+			if m.rv.Verdicts[qu.ID].ChangedSinceReview {
+				m.goTo(i)
+				return m
+			}
+		}
+	}
 	for i, qu := range m.items {
 		if m.rv.Verdicts[qu.ID].Verdict == "" {
 			m.goTo(i)
@@ -233,7 +243,10 @@ func (m *ReviewModel) View() string {
 		truncateCells(fmt.Sprintf("Answer %d of %d · accepted %d · rejected %d · needs evidence %d · open %d",
 			min(m.idx+1, len(m.items)), len(m.items), c[questionnaire.Accepted], c[questionnaire.Rejected], c[questionnaire.NeedsEvidence], c[""]), w) + "\n" +
 		truncateCells("["+orDefault(m.status, "autosave on")+"] "+strings.Repeat("─", w), w)
-	keys := "a accept · r reject · e needs evidence · x clear · tab comment · →/n next · ←/p back · o overview · q quit"
+	keys := fitKeys(w,
+		"a accept · r reject · e needs evidence · x clear · tab comment · →/n next · ←/p back · o overview · q quit",
+		"a accept · r reject · e evidence · x clear · tab comment · ←→ back/next · o list · q quit",
+		"a/r/e verdict · x clear · tab comment · ←→ back/next · o list · q quit")
 	switch {
 	case m.editing:
 		keys = "type the comment · enter/tab/esc done · pgdn/pgup next/back · ctrl+c quit"
@@ -299,17 +312,33 @@ func (m *ReviewModel) answerView(w int) string {
 	if e.ChangedSinceReview && e.Answer != nil {
 		b.WriteString(failStyle.Render("CHANGED SINCE REVIEW") + fmt.Sprintf(" (was %s)\n", stripStyle(verdictWord(e.PreviousVerdict))))
 		for _, d := range AnswerChanges(qu, *e.Answer, a) {
-			b.WriteString(wrap("  "+d, w) + "\n")
+			b.WriteString(hang("  ", d, w))
 		}
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "Verdict: %s\n", verdictWord(e.Verdict))
-	m.comment.Width = max(10, w-12)
 	marker := "  "
 	if m.editing {
 		marker = "> "
 	}
-	fmt.Fprintf(&b, "%sComment: %s\n", marker, m.comment.View())
+	b.WriteString(fieldView(&m.comment, marker+"Comment: ", w, m.editing))
+	return b.String()
+}
+
+// hang wraps s to w cells after prefix, indenting continuation lines by
+// the prefix's width plus two.
+func hang(prefix, s string, w int) string {
+	ind := lipgloss.Width(prefix) + 2
+	lines := strings.Split(lipgloss.NewStyle().Width(max(10, w-ind)).Render(s), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if i == 0 {
+			b.WriteString(prefix)
+		} else {
+			b.WriteString(strings.Repeat(" ", ind))
+		}
+		b.WriteString(strings.TrimRight(l, " ") + "\n")
+	}
 	return b.String()
 }
 

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/internal/render"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -143,25 +145,43 @@ func (m *Model) footer(w int) string {
 		keys = "tab/enter next field · shift+tab back · pgdn questions · esc overview · ^c quit"
 	case screenQuestion:
 		if m.focus == focusChoices {
-			keys = "↑/↓ move · enter/1-9 choose · x clear · tab fields · →/n next · ←/p back · o overview · r review · ? help · q quit"
+			keys = fitKeys(w,
+				"↑/↓ move · enter/1-9 choose · x clear · tab fields · →/n next · ←/p back · o overview · r review · ? help · q quit",
+				"1-9/enter choose · tab fields · ←→ back/next · o overview · r review · ? help · q quit",
+				"1-9 choose · tab fields · ←→ back/next · ? help · q quit")
 			if m.helpOpen {
 				keys = "any key: back to the question"
 			}
 		} else {
-			keys = "type to edit · enter/tab next field · esc back to choices · pgdn/pgup next/back · ctrl+c quit"
+			keys = fitKeys(w,
+				"type to edit · enter/tab next field · esc back to choices · pgdn/pgup next/back · ctrl+c quit",
+				"type · enter/tab next field · esc choices · pgdn/pgup next/back · ^c quit")
 		}
 	case screenOverview:
 		keys = "↑/↓ move · enter open · esc back · q quit"
 	case screenReview:
-		keys = "↑/↓ scroll · u first unanswered · ←/p last question · o overview · "
+		sign := ""
 		if m.opts.Sign != nil {
-			keys += "s sign · "
+			sign = "s sign · "
 		}
-		keys += "q quit"
+		keys = fitKeys(w,
+			"↑/↓ scroll · u first unanswered · ←/p last question · o overview · "+sign+"q quit",
+			"↑↓ scroll · u unanswered · ← last question · o overview · "+sign+"q quit")
 	case screenSign:
 		keys = "tab next field · enter on the last field signs · esc back"
 	}
 	return dimStyle.Render(truncateCells(strings.Repeat("─", w), w)) + "\n" + lipgloss.NewStyle().Width(w).Render(keys)
+}
+
+// fitKeys returns the first key bar that fits on one line of w cells (the
+// last one otherwise): every key stays reachable through ? and the README.
+func fitKeys(w int, bars ...string) string {
+	for _, b := range bars {
+		if lipgloss.Width(b) <= w {
+			return b
+		}
+	}
+	return bars[len(bars)-1]
 }
 
 func (m *Model) withPanel(main string, w, h int) string {
@@ -247,8 +267,7 @@ func (m *Model) profileView(w int) string {
 		if i == m.profileFocus {
 			marker = "> "
 		}
-		m.profile[i].Width = max(10, w-4)
-		fmt.Fprintf(&b, "%s%s\n    %s\n", marker, profileLabels[i], m.profile[i].View())
+		fmt.Fprintf(&b, "%s%s\n%s", marker, profileLabels[i], fieldView(&m.profile[i], "    ", w, i == m.profileFocus))
 	}
 	return b.String()
 }
@@ -296,10 +315,12 @@ func (m *Model) questionView(w, h int) string {
 		if m.focus == f {
 			marker = "> "
 		}
-		m.fields[f].Width = max(10, w-16)
-		fmt.Fprintf(&fb, "%s%-12s %s\n", marker, labels[f]+":", m.fields[f].View())
+		fb.WriteString(fieldView(&m.fields[f], fmt.Sprintf("%s%-12s ", marker, labels[f]+":"), w, m.focus == f))
 	}
 	fields := fb.String()
+	if a.NeedsReanswer != "" && !a.Answered() {
+		head += wrap(failStyle.Render(fmt.Sprintf("Answer again: your choice %q was split in questionnaire %s.", a.NeedsReanswer, m.q.Version)), w) + "\n"
+	}
 
 	// Fit the screen: the most useful layout whose height fits, dropping
 	// examples, then help (? opens it in full), then wrapped choice labels.
@@ -335,6 +356,37 @@ func (m *Model) helpView(w int) string {
 		}
 	}
 	b.WriteString("\n" + dimStyle.Render("Press any key to go back to the question."))
+	return b.String()
+}
+
+// fieldView renders one labelled text field in w cells. The field being
+// edited scrolls horizontally so the caret stays visible; the others wrap
+// under their label (at most three lines, then an ellipsis).
+func fieldView(in *textinput.Model, label string, w int, focused bool) string {
+	lw := lipgloss.Width(label)
+	fw := max(10, w-lw-1)
+	if focused {
+		in.Width = fw
+		in.SetCursor(in.Position()) // recompute the visible window for this width
+		return label + in.View() + "\n"
+	}
+	v := safetext.Term(in.Value())
+	if v == "" {
+		return label + dimStyle.Render(truncateCells(in.Placeholder, fw)) + "\n"
+	}
+	lines := strings.Split(lipgloss.NewStyle().Width(fw).Render(v), "\n")
+	if len(lines) > 3 {
+		lines = append(lines[:2], truncateCells(strings.TrimRight(lines[2], " "), fw-1)+"…")
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if i == 0 {
+			b.WriteString(label)
+		} else {
+			b.WriteString(strings.Repeat(" ", lw))
+		}
+		b.WriteString(strings.TrimRight(l, " ") + "\n")
+	}
 	return b.String()
 }
 
