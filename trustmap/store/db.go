@@ -248,7 +248,7 @@ func wrapDB(err error) error {
 			return err
 		}
 	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -762,7 +762,8 @@ func (d *DB) Audit(ctx context.Context, after int64, limit int) ([]AuditEntry, e
 // same package serialised by the database (a transaction-scoped advisory
 // lock on PostgreSQL, the write lock on SQLite).
 func (d *DB) UpdatePackage(ctx context.Context, pkg string, fn func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error)) error {
-	return d.tx(ctx, func(tx *sql.Tx) error {
+	var fnErr error // the caller's, returned as it is
+	err := d.tx(ctx, func(tx *sql.Tx) error {
 		if d.postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, "pin:"+pkg); err != nil {
 				return err
@@ -778,8 +779,12 @@ func (d *DB) UpdatePackage(ctx context.Context, pkg string, fn func(cur *trustma
 			return err
 		}
 		next, err := fn(cur)
-		if err != nil || next == nil {
+		if err != nil {
+			fnErr = err
 			return err
+		}
+		if next == nil {
+			return nil
 		}
 		event, actor := "first-use", "trustmap verify"
 		if cur != nil || next.Approval != nil {
@@ -787,6 +792,10 @@ func (d *DB) UpdatePackage(ctx context.Context, pkg string, fn func(cur *trustma
 		}
 		return replacePin(ctx, tx, d.postgres, pkg, version, *next, actor, event, next.FirstSeen, nil)
 	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
 }
 
 var _ trustmap.TOFUStore = (*DB)(nil)

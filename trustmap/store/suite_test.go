@@ -218,6 +218,56 @@ func testStore(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("audit: %+v", a)
 		}
 	})
+	t.Run("TOFUStore", func(t *testing.T) {
+		// The interface trustmap verify --tofu-store uses: 20 writers on
+		// 20 new packages keep 20 pins; 20 on one package see each other.
+		s := open(t).(trustmap.TOFUStore)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		firsts := 0
+		for i := range 20 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				e := entry(fmt.Sprintf("https://builder/%d", i))
+				if err := s.UpdatePackage(ctx, fmt.Sprintf("p%d", i), func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) { return &e, nil }); err != nil {
+					t.Error(err)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				e := entry(fmt.Sprintf("https://builder/%d", i))
+				err := s.UpdatePackage(ctx, "one", func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+					if cur != nil {
+						return nil, nil
+					}
+					mu.Lock()
+					firsts++
+					mu.Unlock()
+					return &e, nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		pins, err := s.(store.Store).ListPins(ctx)
+		if err != nil || len(pins) != 21 {
+			t.Fatalf("%d pins, want 21: %v", len(pins), err)
+		}
+		if firsts != 1 {
+			t.Fatalf("%d writers saw no pin for one package", firsts)
+		}
+		// An error from fn changes nothing.
+		boom := errors.New("boom")
+		if err := s.UpdatePackage(ctx, "one", func(*trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) { return &trustmap.TOFUEntry{BuilderID: "x"}, boom }); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if p, _ := s.(store.Store).GetPin(ctx, "one"); p.Entry.BuilderID == "x" || p.Version != 1 {
+			t.Fatalf("pin changed by a failed update: %+v", p)
+		}
+	})
 	t.Run("concurrent first uses", func(t *testing.T) {
 		s := open(t)
 		concurrentPins(t, []store.Store{s}, 50)
