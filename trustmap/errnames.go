@@ -1,6 +1,10 @@
 package trustmap
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
+)
 
 // namedErrors lists every verification sentinel under its Go name, in
 // declaration order. Services report these names so that clients test one
@@ -81,11 +85,15 @@ var namedErrors = []struct {
 	{"ErrCertificateNotValid", ErrCertificateNotValid},
 	{"ErrSigstoreVerification", ErrSigstoreVerification},
 	{"ErrMalformedTrustedRoot", ErrMalformedTrustedRoot},
+	{"ErrDuplicateName", strictjson.ErrDuplicateName},
+	{"ErrCaseVariant", strictjson.ErrCaseVariant},
+	{"ErrUnknownMember", strictjson.ErrUnknownMember},
 }
 
 // ErrorNames returns the names of the sentinels err wraps ("ErrSubjectMismatch"),
 // each once, in declaration order: the codes a service reports for a failed
-// verification. When several provenance documents failed, each one's
+// verification (and the strict decoder's, for documents that are not one
+// unambiguous JSON reading). When several provenance documents failed, each one's
 // sentinel is listed.
 func ErrorNames(err error) []string {
 	var out []string

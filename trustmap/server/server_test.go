@@ -104,6 +104,7 @@ func TestVerifyFailuresCarrySentinelNames(t *testing.T) {
 		{"example-app", "cases/unknown-signer.intoto.jsonl", "ErrUnknownSigner"},
 		{"example-app", "cases/subject-mismatch.intoto.jsonl", "ErrSubjectMismatch"},
 		{"example-app", "cases/malformed-json.intoto.jsonl", "ErrMalformedEnvelope"},
+		{"example-app", "cases/no-provenance.intoto.jsonl", "ErrNoProvenance"},
 		{"nobody-knows", "cases/pass-policy-l3.intoto.jsonl", "ErrUnknownPackage"},
 	} {
 		a := do(t, "POST", s.URL+"/v1/verify", testToken, upload(t, c.pkg, c.file))
@@ -146,7 +147,6 @@ func TestMalformedRequests(t *testing.T) {
 		"no sha256":             `{"package":"app","artifacts":[{"name":"a","digest":{"sha512":"` + strings.Repeat("a", 128) + `"}}],"provenance":"{}"}`,
 		"uppercase digest":      `{"package":"app","artifacts":[{"name":"a","digest":{"sha256":"` + strings.Repeat("A", 64) + `"}}],"provenance":"{}"}`,
 		"md5":                   `{"package":"app","artifacts":[{"name":"a","digest":{"sha256":"` + appDigest + `","md5":"00"}}],"provenance":"{}"}`,
-		"no provenance":         `{"package":"app","artifacts":[{"name":"a","digest":{"sha256":"` + appDigest + `"}}],"provenance":"  "}`,
 		"escape in package":     `{"package":"app\u001b[2J","artifacts":[{"name":"a","digest":{"sha256":"` + appDigest + `"}}],"provenance":"{}"}`,
 		"same artifact twice":   `{"package":"app","artifacts":[{"name":"a","digest":{"sha256":"` + appDigest + `"}},{"name":"a","digest":{"sha256":"` + appDigest + `"}}],"provenance":"{}"}`,
 		"trailing data":         good + "{}",

@@ -37,7 +37,8 @@ type UploadRequest struct {
 	Artifacts []ArtifactRef `json:"artifacts"`
 	// Provenance is the provenance file's content as given to
 	// `trustmap verify --provenance`: a DSSE envelope, a Sigstore bundle,
-	// or JSON Lines of them.
+	// or JSON Lines of them. An upload without provenance is verified like
+	// any other, and fails (ErrNoProvenance).
 	Provenance string `json:"provenance"`
 	// Attestations are other documents uploaded with the artifacts (VSAs),
 	// archived with the verdict.
@@ -106,9 +107,6 @@ func ParseUploadRequest(b []byte) (*UploadRequest, error) {
 			return nil, fmt.Errorf("%w: artifact %q given twice", ErrMalformedRequest, trunc(req.Artifacts[i].Name))
 		}
 		names[req.Artifacts[i].Name] = true
-	}
-	if strings.TrimSpace(req.Provenance) == "" {
-		return nil, fmt.Errorf("%w: %w: the upload has no provenance", ErrMalformedRequest, trustmap.ErrNoProvenance)
 	}
 	if len(req.Provenance) > trustmap.MaxProvenanceBytes {
 		return nil, fmt.Errorf("%w: provenance larger than %d bytes", ErrMalformedRequest, trustmap.MaxProvenanceBytes)
