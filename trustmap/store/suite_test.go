@@ -261,7 +261,9 @@ func testStore(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		// An error from fn changes nothing.
 		boom := errors.New("boom")
-		if err := s.UpdatePackage(ctx, "one", func(*trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) { return &trustmap.TOFUEntry{BuilderID: "x"}, boom }); !errors.Is(err, boom) {
+		if err := s.UpdatePackage(ctx, "one", func(*trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+			return &trustmap.TOFUEntry{BuilderID: "x"}, boom
+		}); !errors.Is(err, boom) {
 			t.Fatal(err)
 		}
 		if p, _ := s.(store.Store).GetPin(ctx, "one"); p.Entry.BuilderID == "x" || p.Version != 1 {
