@@ -119,10 +119,10 @@ func TestMarkdownEscapesInput(t *testing.T) {
 
 func TestMarkdownHelpers(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://x.example/a(b)":   "[https://x.example/a\\(b\\)](<https://x.example/a%28b%29>)",
-		"javascript:alert(1)":      "javascript:alert\\(1\\)",
-		"doc:runbook-12":           "doc:runbook-12",
-		"http://x.example/plain":   "[http://x.example/plain](<http://x.example/plain>)",
+		"https://x.example/a(b)": "[https://x.example/a\\(b\\)](<https://x.example/a%28b%29>)",
+		"javascript:alert(1)":    "javascript:alert\\(1\\)",
+		"doc:runbook-12":         "doc:runbook-12",
+		"http://x.example/plain": "[http://x.example/plain](<http://x.example/plain>)",
 	} {
 		if got := mdLink(in); got != want {
 			t.Errorf("mdLink(%q) = %q, want %q", in, got, want)

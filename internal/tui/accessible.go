@@ -327,4 +327,3 @@ func (a *accessible) question(qu *questionnaire.Question, total int) error {
 	}
 	return nil
 }
-
