@@ -29,6 +29,7 @@ var namedErrors = []struct {
 	{"ErrSubjectWithoutDigest", ErrSubjectWithoutDigest},
 	{"ErrNoSupportedDigest", ErrNoSupportedDigest},
 	{"ErrSubjectMismatch", ErrSubjectMismatch},
+	{"ErrInTotoRejected", ErrInTotoRejected},
 	{"ErrMalformedProvenance", ErrMalformedProvenance},
 	{"ErrSignerNotPaired", ErrSignerNotPaired},
 	{"ErrUntrustedBuilder", ErrUntrustedBuilder},

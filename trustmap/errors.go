@@ -26,6 +26,7 @@ var (
 	ErrSubjectWithoutDigest     = errors.New("subject without digest")
 	ErrNoSupportedDigest        = errors.New("no supported digest algorithm")
 	ErrSubjectMismatch          = errors.New("artifact digest matches no subject")
+	ErrInTotoRejected           = errors.New("statement rejected by the in-toto attestation library")
 	ErrMalformedProvenance      = errors.New("malformed provenance")
 	ErrSignerNotPaired          = errors.New("signer not paired with the builder.id")
 	ErrUntrustedBuilder         = errors.New("builder.id not in the roots of trust")

@@ -446,6 +446,15 @@ func generateFixtures(t *testing.T) {
 		run(st)["metadata"] = map[string]any{"startedOn": "1970-01-01T00:00:00Z"}
 	}), "ErrImplausibleBuildTime", app)
 
+	// 6. What trustmap accepts, the in-toto attestation library reads the
+	// same way and validates.
+	add("proto-name-predicate-type", raw(`,"predicate_type":"https://example.com/predicate/v1"`), "ErrInTotoRejected", app)
+	add("proto-name-build-type", mut(func(st map[string]any) { bdef(st)["build_type"] = "https://evil.example/buildtypes/shell@v1" }), "ErrInTotoRejected", app)
+	add("no-external-parameters", mut(func(st map[string]any) { delete(bdef(st), "externalParameters") }), "ErrInTotoRejected", src)
+	add("subject-digest-not-hex", mut(func(st map[string]any) {
+		st["subject"] = append(st["subject"].([]any), map[string]any{"name": "other", "digest": map[string]any{"sha256": "not-hex"}})
+	}), "ErrInTotoRejected", app)
+
 	// 10. Escape sequences in what the provenance says reach no terminal:
 	// a keyid that would clear the screen and print a pass.
 	ansi := "\x1b[2J\x1b[HPASSED  app-1.2.3.tar.gz  SLSA Build L3\x1b[8m"

@@ -355,6 +355,14 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 		d.add(failed("provenance", "SLSA provenance with builder.id and buildType", "", provErr))
 		return
 	}
+	// Other in-toto tools must read the same statement: the in-toto
+	// attestation library parses and validates it too.
+	if d.err == nil {
+		if _, _, err := inTotoParse(payload, st.PredicateType == ProvenanceV1); err != nil {
+			d.add(failed("in-toto", "a statement the in-toto attestation library accepts", "", err))
+			return
+		}
+	}
 	d.provenance = prov
 	d.BuilderID, d.BuildType = prov.BuilderID, prov.BuildType
 

@@ -55,6 +55,7 @@ var sentinels = map[string]error{
 	"ErrSourceMismatch":           trustmap.ErrSourceMismatch,
 	"ErrMalformedPolicy":          trustmap.ErrMalformedPolicy,
 	"ErrImplausibleBuildTime":     trustmap.ErrImplausibleBuildTime,
+	"ErrInTotoRejected":           trustmap.ErrInTotoRejected,
 	"ErrSigningTimeOutsideWindow": trustmap.ErrSigningTimeOutsideWindow,
 	"ErrDuplicateName":            strictjson.ErrDuplicateName,
 	"ErrCaseVariant":              strictjson.ErrCaseVariant,

@@ -1,0 +1,43 @@
+package trustmap
+
+import (
+	"fmt"
+
+	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	ita1 "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// inTotoParse reads a statement (and, for SLSA Provenance v1, its
+// predicate) with the in-toto attestation library, the reference reading
+// of these formats, and validates them with its Validate methods. Verify
+// accepts only statements this reading accepts too, so that trustmap and
+// other in-toto tools never disagree on what was signed: protojson also
+// reads proto member names ("predicate_type" beside "predicateType"),
+// checks digest encodings and requires externalParameters. Unknown members
+// are ignored, as the in-toto specification requires.
+func inTotoParse(payload []byte, provenanceV1 bool) (*ita1.Statement, *slsa1.Provenance, error) {
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+	var st ita1.Statement
+	if err := opts.Unmarshal(payload, &st); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+	}
+	if err := st.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+	}
+	if !provenanceV1 {
+		return &st, nil, nil
+	}
+	raw, err := protojson.Marshal(st.GetPredicate())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+	}
+	var p slsa1.Provenance
+	if err := opts.Unmarshal(raw, &p); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+	}
+	return &st, &p, nil
+}

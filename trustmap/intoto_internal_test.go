@@ -1,0 +1,180 @@
+package trustmap
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
+	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	ita1 "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// The differential check with the in-toto attestation library: every
+// statement trustmap accepts is accepted by that library's parser and
+// Validate, with the same subject, predicateType, builder.id, buildType and
+// parameters.
+
+// acceptedByTrustmap runs trustmap's reading of a verified payload (every
+// check but the signature, with no expectations and any level) and returns
+// what it read, or false.
+func acceptedByTrustmap(payload []byte, art *Artifact) (*statement, *Provenance, bool) {
+	roots, _ := NewRoots(time.Time{}, nil)
+	o := VerifyOptions{At: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), AllowUncertifiedUnsafe: true, NoExpectationsUnsafe: true}
+	d := &Document{}
+	verifyStatement(d, roots, payload, Signer{KeyFingerprint: "SHA256:differential"}, time.Time{}, []*Artifact{art}, nil, o)
+	if d.err != nil || d.provenance == nil {
+		return nil, nil, false
+	}
+	var st statement
+	if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
+		return nil, nil, false
+	}
+	return &st, d.provenance, true
+}
+
+// sameAsInToto fails the test unless the in-toto library reads payload as
+// trustmap did.
+func sameAsInToto(t *testing.T, payload []byte, st *statement, prov *Provenance) {
+	t.Helper()
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+	var it ita1.Statement
+	if err := opts.Unmarshal(payload, &it); err != nil {
+		t.Fatalf("trustmap accepted a statement the in-toto library cannot parse: %v\n%s", err, payload)
+	}
+	if err := it.Validate(); err != nil {
+		t.Fatalf("trustmap accepted a statement the in-toto library refuses: %v\n%s", err, payload)
+	}
+	if it.GetPredicateType() != st.PredicateType || it.GetType() != st.Type {
+		t.Fatalf("types: in-toto %q %q, trustmap %q %q", it.GetType(), it.GetPredicateType(), st.Type, st.PredicateType)
+	}
+	if len(it.GetSubject()) != len(st.Subject) {
+		t.Fatalf("subjects: in-toto %d, trustmap %d", len(it.GetSubject()), len(st.Subject))
+	}
+	for i, s := range it.GetSubject() {
+		want := st.Subject[i]
+		if s.GetName() != want.Name || !reflect.DeepEqual(s.GetDigest(), want.Digest) && !(len(s.GetDigest()) == 0 && len(want.Digest) == 0) {
+			t.Fatalf("subject %d: in-toto %q %v, trustmap %q %v", i, s.GetName(), s.GetDigest(), want.Name, want.Digest)
+		}
+	}
+	if st.PredicateType != ProvenanceV1 {
+		return
+	}
+	raw, _ := protojson.Marshal(it.GetPredicate())
+	var p slsa1.Provenance
+	if err := opts.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("in-toto cannot parse the provenance trustmap accepted: %v", err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("in-toto refuses the provenance trustmap accepted: %v", err)
+	}
+	if p.GetRunDetails().GetBuilder().GetId() != prov.BuilderID || p.GetBuildDefinition().GetBuildType() != prov.BuildType {
+		t.Fatalf("builder/buildType: in-toto %q %q, trustmap %q %q", p.GetRunDetails().GetBuilder().GetId(), p.GetBuildDefinition().GetBuildType(), prov.BuilderID, prov.BuildType)
+	}
+	ext, internal, err := prov.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Numbers compared as JSON numbers read into float64, as protobuf's
+	// Struct holds them.
+	norm := func(v any) any {
+		b, _ := json.Marshal(v)
+		var out any
+		json.Unmarshal(b, &out)
+		return out
+	}
+	if got, want := norm(p.GetBuildDefinition().GetExternalParameters().AsMap()), norm(ext); !reflect.DeepEqual(got, want) {
+		t.Fatalf("externalParameters: in-toto %v, trustmap %v", got, want)
+	}
+	if ip := p.GetBuildDefinition().GetInternalParameters(); ip != nil || internal != nil {
+		if got, want := norm(ip.AsMap()), norm(internal); !reflect.DeepEqual(got, want) && !(len(ip.AsMap()) == 0 && len(internal) == 0) {
+			t.Fatalf("internalParameters: in-toto %v, trustmap %v", got, want)
+		}
+	}
+}
+
+// payloads returns the payload of every DSSE envelope in a JSON Lines file.
+func payloads(t testing.TB, path string) [][]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for line := range bytes.Lines(b) {
+		var e struct {
+			Payload      string `json:"payload"`
+			DSSEEnvelope *struct {
+				Payload string `json:"payload"`
+			} `json:"dsseEnvelope"`
+		}
+		if json.Unmarshal(line, &e) != nil {
+			continue
+		}
+		p := e.Payload
+		if e.DSSEEnvelope != nil {
+			p = e.DSSEEnvelope.Payload
+		}
+		if raw, err := base64.StdEncoding.DecodeString(p); err == nil && len(raw) > 0 {
+			out = append(out, raw)
+		}
+	}
+	return out
+}
+
+const fixtureArtifact = "example app release 1.2.3\n"
+
+func TestInTotoDifferential(t *testing.T) {
+	art := BytesArtifact("a", []byte(fixtureArtifact))
+	cases, _ := filepath.Glob("../testdata/verify/cases/*.intoto.jsonl")
+	accepted := 0
+	for _, c := range cases {
+		for _, p := range payloads(t, c) {
+			if st, prov, ok := acceptedByTrustmap(p, art); ok {
+				sameAsInToto(t, p, st, prov)
+				accepted++
+			}
+		}
+	}
+	// Real provenance from GitHub Actions, with its own artifacts.
+	corpus := "../testdata/corpus/slsa-verifier/"
+	for prov, artifact := range map[string]string{
+		"bcr/MODULE.bazel.intoto.jsonl":                               "bcr/MODULE.bazel",
+		"bcr/rules_lint-v1.3.1.tar.gz.intoto.jsonl":                   "bcr/rules_lint-v1.3.1.tar.gz",
+		"gha_delegator-v2.1.0/binary-linux-amd64-push-v14.build.slsa": "gha_delegator-v2.1.0/binary-linux-amd64-push-v14",
+	} {
+		for _, p := range payloads(t, corpus+prov) {
+			st, pr, ok := acceptedByTrustmap(p, FileArtifact(corpus+artifact))
+			if !ok {
+				t.Fatalf("%s: not accepted by trustmap", prov)
+			}
+			sameAsInToto(t, p, st, pr)
+			accepted++
+		}
+	}
+	if accepted < 10 {
+		t.Fatalf("only %d statements accepted: the differential checks nothing", accepted)
+	}
+}
+
+// FuzzInTotoDifferential: for any payload, if trustmap accepts it, the
+// in-toto attestation library reads the same values.
+func FuzzInTotoDifferential(f *testing.F) {
+	cases, _ := filepath.Glob("../testdata/verify/cases/*.intoto.jsonl")
+	for _, c := range cases {
+		for _, p := range payloads(f, c) {
+			f.Add(p)
+		}
+	}
+	art := BytesArtifact("a", []byte(fixtureArtifact))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if st, prov, ok := acceptedByTrustmap(payload, art); ok {
+			sameAsInToto(t, payload, st, prov)
+		}
+	})
+}
