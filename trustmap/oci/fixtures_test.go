@@ -96,13 +96,8 @@ func TestKeylessCorpusReferrer(t *testing.T) {
 	if len(d.Attestations) != 1 || d.Attestations[0].MediaType != oci.BundleMediaType {
 		t.Fatalf("found %+v", d.Attestations)
 	}
-	trust, err := trustmap.PublicGoodTrust()
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := loadVerifier(t)
-	res, err := trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
-		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
+	res, err := v.keyless(t, d)
 	if !errors.Is(err, trustmap.ErrSubjectMismatch) {
 		t.Fatalf("got %v, want ErrSubjectMismatch", err)
 	}
@@ -232,13 +227,8 @@ func TestKeylessCosignTag(t *testing.T) {
 	if len(d.Attestations) != 1 || !strings.HasSuffix(d.Attestations[0].Source, "(keyless)") {
 		t.Fatalf("found %+v", d.Attestations)
 	}
-	trust, err := trustmap.PublicGoodTrust()
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := loadVerifier(t)
-	res, err := trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
-		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
+	res, err := v.keyless(t, d)
 	if !errors.Is(err, trustmap.ErrSubjectMismatch) {
 		t.Fatalf("got %v, want ErrSubjectMismatch after a verified signature", err)
 	}
@@ -259,8 +249,7 @@ func TestKeylessCosignTag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
-		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
+	res, err = v.keyless(t, d)
 	if err == nil || errors.Is(err, trustmap.ErrSubjectMismatch) || res.Documents[0].Checks[0].Passed {
 		t.Fatalf("a forged signed entry timestamp: got %v", err)
 	}
@@ -273,4 +262,16 @@ func TestKeylessCosignTag(t *testing.T) {
 	if _, err := oci.New(oci.Options{}).Discover(context.Background(), "oci://"+reg.Host+"/bcr/module:v1"); !errors.Is(err, oci.ErrMalformed) {
 		t.Fatalf("keyless layer without its entry: got %v, want ErrMalformed", err)
 	}
+}
+
+// keyless verifies what was found with the embedded Sigstore public-good
+// trusted root.
+func (v verifier) keyless(t *testing.T, d *oci.Discovery) (*trustmap.Result, error) {
+	t.Helper()
+	trust, err := trustmap.PublicGoodTrust()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
+		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
 }
