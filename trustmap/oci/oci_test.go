@@ -392,3 +392,30 @@ func TestParseReference(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryCA: a TLS registry with a private CA is refused with the
+// system roots alone, and reached with the CA added (--registry-ca); plain
+// HTTP is not tried in its place.
+func TestRegistryCA(t *testing.T) {
+	reg, caPEM := ocitest.StartTLS(t)
+	pool, err := oci.SystemRootsWith(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := oci.New(oci.Options{Transport: oci.NewTransport(pool)})
+	// Push through the trusting transport.
+	img := "oci://" + reg.Host + "/app:v1"
+	ocitest.PushImageWith(t, reg.Host+"/app:v1", "tls", oci.NewTransport(pool))
+	im := resolve(t, trusting, img)
+	attach(t, trusting, im, signed(t, readKey(t, "provenance-signer.key"), statement(im.Digest)))
+	v := loadVerifier(t)
+	if _, res, err := v.verify(t, trusting, img); err != nil || !res.Passed {
+		t.Fatalf("with the CA: %v", err)
+	}
+	if _, err := oci.New(oci.Options{}).Discover(context.Background(), img); err == nil || !errors.Is(err, oci.ErrRegistry) {
+		t.Fatalf("without the CA: got %v, want a TLS failure", err)
+	}
+	if _, err := oci.SystemRootsWith([]byte("not PEM")); err == nil {
+		t.Fatal("a CA file without certificates was accepted")
+	}
+}

@@ -5,6 +5,7 @@ package ocitest
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -40,6 +41,7 @@ type Registry struct {
 	// Intercept, when set, may answer a request itself (return true).
 	Intercept func(w http.ResponseWriter, r *http.Request) bool
 
+	h   http.Handler
 	mu  sync.Mutex
 	log []string // "METHOD PATH"
 }
@@ -51,10 +53,33 @@ func Start(t testing.TB, referrersAPI bool) *Registry {
 	return start(t, registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(referrersAPI)))
 }
 
+// StartTLS starts the in-process registry (with the referrers API) over
+// TLS with a self-signed certificate, which it returns in PEM for clients
+// to trust.
+func StartTLS(t testing.TB) (*Registry, []byte) {
+	t.Helper()
+	reg := newRegistry(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
+	srv := httptest.NewUnstartedServer(reg.handler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the plain-HTTP probes of loopback
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	reg.Host = strings.TrimPrefix(srv.URL, "https://")
+	return reg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
 // start serves h on loopback behind the request log and Intercept.
 func start(t testing.TB, h http.Handler) *Registry {
-	reg := &Registry{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	reg := newRegistry(h)
+	srv := httptest.NewServer(reg.handler())
+	t.Cleanup(srv.Close)
+	reg.Host = strings.TrimPrefix(srv.URL, "http://")
+	return reg
+}
+
+func newRegistry(h http.Handler) *Registry { return &Registry{h: h} }
+
+func (reg *Registry) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reg.mu.Lock()
 		reg.log = append(reg.log, r.Method+" "+r.URL.Path)
 		icpt := reg.Intercept
@@ -62,12 +87,10 @@ func start(t testing.TB, h http.Handler) *Registry {
 		if icpt != nil && icpt(w, r) {
 			return
 		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	reg.Host = strings.TrimPrefix(srv.URL, "http://")
-	return reg
+		reg.h.ServeHTTP(w, r)
+	})
 }
+
 
 // Reset forgets the requests served so far.
 func (r *Registry) Reset() {
@@ -99,6 +122,12 @@ func (r *Registry) Count() map[string]int {
 // (HOST/REPO:TAG) and returns its digest.
 func PushImage(t testing.TB, ref, content string) string {
 	t.Helper()
+	return PushImageWith(t, ref, content, remote.DefaultTransport)
+}
+
+// PushImageWith is PushImage through transport tr.
+func PushImageWith(t testing.TB, ref, content string, tr http.RoundTripper) string {
+	t.Helper()
 	img, err := mutate.AppendLayers(mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1),
 		static.NewLayer([]byte(content), types.OCILayer))
 	if err != nil {
@@ -108,7 +137,7 @@ func PushImage(t testing.TB, ref, content string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.Write(r, img, remote.WithTransport(tr)); err != nil {
 		t.Fatal(err)
 	}
 	d, err := img.Digest()
