@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hallmark-build/hallmark/trustmap"
 )
@@ -29,6 +31,8 @@ type Options struct {
 	// MaxManifest and MaxBlob override MaxManifestBytes and
 	// MaxAttestationBytes (tests).
 	MaxManifest, MaxBlob int64
+	// Jobs is how many manifests or blobs are read at once (default 8).
+	Jobs int
 }
 
 func (o *Options) maxManifest() int64 {
@@ -139,7 +143,7 @@ func resolve(ctx context.Context, s store, r Reference) (*cache, *Image, error) 
 			return nil, nil, fmt.Errorf("%w: %s now names %s, expected %s", ErrTagMoved, r.tag, got, r.digest)
 		}
 		d, im.Manifest, im.Resolved = got, b, r.digest.Hex == ""
-		cs.manifests[d] = b
+		cs.put(cs.manifests, d, fetched{b: b})
 	} else {
 		d = r.digest
 		b, err := cs.manifest(ctx, d)
@@ -184,10 +188,25 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 		return nil
 	}
 
+	// cosign's attachment tag is read while the referrers are listed.
+	att := fallbackTag(subject) + ".att"
+	type tagged struct {
+		b   []byte
+		d   v1.Hash
+		err error
+	}
+	attc := make(chan tagged, 1)
+	go func() {
+		b, d, err := s.tag(ctx, att)
+		attc <- tagged{b, d, err}
+	}()
 	refs, err := s.referrers(ctx, subject)
 	if err != nil {
+		<-attc
 		return nil, err
 	}
+	// Candidates by their descriptors; their manifests are read at once.
+	var cands []v1.Descriptor
 	for _, desc := range refs {
 		// Registries fill artifactType from the manifest's artifactType
 		// or, by the older rule, its config media type (the empty
@@ -198,6 +217,15 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 		if desc.Size > c.opts.maxManifest() {
 			return nil, fmt.Errorf("%w: referrer %s is %d bytes, the cap is %d", ErrTooLarge, desc.Digest, desc.Size, c.opts.maxManifest())
 		}
+		cands = append(cands, desc)
+	}
+	prefetch(ctx, c.opts.jobs(), cands, func(d v1.Descriptor) v1.Hash { return d.Digest }, func(ctx context.Context, d v1.Descriptor) { cs.manifest(ctx, d.Digest) })
+	type pending struct {
+		a Attestation
+		l v1.Descriptor
+	}
+	var docs []pending
+	for _, desc := range cands {
 		b, err := cs.manifest(ctx, desc.Digest)
 		if err != nil {
 			return nil, err
@@ -220,34 +248,48 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 			if !isAttestationType(string(l.MediaType)) {
 				continue
 			}
-			doc, err := cs.blob(ctx, l, c.opts.maxBlob())
-			if err != nil {
-				return nil, err
+			if len(docs) >= MaxAttestations {
+				return nil, fmt.Errorf("%w: more than %d provenance candidates for %s", ErrTooMany, MaxAttestations, im.Digest)
 			}
-			if err := add(Attestation{Source: "referrers", Manifest: desc.Digest.String(), Layer: l.Digest.String(), MediaType: string(l.MediaType), Document: doc}); err != nil {
-				return nil, err
-			}
+			docs = append(docs, pending{Attestation{Source: "referrers", Manifest: desc.Digest.String(), Layer: l.Digest.String(), MediaType: string(l.MediaType)}, l})
+		}
+	}
+	maxBlob := c.opts.maxBlob()
+	prefetch(ctx, c.opts.jobs(), docs, func(p pending) v1.Hash { return p.l.Digest }, func(ctx context.Context, p pending) { cs.blob(ctx, p.l, maxBlob) })
+	for _, p := range docs {
+		if p.a.Document, err = cs.blob(ctx, p.l, maxBlob); err != nil {
+			return nil, err
+		}
+		if err := add(p.a); err != nil {
+			return nil, err
 		}
 	}
 
 	// cosign's attachment tag: a manifest whose layers are DSSE envelopes.
-	att := fallbackTag(subject) + ".att"
-	b, d, err := s.tag(ctx, att)
+	at := <-attc
+	b, d, err := at.b, at.d, at.err
 	switch {
 	case isNotFound(err):
 	case err != nil:
 		return nil, err
 	default:
-		cs.manifests[d] = b
+		cs.put(cs.manifests, d, fetched{b: b})
 		m, err := parseManifest(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", att, err)
 		}
+		var layers []v1.Descriptor
 		for _, l := range m.Layers {
-			if string(l.MediaType) != DSSEMediaType || !mayBeProvenance(l.Annotations) {
-				continue
+			if string(l.MediaType) == DSSEMediaType && mayBeProvenance(l.Annotations) {
+				layers = append(layers, l)
 			}
-			doc, err := cs.blob(ctx, l, c.opts.maxBlob())
+		}
+		if len(disc.Attestations)+len(layers) > MaxAttestations {
+			return nil, fmt.Errorf("%w: more than %d provenance candidates for %s", ErrTooMany, MaxAttestations, im.Digest)
+		}
+		prefetch(ctx, c.opts.jobs(), layers, func(l v1.Descriptor) v1.Hash { return l.Digest }, func(ctx context.Context, l v1.Descriptor) { cs.blob(ctx, l, maxBlob) })
+		for _, l := range layers {
+			doc, err := cs.blob(ctx, l, maxBlob)
 			if err != nil {
 				return nil, err
 			}
@@ -291,27 +333,55 @@ func isProvenancePredicate(p string) bool {
 	return p == trustmap.ProvenanceV1 || p == trustmap.ProvenanceV02 || p == "slsaprovenance" || p == "slsaprovenance1" || p == "slsaprovenance02"
 }
 
-// cache reads each manifest and blob once per discovery.
+// cache reads each manifest and blob once per discovery; prefetch reads
+// several at once (Options.Jobs at a time) and keeps their errors, so that the
+// sequential pass that uses them reports the first failure in order.
 type cache struct {
 	s         store
-	manifests map[v1.Hash][]byte
-	blobs     map[v1.Hash][]byte
+	mu        sync.Mutex
+	manifests map[v1.Hash]fetched
+	blobs     map[v1.Hash]fetched
+}
+
+type fetched struct {
+	b   []byte
+	err error
+}
+
+// fetchJobs is how many manifests or blobs are read at once by default.
+const fetchJobs = 8
+
+func (o *Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return fetchJobs
 }
 
 func newCache(s store) *cache {
-	return &cache{s: s, manifests: map[v1.Hash][]byte{}, blobs: map[v1.Hash][]byte{}}
+	return &cache{s: s, manifests: map[v1.Hash]fetched{}, blobs: map[v1.Hash]fetched{}}
+}
+
+func (c *cache) get(m map[v1.Hash]fetched, d v1.Hash) (fetched, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := m[d]
+	return f, ok
+}
+
+func (c *cache) put(m map[v1.Hash]fetched, d v1.Hash, f fetched) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m[d] = f
 }
 
 func (c *cache) manifest(ctx context.Context, d v1.Hash) ([]byte, error) {
-	if b, ok := c.manifests[d]; ok {
-		return b, nil
+	if f, ok := c.get(c.manifests, d); ok {
+		return f.b, f.err
 	}
 	b, err := c.s.manifest(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	c.manifests[d] = b
-	return b, nil
+	c.put(c.manifests, d, fetched{b, err})
+	return b, err
 }
 
 func (c *cache) blob(ctx context.Context, d v1.Descriptor, limit int64) ([]byte, error) {
@@ -321,13 +391,27 @@ func (c *cache) blob(ctx context.Context, d v1.Descriptor, limit int64) ([]byte,
 	if d.Size <= 0 {
 		return nil, fmt.Errorf("%w: layer %s has no size", ErrMalformed, d.Digest)
 	}
-	if b, ok := c.blobs[d.Digest]; ok {
-		return b, nil
+	if f, ok := c.get(c.blobs, d.Digest); ok {
+		return f.b, f.err
 	}
 	b, err := c.s.blob(ctx, d, limit)
-	if err != nil {
-		return nil, err
+	c.put(c.blobs, d.Digest, fetched{b, err})
+	return b, err
+}
+
+// prefetch runs fetch for each distinct key not read yet, jobs at a
+// time; fetch stores its own result in the cache.
+func prefetch[T any](ctx context.Context, jobs int, items []T, key func(T) v1.Hash, fetch func(context.Context, T)) {
+	seen := map[v1.Hash]bool{}
+	var g errgroup.Group
+	g.SetLimit(jobs)
+	for _, it := range items {
+		k := key(it)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		g.Go(func() error { fetch(ctx, it); return nil })
 	}
-	c.blobs[d.Digest] = b
-	return b, nil
+	g.Wait()
 }

@@ -189,9 +189,9 @@ func TestKeylessCosignTag(t *testing.T) {
 				RawBytes []byte `json:"rawBytes"`
 			} `json:"certificate"`
 			TlogEntries []struct {
-				LogIndex         string `json:"logIndex"`
+				LogIndex         string                 `json:"logIndex"`
 				LogID            struct{ KeyID []byte } `json:"logId"`
-				IntegratedTime   string `json:"integratedTime"`
+				IntegratedTime   string                 `json:"integratedTime"`
 				InclusionPromise struct {
 					SignedEntryTimestamp string `json:"signedEntryTimestamp"`
 				} `json:"inclusionPromise"`

@@ -20,6 +20,7 @@ func NewTransport(extraRoots *x509.CertPool) http.RoundTripper {
 		t.TLSClientConfig.RootCAs = extraRoots
 	}
 	t.ResponseHeaderTimeout = 60 * time.Second
+	t.MaxIdleConnsPerHost = 16 // manifests and blobs are read several at a time
 	return t
 }
 

@@ -91,7 +91,6 @@ func (reg *Registry) handler() http.Handler {
 	})
 }
 
-
 // Reset forgets the requests served so far.
 func (r *Registry) Reset() {
 	r.mu.Lock()
