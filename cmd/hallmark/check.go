@@ -36,14 +36,24 @@ says why); 2 the file cannot be read or is invalid.`,
 		Example: `  hallmark check testdata/answers/l3-hosted.json
   hallmark check --format json answers.json
   hallmark check answers.json --review answers.review.json
-  hallmark check answers.json --waive AD5="restore drill booked for 2027-01-15"`,
+  hallmark check answers.json --waive AD5="restore drill booked for 2027-01-15"
+  curl -s https://builds.example.com/answers.json | hallmark check -`,
 		Args: cli.ExactArgs("the answers document to assess (start one with hallmark assess)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			waivers, err := parseWaivers(waive)
 			if err != nil {
 				return cli.Usage(err)
 			}
-			doc, err := loadAnswers(args[0])
+			var doc *questionnaire.Document
+			if args[0] == cli.Stdio {
+				b, rerr := e.ReadInput(args[0], questionnaire.MaxAnswersBytes)
+				if rerr != nil {
+					return rerr
+				}
+				doc, err = parseAnswersFile("standard input", b)
+			} else {
+				doc, err = loadAnswers(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -104,6 +114,12 @@ func loadAnswers(path string) (*questionnaire.Document, error) {
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
+	return parseAnswersFile(path, b)
+}
+
+// parseAnswersFile parses the answers read from path, saying what the file
+// is when it is another kind of document.
+func parseAnswersFile(path string, b []byte) (*questionnaire.Document, error) {
 	doc, err := questionnaire.ParseAnswers(b)
 	if err != nil {
 		if d := doctype.Identify(b); d.Kind != doctype.Answers && d.Kind != doctype.UnknownJSONSchema {

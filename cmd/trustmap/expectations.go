@@ -178,7 +178,7 @@ document as it is; a key that already signed is refused.`,
 }
 
 func newApproveCmd(e *env) *cobra.Command {
-	var store, pkg, approval, at string
+	var store, pkg, approval, at, format string
 	var approverKeys []string
 	var threshold int
 	c := &cobra.Command{
@@ -240,6 +240,16 @@ locked for the whole read-modify-write.`,
 				return cli.Failed(fmt.Errorf("not approved: %w", applyErr))
 			}
 			a := va.Approval
+			if format == "json" {
+				return cli.WriteJSON(e.Stdout, struct {
+					Package   string       `json:"package"`
+					BuilderID string       `json:"builderId"`
+					BuildType string       `json:"buildType"`
+					SignedBy  []string     `json:"signedBy"`
+					FirstUse  bool         `json:"firstUse"`
+					Changes   []tofuChange `json:"changes"`
+				}{pkg, a.BuilderID, a.BuildType, va.Record.Signers, first, append([]tofuChange{}, changes...)})
+			}
 			fmt.Fprintf(e.Stdout, "Approved: %s now expects builder %s, buildType %s (signed by %s)\n", safetext.Term(pkg), safetext.Term(a.BuilderID), safetext.Term(a.BuildType), strings.Join(va.Record.Signers, ", "))
 			switch {
 			case first:
@@ -248,7 +258,7 @@ locked for the whole read-modify-write.`,
 				fmt.Fprintln(e.Stdout, "  builder, buildType and parameters are unchanged")
 			}
 			for _, c := range changes {
-				fmt.Fprintf(e.Stdout, "  changed %s: %s -> %s\n", safetext.Term(c.Field), safetext.Term(c.Old), safetext.Term(c.New))
+				fmt.Fprintf(e.Stdout, "  changed %s: %s -> %s\n", safetext.Term(c.Field), safetext.Term(string(c.Old)), safetext.Term(string(c.New)))
 			}
 			return nil
 		},
@@ -260,6 +270,7 @@ locked for the whole read-modify-write.`,
 	fl.StringArrayVar(&approverKeys, "approver-key", nil, "public key of an approver (repeatable): the configured approvers")
 	fl.IntVar(&threshold, "approvals-threshold", 1, "how many distinct approver keys must have signed")
 	fl.StringVar(&at, "at", "", "time the approval is checked at (RFC 3339); default now")
+	cli.FormatVar(fl, &format, "text", "json")
 	return c
 }
 
@@ -355,11 +366,17 @@ func coSignOutput(out string, force bool, in string, inBytes []byte, keys []stri
 	return o
 }
 
-// tofuChange is one difference between the old and the approved expectation.
+// tofuChange is one difference between the old and the approved
+// expectation; Old and New are JSON values (null: absent).
 type tofuChange struct {
-	Field string `json:"field"`
-	Old   string `json:"old"`
-	New   string `json:"new"`
+	Field string          `json:"field"`
+	Old   json.RawMessage `json:"old"`
+	New   json.RawMessage `json:"new"`
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 // tofuChanges lists what an approval changes: builder, buildType and each
@@ -367,10 +384,10 @@ type tofuChange struct {
 func tofuChanges(old, cur trustmap.TOFUEntry) []tofuChange {
 	var out []tofuChange
 	if old.BuilderID != cur.BuilderID {
-		out = append(out, tofuChange{"builderId", old.BuilderID, cur.BuilderID})
+		out = append(out, tofuChange{"builderId", jsonString(old.BuilderID), jsonString(cur.BuilderID)})
 	}
 	if old.BuildType != cur.BuildType {
-		out = append(out, tofuChange{"buildType", old.BuildType, cur.BuildType})
+		out = append(out, tofuChange{"buildType", jsonString(old.BuildType), jsonString(cur.BuildType)})
 	}
 	names := map[string]bool{}
 	for n := range old.Parameters {
@@ -379,11 +396,11 @@ func tofuChanges(old, cur trustmap.TOFUEntry) []tofuChange {
 	for n := range cur.Parameters {
 		names[n] = true
 	}
-	show := func(v json.RawMessage, ok bool) string {
+	show := func(v json.RawMessage, ok bool) json.RawMessage {
 		if !ok {
-			return "(none)"
+			return json.RawMessage("null")
 		}
-		return string(v)
+		return v
 	}
 	for _, n := range slices.Sorted(maps.Keys(names)) {
 		o, hadOld := old.Parameters[n]

@@ -207,7 +207,7 @@ func identifyOne(b []byte) Doc {
 	switch p.Schema {
 	case questionnaire.AnswersSchema:
 		return Doc{Kind: Answers}
-	case questionnaire.ReviewSchema:
+	case questionnaire.ReviewSchema, questionnaire.ReviewSchemaV1:
 		return Doc{Kind: Review}
 	case RootsSchema, RootsSchemaV1:
 		return Doc{Kind: Roots}
