@@ -2,6 +2,8 @@ package trustmap
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
@@ -20,24 +22,35 @@ func inTotoParse(payload []byte, provenanceV1 bool) (*ita1.Statement, *slsa1.Pro
 	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
 	var st ita1.Statement
 	if err := opts.Unmarshal(payload, &st); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+		return nil, nil, fmt.Errorf("%w: %s", ErrInTotoRejected, stableProtoError(err))
 	}
 	if err := st.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+		return nil, nil, fmt.Errorf("%w: %s", ErrInTotoRejected, stableProtoError(err))
 	}
 	if !provenanceV1 {
 		return &st, nil, nil
 	}
 	raw, err := protojson.Marshal(st.GetPredicate())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+		return nil, nil, fmt.Errorf("%w: %s", ErrInTotoRejected, stableProtoError(err))
 	}
 	var p slsa1.Provenance
 	if err := opts.Unmarshal(raw, &p); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+		return nil, nil, fmt.Errorf("%w: %s", ErrInTotoRejected, stableProtoError(err))
 	}
 	if err := p.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInTotoRejected, err)
+		return nil, nil, fmt.Errorf("%w: %s", ErrInTotoRejected, stableProtoError(err))
 	}
 	return &st, &p, nil
+}
+
+// protojson's messages vary on purpose between builds (a space or a
+// non-breaking space, positions): keep what they say, not how.
+var protoPosition = regexp.MustCompile(`\s*\(line \d+:\d+\)`)
+
+func stableProtoError(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\u00a0", " ")
+	msg = protoPosition.ReplaceAllString(msg, "")
+	msg = strings.TrimLeft(strings.TrimPrefix(msg, "proto:"), ": ")
+	return strings.Join(strings.Fields(msg), " ")
 }
