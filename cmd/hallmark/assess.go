@@ -110,7 +110,7 @@ func tuiSigner(e *env, answersPath string) tui.SignFunc {
 			return "", err
 		}
 		res, err := attest.Issue(ctx, doc, key, attest.IssueOptions{
-			AnswersName: filepath.Base(answersPath), Now: e.Now(), ValidFor: validFor,
+			AnswersName: filepath.Base(answersPath), Now: e.Now(), ValidFor: validFor, BuilderID: req.BuilderID,
 		})
 		if err != nil {
 			return "", err

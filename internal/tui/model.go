@@ -10,7 +10,7 @@ package tui
 import (
 	"context"
 	"fmt"
-	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +18,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hallmark-build/hallmark/assess"
+	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -27,6 +28,9 @@ type SignRequest struct {
 	Password []byte
 	ValidFor string
 	Output   string
+	// BuilderID is the builder of the profile to attest (its id or
+	// pattern), chosen on the sign screen when the profile lists several.
+	BuilderID string
 }
 
 // SignFunc signs an attestation for the saved answers and returns a summary
@@ -80,8 +84,8 @@ const (
 )
 
 var profileLabels = [numProfileFields]string{
-	"Organisation", "Builder ID (builder.id URI)", "What this builder mode is", "Claimed Build level (0-3)",
-	"Signer public key file (PEM)", "or Sigstore OIDC issuer", "and certificate SAN",
+	"Organisation", "Builder ID (builder.id URI, or re:PATTERN)", "What this builder mode is", "Claimed Build level (0-3)",
+	"Signer public key file (PEM)", "or Sigstore OIDC issuer", "and certificate SAN (or re:PATTERN)",
 }
 
 // Sign form fields.
@@ -90,10 +94,11 @@ const (
 	sfPassword
 	sfValidFor
 	sfOutput
+	sfBuilder
 	numSignFields
 )
 
-var signLabels = [numSignFields]string{"Private key file", "Password", "Valid for", "Write attestation to"}
+var signLabels = [numSignFields]string{"Private key file", "Password", "Valid for", "Write attestation to", "Builder (number)"}
 
 // Model is the bubbletea model of the questionnaire.
 type Model struct {
@@ -113,6 +118,9 @@ type Model struct {
 
 	profile      [numProfileFields]textinput.Model
 	profileFocus int
+	// builderSel and signerSel are the profile entries the builder and
+	// signer fields edit; an index equal to the list length is a new entry.
+	builderSel, signerSel int
 
 	sign       [numSignFields]textinput.Model
 	signFocus  int
@@ -182,6 +190,7 @@ func New(o Options) *Model {
 	m.sign[sfPassword].EchoCharacter = '*'
 	m.sign[sfValidFor].SetValue("90d")
 	m.sign[sfOutput].SetValue("builder.capability.json")
+	m.sign[sfBuilder].SetValue("1")
 	m.reassess()
 	m.loadProfileFields()
 
@@ -606,16 +615,30 @@ func (m *Model) updateReview(msg tea.KeyMsg) tea.Cmd {
 
 func (m *Model) loadProfileFields() {
 	p := m.doc.Profile
+	m.builderSel = min(m.builderSel, len(p.Builders))
+	m.signerSel = min(m.signerSel, len(p.Signers))
 	m.profile[pfOrganization].SetValue(p.Organization)
-	if len(p.Builders) > 0 {
-		m.profile[pfBuilderID].SetValue(p.Builders[0].ID)
-		m.profile[pfMode].SetValue(p.Builders[0].Mode)
+	m.profile[pfBuilderID].SetValue("")
+	m.profile[pfMode].SetValue("")
+	if m.builderSel < len(p.Builders) {
+		b := p.Builders[m.builderSel]
+		m.profile[pfBuilderID].SetValue(b.ID)
+		if b.IDRegexp != "" {
+			m.profile[pfBuilderID].SetValue("re:" + b.IDRegexp)
+		}
+		m.profile[pfMode].SetValue(b.Mode)
 	}
+	m.profile[pfLevel].SetValue("")
 	if p.ClaimedLevel != nil {
 		m.profile[pfLevel].SetValue(fmt.Sprint(int(*p.ClaimedLevel)))
 	}
+	m.profile[pfBuilderID].Placeholder = "https://... or re:PATTERN"
 	m.profile[pfPublicKeyFile].Placeholder = "path to a .pub file"
-	for _, s := range p.Signers {
+	m.profile[pfPublicKeyFile].SetValue("")
+	m.profile[pfOIDCIssuer].SetValue("")
+	m.profile[pfSAN].SetValue("")
+	if m.signerSel < len(p.Signers) {
+		s := p.Signers[m.signerSel]
 		if s.PublicKey != "" {
 			if fp, err := s.Fingerprint(); err == nil {
 				m.profile[pfPublicKeyFile].Placeholder = "set: " + fp + " (type a path to replace)"
@@ -623,9 +646,69 @@ func (m *Model) loadProfileFields() {
 		} else {
 			m.profile[pfOIDCIssuer].SetValue(s.OIDCIssuer)
 			m.profile[pfSAN].SetValue(s.SAN)
+			if s.SANRegexp != "" {
+				m.profile[pfSAN].SetValue("re:" + s.SANRegexp)
+			}
 		}
 	}
 	m.profile[pfOIDCIssuer].Placeholder = "e.g. https://token.actions.githubusercontent.com"
+	m.profile[pfSAN].Placeholder = "exact SAN, or re:PATTERN"
+}
+
+// profileEntry reports which list the focused profile field edits.
+func (m *Model) profileEntry() (builders, signers bool) {
+	switch m.profileFocus {
+	case pfBuilderID, pfMode:
+		return true, false
+	case pfPublicKeyFile, pfOIDCIssuer, pfSAN:
+		return false, true
+	}
+	return false, false
+}
+
+// nextEntry moves the builder or signer fields to the next entry of their
+// list, and past the last one to a new, empty entry.
+func (m *Model) nextEntry() {
+	m.commitProfileField()
+	focus := m.profileFocus
+	switch b, s := m.profileEntry(); {
+	case b:
+		m.builderSel = (m.builderSel + 1) % (len(m.doc.Profile.Builders) + 1)
+		focus = pfBuilderID
+	case s:
+		m.signerSel = (m.signerSel + 1) % (len(m.doc.Profile.Signers) + 1)
+		focus = pfPublicKeyFile
+		if m.signerSel < len(m.doc.Profile.Signers) && m.doc.Profile.Signers[m.signerSel].Sigstore() {
+			focus = pfOIDCIssuer
+		}
+	}
+	m.loadProfileFields()
+	m.setProfileFocus(focus)
+}
+
+// removeEntry deletes the builder or signer the fields show.
+func (m *Model) removeEntry() {
+	p := m.doc.Profile
+	switch b, s := m.profileEntry(); {
+	case b && m.builderSel < len(p.Builders):
+		p.Builders = append(append([]questionnaire.Builder(nil), p.Builders[:m.builderSel]...), p.Builders[m.builderSel+1:]...)
+	case s && m.signerSel < len(p.Signers):
+		p.Signers = append(append([]questionnaire.Signer(nil), p.Signers[:m.signerSel]...), p.Signers[m.signerSel+1:]...)
+	default:
+		return
+	}
+	m.doc.Profile = p
+	m.persist()
+	m.loadProfileFields()
+	m.setProfileFocus(m.profileFocus)
+}
+
+// builderFrom reads a builder field: an ID, or re:PATTERN.
+func builderField(v string) questionnaire.Builder {
+	if p, ok := strings.CutPrefix(v, "re:"); ok {
+		return questionnaire.Builder{IDRegexp: p}
+	}
+	return questionnaire.Builder{ID: v}
 }
 
 func (m *Model) setProfileFocus(f int) tea.Cmd {
@@ -655,28 +738,40 @@ func (m *Model) commitProfileField() {
 	p.Builders = append([]questionnaire.Builder(nil), p.Builders...)
 	p.Signers = append([]questionnaire.Signer(nil), p.Signers...)
 	v := strings.TrimSpace(m.profile[m.profileFocus].Value())
-	builder := func() *questionnaire.Builder {
-		if len(p.Builders) == 0 {
-			p.Builders = []questionnaire.Builder{{}}
+	setSigner := func(sg questionnaire.Signer) {
+		if m.signerSel < len(p.Signers) {
+			p.Signers[m.signerSel] = sg
+		} else {
+			p.Signers = append(p.Signers, sg)
 		}
-		return &p.Builders[0]
 	}
 	switch m.profileFocus {
 	case pfOrganization:
 		p.Organization = v
 	case pfBuilderID:
-		if v == "" && len(p.Builders) == 0 {
+		if v == "" {
+			return // an entry is removed with ctrl+x, never by clearing it
+		}
+		b := builderField(v)
+		if err := b.Validate(); err != nil {
+			m.status = "builder ID not saved: " + err.Error()
 			return
 		}
-		if v != "" {
-			if err := questionnaire.ValidateBuilderID(v); err != nil {
-				m.status = "builder ID not saved: " + err.Error()
-				return
-			}
+		if m.builderSel < len(p.Builders) {
+			b.Mode = p.Builders[m.builderSel].Mode
+			p.Builders[m.builderSel] = b
+		} else {
+			b.Mode = strings.TrimSpace(m.profile[pfMode].Value())
+			p.Builders = append(p.Builders, b)
 		}
-		builder().ID = v
 	case pfMode:
-		builder().Mode = v
+		if m.builderSel >= len(p.Builders) {
+			if v != "" {
+				m.status = "enter the builder ID to save the mode"
+			}
+			return
+		}
+		p.Builders[m.builderSel].Mode = v
 	case pfLevel:
 		if v == "" {
 			p.ClaimedLevel = nil
@@ -692,17 +787,17 @@ func (m *Model) commitProfileField() {
 		if v == "" {
 			return
 		}
-		b, err := os.ReadFile(v)
+		b, err := limitio.ReadFile(v, 64<<10)
 		if err != nil {
 			m.status = "public key not saved: " + err.Error()
 			return
 		}
-		s := questionnaire.Signer{PublicKey: string(b)}
-		if err := s.Validate(); err != nil {
+		sg := questionnaire.Signer{PublicKey: string(b)}
+		if err := sg.Validate(); err != nil {
 			m.status = "public key not saved: " + err.Error()
 			return
 		}
-		p.Signers = replaceSigner(p.Signers, s)
+		setSigner(sg)
 		m.profile[pfPublicKeyFile].SetValue("")
 	case pfOIDCIssuer, pfSAN:
 		iss := strings.TrimSpace(m.profile[pfOIDCIssuer].Value())
@@ -710,20 +805,15 @@ func (m *Model) commitProfileField() {
 		if iss == "" || san == "" {
 			return // saved once both are given
 		}
-		s := questionnaire.Signer{OIDCIssuer: iss, SAN: san}
-		if err := s.Validate(); err != nil {
+		sg := questionnaire.Signer{OIDCIssuer: iss, SAN: san}
+		if re, ok := strings.CutPrefix(san, "re:"); ok {
+			sg = questionnaire.Signer{OIDCIssuer: iss, SANRegexp: re}
+		}
+		if err := sg.Validate(); err != nil {
 			m.status = "Sigstore identity not saved: " + err.Error()
 			return
 		}
-		p.Signers = replaceSigner(p.Signers, s)
-	}
-	// A builder entry without an id cannot be saved; keep it in the form
-	// until the id is there.
-	if len(p.Builders) == 1 && p.Builders[0].ID == "" {
-		if p.Builders[0].Mode != "" {
-			m.status = "enter the builder ID to save the mode"
-		}
-		p.Builders = nil
+		setSigner(sg)
 	}
 	old := m.doc.Profile
 	m.doc.Profile = p
@@ -734,17 +824,6 @@ func (m *Model) commitProfileField() {
 	}
 	m.persist()
 	m.loadProfileFields()
-}
-
-// replaceSigner replaces the signer of the same kind, or appends s.
-func replaceSigner(ss []questionnaire.Signer, s questionnaire.Signer) []questionnaire.Signer {
-	for i := range ss {
-		if ss[i].Sigstore() == s.Sigstore() {
-			ss[i] = s
-			return ss
-		}
-	}
-	return append(ss, s)
 }
 
 func (m *Model) updateProfile(msg tea.KeyMsg) tea.Cmd {
@@ -769,6 +848,12 @@ func (m *Model) updateProfile(msg tea.KeyMsg) tea.Cmd {
 	case "ctrl+o", "esc":
 		m.openOverview()
 		return nil
+	case "ctrl+t":
+		m.nextEntry()
+		return nil
+	case "ctrl+x":
+		m.removeEntry()
+		return nil
 	}
 	var cmd tea.Cmd
 	m.profile[m.profileFocus], cmd = m.profile[m.profileFocus].Update(msg)
@@ -780,6 +865,15 @@ func (m *Model) updateProfile(msg tea.KeyMsg) tea.Cmd {
 type signDoneMsg struct {
 	summary string
 	err     error
+}
+
+// signFields is how many sign fields are shown: the builder choice only
+// when the profile lists several builders.
+func (m *Model) signFields() int {
+	if len(m.doc.Profile.Builders) > 1 {
+		return numSignFields
+	}
+	return sfBuilder
 }
 
 func (m *Model) setSignFocus(f int) tea.Cmd {
@@ -794,11 +888,11 @@ func (m *Model) updateSign(msg tea.KeyMsg) tea.Cmd {
 		m.screen = screenReview
 		return nil
 	case "tab", "down":
-		return m.setSignFocus((m.signFocus + 1) % numSignFields)
+		return m.setSignFocus((m.signFocus + 1) % m.signFields())
 	case "shift+tab", "up":
-		return m.setSignFocus((m.signFocus + numSignFields - 1) % numSignFields)
+		return m.setSignFocus((m.signFocus + m.signFields() - 1) % m.signFields())
 	case "enter":
-		if m.signFocus+1 < numSignFields {
+		if m.signFocus+1 < m.signFields() {
 			return m.setSignFocus(m.signFocus + 1)
 		}
 		req := SignRequest{
@@ -806,6 +900,14 @@ func (m *Model) updateSign(msg tea.KeyMsg) tea.Cmd {
 			Password: []byte(m.sign[sfPassword].Value()),
 			ValidFor: strings.TrimSpace(m.sign[sfValidFor].Value()),
 			Output:   strings.TrimSpace(m.sign[sfOutput].Value()),
+		}
+		if bs := m.doc.Profile.Builders; len(bs) > 1 {
+			n, err := strconv.Atoi(strings.TrimSpace(m.sign[sfBuilder].Value()))
+			if err != nil || n < 1 || n > len(bs) {
+				m.signErr = fmt.Errorf("builder: expected a number from 1 to %d", len(bs))
+				return m.setSignFocus(sfBuilder)
+			}
+			req.BuilderID = bs[n-1].Name()
 		}
 		// The password is not kept in the form once used.
 		m.sign[sfPassword].SetValue("")

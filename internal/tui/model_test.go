@@ -53,6 +53,10 @@ func keyMsg(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyRight}
 	case "left":
 		return tea.KeyMsg{Type: tea.KeyLeft}
+	case "ctrl+t":
+		return tea.KeyMsg{Type: tea.KeyCtrlT}
+	case "ctrl+x":
+		return tea.KeyMsg{Type: tea.KeyCtrlX}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
@@ -381,5 +385,55 @@ func TestHelpAlwaysReachable(t *testing.T) {
 	key(m, "x") // any key closes it, and does nothing else
 	if m.helpOpen || m.doc.Answers["EP1"].Choice != "" || m.Current() != "EP1" {
 		t.Fatal("closing the help changed the answer or the question")
+	}
+}
+
+// The full-screen profile edits several builders and signers, regexp forms
+// included; signing with several builders asks which one.
+func TestProfileSeveralBuildersAndSigners(t *testing.T) {
+	var got SignRequest
+	m, path := newModel(t, nil)
+	m.opts.Sign = func(_ context.Context, _ *questionnaire.Document, r SignRequest) (string, error) {
+		got = r
+		return "signed", nil
+	}
+	key(m, "enter", "Example Co", "tab", "https://ci.example/a@v1", "tab", "first", "ctrl+t")
+	if m.profileFocus != pfBuilderID {
+		t.Fatalf("ctrl+t left the focus on field %d", m.profileFocus)
+	}
+	key(m, `re:https://ci\.example/b@v[0-9]+`, "tab", "release", "tab", "3", "tab",
+		"../../testdata/keys/provenance-signer.pub", "tab", "ctrl+t", "tab",
+		"https://token.actions.githubusercontent.com", "tab", `re:https://github\.com/o/r/.*`, "tab")
+	p := saved(t, path).Profile
+	if len(p.Builders) != 2 || p.Builders[0].Mode != "first" || p.Builders[1].IDRegexp != `https://ci\.example/b@v[0-9]+` || p.Builders[1].Mode != "release" {
+		t.Fatalf("builders %+v", p.Builders)
+	}
+	if len(p.Signers) != 2 || p.Signers[0].PublicKey == "" || p.Signers[1].SANRegexp != `https://github\.com/o/r/.*` {
+		t.Fatalf("signers %+v", p.Signers)
+	}
+	// ctrl+x removes the builder the fields show.
+	key(m, "tab", "ctrl+t", "ctrl+t", "ctrl+x") // builder 2, a new one, builder 1: removed
+	if p := saved(t, path).Profile; len(p.Builders) != 1 || p.Builders[0].IDRegexp == "" {
+		t.Fatalf("after removing builder 1: %+v", p.Builders)
+	}
+	key(m, "ctrl+x") // restore two builders for the signing step
+	m.doc.Profile.Builders = []questionnaire.Builder{{ID: "https://ci.example/a@v1"}, {IDRegexp: `https://ci\.example/b@v[0-9]+`}}
+	m.screen = screenSign
+	m.setSignFocus(sfKey)
+	if !strings.Contains(m.View(), "2. https://ci") {
+		t.Fatalf("sign screen does not list the builders:\n%s", m.View())
+	}
+	key(m, "k.key", "tab", "pw", "tab", "tab", "tab", "7", "enter")
+	if m.signErr == nil || !strings.Contains(m.signErr.Error(), "from 1 to 2") {
+		t.Fatalf("builder 7 accepted: %v", m.signErr)
+	}
+	m.sign[sfBuilder].SetValue("2")
+	cmd := m.updateSign(keyMsg("enter"))
+	if cmd == nil {
+		t.Fatal("no signing command")
+	}
+	cmd()
+	if got.BuilderID != `https://ci\.example/b@v[0-9]+` {
+		t.Fatalf("signed for %q", got.BuilderID)
 	}
 }

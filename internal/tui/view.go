@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/lipgloss"
@@ -142,7 +143,9 @@ func (m *Model) footer(w int) string {
 	case screenWelcome:
 		keys = "enter start · o overview · q quit"
 	case screenProfile:
-		keys = "tab/enter next field · shift+tab back · pgdn questions · esc overview · ^c quit"
+		keys = fitKeys(w,
+			"tab/enter next field · shift+tab back · pgdn questions · esc overview · ^c quit",
+			"tab next field · ctrl+t next/new entry · pgdn questions · esc overview")
 	case screenQuestion:
 		if m.focus == focusChoices {
 			keys = fitKeys(w,
@@ -261,13 +264,27 @@ Press enter to begin.`
 func (m *Model) profileView(w int) string {
 	var b strings.Builder
 	b.WriteString(titleStyle.Render("Builder profile") + "\n")
-	b.WriteString(wrap(dimStyle.Render("Who runs the platform and how verifiers recognise its provenance. Then three profile questions follow."), w) + "\n\n")
+	b.WriteString(dimStyle.Render(truncateCells("Who runs it; how verifiers recognise its provenance.", w)) + "\n")
+	p := m.doc.Profile
+	entry := func(sel, n int, what string) string {
+		if sel < n {
+			return fmt.Sprintf("%s %d/%d", what, sel+1, n)
+		}
+		return fmt.Sprintf("new %s", what)
+	}
 	for i := range m.profile {
 		marker := "  "
 		if i == m.profileFocus {
 			marker = "> "
 		}
-		fmt.Fprintf(&b, "%s%s\n%s", marker, profileLabels[i], fieldView(&m.profile[i], "    ", w, i == m.profileFocus))
+		label := profileLabels[i]
+		switch i {
+		case pfBuilderID:
+			label = entry(m.builderSel, len(p.Builders), "Builder") + ": builder.id (^T next/new, ^X delete)"
+		case pfPublicKeyFile:
+			label = entry(m.signerSel, len(p.Signers), "Signer") + ": public key file (^T next/new, ^X delete)"
+		}
+		fmt.Fprintf(&b, "%s%s\n%s", marker, truncateCells(label, w-2), fieldView(&m.profile[i], "    ", w, i == m.profileFocus))
 	}
 	return b.String()
 }
@@ -370,7 +387,7 @@ func fieldView(in *textinput.Model, label string, w int, focused bool) string {
 		in.SetCursor(in.Position()) // recompute the visible window for this width
 		return label + in.View() + "\n"
 	}
-	v := safetext.Term(in.Value())
+	v := screenSafe(in.Value())
 	if v == "" {
 		return label + dimStyle.Render(truncateCells(in.Placeholder, fw)) + "\n"
 	}
@@ -388,6 +405,20 @@ func fieldView(in *textinput.Model, label string, w int, focused bool) string {
 		b.WriteString(strings.TrimRight(l, " ") + "\n")
 	}
 	return b.String()
+}
+
+// screenSafe replaces control and bidirectional formatting characters, which
+// answers never contain once validated, so none reaches the screen raw.
+func screenSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func reqs(qu *questionnaire.Question) string {
@@ -478,12 +509,20 @@ func (m *Model) signView(w int) string {
 	b.WriteString(titleStyle.Render("Sign a builder capability attestation") + "\n")
 	b.WriteString(wrap(dimStyle.Render("The attestation binds the sha256 of "+m.opts.Path+" and grants the level your answers support, for a limited time (at most 366d)."), w) + "\n\n")
 	for i := range m.sign {
+		if i == sfBuilder && len(m.doc.Profile.Builders) < 2 {
+			continue
+		}
 		marker := "  "
 		if i == m.signFocus {
 			marker = "> "
 		}
-		m.sign[i].Width = max(10, w-30)
-		fmt.Fprintf(&b, "%s%-22s %s\n", marker, signLabels[i]+":", m.sign[i].View())
+		b.WriteString(fieldView(&m.sign[i], fmt.Sprintf("%s%-22s ", marker, signLabels[i]+":"), w, i == m.signFocus))
+	}
+	if bs := m.doc.Profile.Builders; len(bs) > 1 {
+		b.WriteString("\nThe profile lists several builders; the attestation certifies one:\n")
+		for i, bl := range bs {
+			b.WriteString(truncateCells(fmt.Sprintf("  %d. %s", i+1, safetext.Term(bl.Name())), w) + "\n")
+		}
 	}
 	b.WriteString("\n")
 	switch {
