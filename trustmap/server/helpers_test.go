@@ -40,21 +40,37 @@ func readFile(t testing.TB, name string) []byte {
 // testTrust is testdata/verify's roots and policy, TOFU on, a fresh VSA key.
 func testTrust(t testing.TB) *Trust {
 	t.Helper()
-	roots, err := trustmap.ParseRoots(readFile(t, "roots.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb := readFile(t, "policy.json")
-	policy, err := trustmap.ParsePolicy(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := attest.GenerateKey(attest.ECDSAP256, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	trust, err := trustWithKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trust
+}
+
+// trustWithKey is testdata/verify's roots and policy, TOFU on.
+func trustWithKey(key *attest.PrivateKey) (*Trust, error) {
+	rb, err := os.ReadFile(filepath.Join(verifyDir, "roots.json"))
+	if err != nil {
+		return nil, err
+	}
+	roots, err := trustmap.ParseRoots(rb)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := os.ReadFile(filepath.Join(verifyDir, "policy.json"))
+	if err != nil {
+		return nil, err
+	}
+	policy, err := trustmap.ParsePolicy(pb)
+	if err != nil {
+		return nil, err
+	}
 	return &Trust{Roots: roots, Policy: policy, PolicyData: pb, PolicyURI: "policy.json", TOFU: true,
-		VSAKey: key, VerifierID: "https://registry.example/gate", Options: trustmap.VerifyOptions{MinLevel: 1}}
+		VSAKey: key, VerifierID: "https://registry.example/gate", Options: trustmap.VerifyOptions{MinLevel: 1}}, nil
 }
 
 type testServer struct {
