@@ -19,7 +19,8 @@ import (
 
 // DB is a Store over database/sql: SQLite or PostgreSQL.
 type DB struct {
-	db       *sql.DB
+	db       *sql.DB // reads
+	w        *sql.DB // writes (the same pool on PostgreSQL)
 	postgres bool
 }
 
@@ -43,29 +44,35 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		if path == "" {
 			return nil, fmt.Errorf("%w: sqlite: needs a path (sqlite:gate.db)", ErrBadURI)
 		}
-		// WAL lets readers run beside the writer; writes take the lock at
-		// BEGIN (immediate) so two writers never deadlock upgrading a
-		// read lock; busy_timeout makes writers queue instead of failing.
+		// WAL lets readers run beside the writer. Writes go through one
+		// connection, so writers of this process queue in Go instead of
+		// sleeping in SQLite's busy handler; they take the lock at BEGIN
+		// (immediate), and busy_timeout makes another process's writers
+		// wait for it instead of failing.
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		if path != ":memory:" {
+			q.Add("_pragma", "journal_mode(WAL)")
+		}
 		q.Set("_txlock", "immediate")
 		dsn := "file:" + path + "?" + q.Encode()
-		if path == ":memory:" {
-			dsn = "file::memory:?" + q.Encode()
-		} else {
-			q.Add("_pragma", "journal_mode(WAL)")
-			dsn = "file:" + path + "?" + q.Encode()
-		}
-		db, err := sql.Open("sqlite", dsn)
+		w, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		if path == ":memory:" {
-			db.SetMaxOpenConns(1) // one connection is one database
+		w.SetMaxOpenConns(1)
+		d = &DB{db: w, w: w}
+		if path != ":memory:" { // one connection is one in-memory database
+			r, err := sql.Open("sqlite", dsn)
+			if err != nil {
+				w.Close()
+				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+			r.SetMaxOpenConns(8)
+			d.db = r
 		}
-		d = &DB{db: db}
 	case strings.HasPrefix(uri, "postgres://") || strings.HasPrefix(uri, "postgresql://"):
 		db, err := sql.Open("pgx", uri)
 		if err != nil {
@@ -73,12 +80,12 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		}
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
-		d = &DB{db: db, postgres: true}
+		d = &DB{db: db, w: db, postgres: true}
 	default:
 		return nil, fmt.Errorf("%w: expected sqlite:PATH or postgres://..., got %q", ErrBadURI, Redact(uri))
 	}
 	if err := d.migrate(ctx); err != nil {
-		d.db.Close()
+		d.Close()
 		return nil, err
 	}
 	return d, nil
@@ -100,7 +107,15 @@ func Redact(uri string) string {
 }
 
 // Close releases the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	err := d.db.Close()
+	if d.w != d.db {
+		if werr := d.w.Close(); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error {
@@ -227,7 +242,7 @@ func (d *DB) migrate(ctx context.Context) error {
 
 // tx runs f in one transaction, committing if it returns nil.
 func (d *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
