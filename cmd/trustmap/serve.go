@@ -228,12 +228,12 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 			if err == nil {
 				err = srv.SetTrust(t)
 			}
-			srv.Reloaded(e.Now(), err)
 			if err != nil {
 				log.Error("reload failed: keeping the previous roots and policy", "loadedAt", srv.Trust().LoadedAt.Format(time.RFC3339), "err", err)
-				continue
+			} else {
+				log.Info("reloaded roots and policy", "roots", len(t.Roots.Entries))
 			}
-			log.Info("reloaded roots and policy", "roots", len(t.Roots.Entries))
+			srv.Reloaded(e.Now(), err)
 		}
 	}
 }
