@@ -73,35 +73,39 @@ func imageInputs(ctx context.Context, e *env, f verifyFlags, ref string) (*oci.I
 	if err != nil {
 		return nil, nil, err
 	}
-	im, prov, err := findImageProvenance(ctx, c, ref, f.provenance)
+	im, prov, atts, err := findImageProvenance(ctx, c, ref, f.provenance)
 	if err != nil {
 		return nil, nil, err
 	}
 	if im.Resolved {
 		fmt.Fprintf(e.Stderr, "resolved %s to %s (pin it: %s)\n", safetext.Term(ref), im.Digest, safetext.Term(im.Pinned))
 	}
+	// Documents are numbered as in the result below.
+	for i, a := range atts {
+		fmt.Fprintf(e.Stderr, "provenance document %d: %s, %s in manifest %s\n", i+1, safetext.Term(a.Source), safetext.Term(a.MediaType), a.Manifest)
+	}
 	return im, prov, nil
 }
 
 // findImageProvenance resolves ref and reads its provenance (provFile, or
 // what the registry holds). Errors carry their exit code.
-func findImageProvenance(ctx context.Context, c *oci.Client, ref, provFile string) (*oci.Image, []byte, error) {
+func findImageProvenance(ctx context.Context, c *oci.Client, ref, provFile string) (*oci.Image, []byte, []oci.Attestation, error) {
 	if provFile != "" {
 		im, err := c.Resolve(ctx, ref)
 		if err != nil {
-			return nil, nil, registryErr(err)
+			return nil, nil, nil, registryErr(err)
 		}
 		prov, err := limitio.ReadFile(provFile, trustmap.MaxProvenanceBytes)
 		if err != nil {
-			return nil, nil, cli.Usage(err)
+			return nil, nil, nil, cli.Usage(err)
 		}
-		return im, prov, nil
+		return im, prov, nil, nil
 	}
 	d, err := c.Discover(ctx, ref)
 	if err != nil {
-		return nil, nil, registryErr(err)
+		return nil, nil, nil, registryErr(err)
 	}
-	return &d.Image, d.Provenance(), nil
+	return &d.Image, d.Provenance(), d.Attestations, nil
 }
 
 // registryErr: a reference that does not parse is bad usage; everything
@@ -209,7 +213,7 @@ func verifyBatchImage(ctx context.Context, v *verifier, it trustmap.BatchItem, r
 	if prov != "" {
 		prov = resolve(prov)
 	}
-	im, b, err := findImageProvenance(ctx, v.registry, it.Artifact, prov)
+	im, b, _, err := findImageProvenance(ctx, v.registry, it.Artifact, prov)
 	if err != nil {
 		return nil, errors.Unwrap(err) // the line's error, not an exit code
 	}

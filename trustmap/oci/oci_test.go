@@ -419,3 +419,32 @@ func TestRegistryCA(t *testing.T) {
 		t.Fatal("a CA file without certificates was accepted")
 	}
 }
+
+// TestIndex: a multi-platform image is verified by the digest it resolves
+// to, as cosign and gh do: provenance attached to the index names the index;
+// provenance that names only a platform manifest does not verify the index;
+// a platform is verified by its own digest.
+func TestIndex(t *testing.T) {
+	v := loadVerifier(t)
+	signer := readKey(t, "provenance-signer.key")
+	reg := ocitest.Start(t, true)
+	idx, platforms := ocitest.PushIndex(t, reg.Host+"/multi:v1")
+	c := oci.New(oci.Options{})
+	im := resolve(t, c, "oci://"+reg.Host+"/multi:v1")
+	if im.Digest != idx || !strings.Contains(im.MediaType, "index") {
+		t.Fatalf("resolved %s (%s), want the index %s", im.Digest, im.MediaType, idx)
+	}
+	attach(t, c, im, signed(t, signer, statement(platforms[0])))
+	if _, _, err := v.verify(t, c, "oci://"+reg.Host+"/multi:v1"); !errors.Is(err, trustmap.ErrSubjectMismatch) {
+		t.Fatalf("platform provenance on the index: got %v, want ErrSubjectMismatch", err)
+	}
+	attach(t, c, im, signed(t, signer, statement(idx)))
+	if _, res, err := v.verify(t, c, "oci://"+reg.Host+"/multi:v1"); err != nil || !res.Passed {
+		t.Fatalf("index provenance: %v", err)
+	}
+	amd := resolve(t, c, "oci://"+reg.Host+"/multi@"+platforms[0])
+	attach(t, c, amd, signed(t, signer, statement(platforms[0])))
+	if _, res, err := v.verify(t, c, "oci://"+reg.Host+"/multi@"+platforms[0]); err != nil || !res.Passed {
+		t.Fatalf("platform by digest: %v", err)
+	}
+}

@@ -287,3 +287,30 @@ func PushCosignAtt(t testing.TB, repo, digest string, envelope []byte, ann map[s
 		t.Fatal(err)
 	}
 }
+
+// PushIndex pushes a two-platform image index (linux/amd64, linux/arm64)
+// to ref and returns its digest and its platform manifests' digests.
+func PushIndex(t testing.TB, ref string) (string, []string) {
+	t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	var platforms []string
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := mutate.AppendLayers(mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1),
+			static.NewLayer([]byte("app for "+arch), types.OCILayer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		platforms = append(platforms, d.String())
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	return d.String(), platforms
+}
