@@ -33,12 +33,10 @@ inspect; given one, inspect says so. FILE may be - for standard input.`,
   cat builder.capability.json | hallmark inspect -`,
 		Args: cli.ExactArgs("the file to show (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := e.ReadInput(args[0], attest.MaxEnvelopeBytes)
+			b, d, shown, err := e.ReadDocument(args[0], attest.MaxEnvelopeBytes)
 			if err != nil {
 				return err
 			}
-			d := doctype.Identify(b)
-			shown := doctype.Show(args[0], d, b)
 			switch d.Kind {
 			case doctype.Answers:
 				doc, err := questionnaire.ParseAnswers(b)
@@ -71,11 +69,7 @@ inspect; given one, inspect says so. FILE may be - for standard input.`,
 			default:
 				return cli.Usage(fmt.Errorf("%s is %s; hallmark inspect shows answers, reviews and DSSE envelopes: run trustmap inspect %s", args[0], d.Describe(), args[0]))
 			}
-			if format == "json" {
-				return cli.WriteJSON(e.Stdout, shown)
-			}
-			shown.WriteText(e.Stdout)
-			return nil
+			return e.WriteShown(shown, format)
 		},
 	}
 	cli.FormatVar(cmd.Flags(), &format, "text", "json")

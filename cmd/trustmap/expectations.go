@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
@@ -132,9 +134,7 @@ the store would pin them — as an approval document valid for --valid-for
 }
 
 func newSignApprovalCmd(e *env) *cobra.Command {
-	var keys []string
-	var out string
-	var force bool
+	var cs coSigner
 	c := &cobra.Command{
 		Use:   "sign APPROVAL.json --key KEY -o approval.signed.json",
 		Short: "Sign an approval, or add your signature to one others signed",
@@ -145,35 +145,10 @@ document as it is; a key that already signed is refused.`,
   trustmap expectations sign approval.signed.json --key bob.key -o approval.signed.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(keys) == 0 || out == "" {
-				return cli.Usage(errors.New("--key and -o are required"))
-			}
-			b, err := e.ReadInput(args[0], trustmap.MaxApprovalBytes)
-			if err != nil {
-				return err
-			}
-			output := coSignOutput(out, force, args[0], b, keys)
-			if err := output.Check(); err != nil {
-				return err
-			}
-			priv, err := loadPrivateKeys(e, keys)
-			if err != nil {
-				return err
-			}
-			env, err := trustmap.SignApproval(cmd.Context(), b, priv, e.Now())
-			if err != nil {
-				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
-			}
-			if err := e.Write(output, env); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.Info(output), "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
-			return nil
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxApprovalBytes, trustmap.SignApproval)
 		},
 	}
-	c.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
-	c.Flags().StringVarP(&out, "output", "o", "", "where to write the signed approval (- for standard output; may be the signed approval given, to add a signature)")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	cs.flags(c.Flags(), "approval")
 	return c
 }
 
@@ -275,9 +250,7 @@ locked for the whole read-modify-write.`,
 }
 
 func newSignPolicyCmd(e *env) *cobra.Command {
-	var keys []string
-	var out string
-	var force bool
+	var cs coSigner
 	cmd := &cobra.Command{
 		Use:   "sign-policy POLICY.json --key KEY -o policy.signed.json",
 		Short: "Sign an expectations policy, or add your signature to one others signed",
@@ -290,35 +263,10 @@ signed payload is never changed; a key that already signed is refused.`,
   trustmap verify --policy policy.signed.json --policy-key alice.pub --policy-key bob.pub --policy-threshold 2 ...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(keys) == 0 || out == "" {
-				return cli.Usage(errors.New("--key and -o are required"))
-			}
-			b, err := e.ReadInput(args[0], trustmap.MaxPolicyBytes)
-			if err != nil {
-				return err
-			}
-			output := coSignOutput(out, force, args[0], b, keys)
-			if err := output.Check(); err != nil {
-				return err
-			}
-			priv, err := loadPrivateKeys(e, keys)
-			if err != nil {
-				return err
-			}
-			env, err := trustmap.SignPolicy(cmd.Context(), b, priv, e.Now())
-			if err != nil {
-				return cli.Usage(fmt.Errorf("%s: %w", args[0], err))
-			}
-			if err := e.Write(output, env); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.Info(output), "Wrote %s, signed by %s\n", out, fingerprintsOf(priv))
-			return nil
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignPolicy)
 		},
 	}
-	cmd.Flags().StringArrayVar(&keys, "key", nil, "private key to sign with (repeatable)")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write the signed policy (- for standard output; may be the signed policy given, to add a signature)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	cs.flags(cmd.Flags(), "policy")
 	return cmd
 }
 
@@ -351,6 +299,48 @@ func parseDuration(flag, s string) (time.Duration, error) {
 		return 0, cli.Usage(fmt.Errorf("%s: expected a positive duration like 720h, got %q", flag, s))
 	}
 	return d, nil
+}
+
+// coSigner is what sign-policy and expectations sign share: read a document
+// (or a signed envelope to add a signature to), sign it with every --key and
+// write it.
+type coSigner struct {
+	keys  []string
+	out   string
+	force bool
+}
+
+func (c *coSigner) flags(fs *pflag.FlagSet, what string) {
+	fs.StringArrayVar(&c.keys, "key", nil, "private key to sign with (repeatable)")
+	fs.StringVarP(&c.out, "output", "o", "", "where to write the signed "+what+" (- for standard output; may be the signed "+what+" given, to add a signature)")
+	fs.BoolVar(&c.force, "force", false, "replace an existing output file")
+}
+
+func (c *coSigner) run(ctx context.Context, e *env, in string, limit int64, sign func(context.Context, []byte, []*attest.PrivateKey, time.Time) ([]byte, error)) error {
+	if len(c.keys) == 0 {
+		return cli.Usage(errors.New("--key is required: the private key of each signer"))
+	}
+	b, err := e.ReadInput(in, limit)
+	if err != nil {
+		return err
+	}
+	output := coSignOutput(c.out, c.force, in, b, c.keys)
+	if err := output.Check(); err != nil {
+		return err
+	}
+	priv, err := loadPrivateKeys(e, c.keys)
+	if err != nil {
+		return err
+	}
+	env, err := sign(ctx, b, priv, e.Now())
+	if err != nil {
+		return cli.Usage(fmt.Errorf("%s: %w", in, err))
+	}
+	if err := e.Write(output, env); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Info(output), "Wrote %s, signed by %s\n", c.out, fingerprintsOf(priv))
+	return nil
 }
 
 // coSignOutput is where a signing command writes: a new file, or (to add a

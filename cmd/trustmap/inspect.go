@@ -33,12 +33,10 @@ standard input.`,
   trustmap inspect app.vsa.json`,
 		Args: cli.ExactArgs("the file to show (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := e.ReadInput(args[0], trustmap.MaxRootsBytes)
+			b, d, shown, err := e.ReadDocument(args[0], trustmap.MaxRootsBytes)
 			if err != nil {
 				return err
 			}
-			d := doctype.Identify(b)
-			shown := doctype.Show(args[0], d, b)
 			facts, err := inspectFacts(d, b)
 			if err != nil {
 				return cli.Usage(fmt.Errorf("%s: %s: %w", args[0], d.Kind, err))
@@ -48,11 +46,7 @@ standard input.`,
 			case doctype.NotJSON, doctype.UnknownJSONSchema, doctype.Unknown:
 				return cli.Usage(fmt.Errorf("%s is %s: expected roots, a policy, certifiers, revocations, a TOFU store, a VSA, an attestation or provenance", args[0], d.Describe()))
 			}
-			if format == "json" {
-				return cli.WriteJSON(e.Stdout, shown)
-			}
-			shown.WriteText(e.Stdout)
-			return nil
+			return e.WriteShown(shown, format)
 		},
 	}
 	cli.FormatVar(cmd.Flags(), &format, "text", "json")
