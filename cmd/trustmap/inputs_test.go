@@ -3,27 +3,14 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
 )
-
-// runTrustmap runs the command with a fixed clock and captured output.
-func runTrustmap(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Workers: 2,
-		Getenv: func(string) string { return "" }, Now: func() time.Time { return testNow },
-		ReadPassword: func(string) ([]byte, error) { return nil, cli.ErrNoPassword }}
-	code = cli.Execute(newRoot(e), args)
-	return code, out.String(), errb.String()
-}
 
 // Inputs must be regular files: /dev/zero or a FIFO as artifact, provenance
 // or manifest entry is exit 2 with the path and what it is, never a hang.
