@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -436,4 +437,54 @@ func TestSaveKeepsPermissions(t *testing.T) {
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Fatalf("saving changed the mode to %v", st.Mode().Perm())
 	}
+}
+
+// Reopening a review against changed answers never keeps a verdict on an
+// answer whose digest differs, whatever the review says.
+func FuzzReopenReview(f *testing.F) {
+	b, _ := os.ReadFile("../testdata/answers/l3-hosted.json")
+	doc, _ := ParseAnswers(b)
+	rv, _ := NewReview(doc, "a.json")
+	rv.Record(doc, "IT1", Accepted, "ok")
+	rv.Record(doc, "IT6", Rejected, "no")
+	seed, _ := rv.Canonical()
+	f.Add(seed)
+	f.Add([]byte(`{"schema":"https://hallmark.build/review/v1","answersDigest":"x","verdicts":{}}`))
+	changed, _ := ParseAnswers(b)
+	a := changed.Answers["IT6"]
+	a.Explanation = "changed"
+	changed.Answers["IT6"] = a
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, _, err := ReopenReview(b, changed)
+		if err != nil {
+			return
+		}
+		for id, e := range r.Verdicts {
+			if e.Verdict != "" && e.AnswerDigest != AnswerDigest(id, changed.Answers[id]) {
+				t.Fatalf("verdict on %s kept for another answer", id)
+			}
+		}
+	})
+}
+
+// Evidence is an https URL with a host or doc:NAME, and nothing else.
+func FuzzValidateEvidence(f *testing.F) {
+	for _, s := range []string{"https://x.example/a", "doc:runbook-1", "TBD", "", "http://x", "javascript:alert(1)", "doc:", "https://"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ValidateEvidence(s) != nil {
+			return
+		}
+		if strings.HasPrefix(s, "doc:") {
+			if strings.ContainsAny(s, " \t\n<>\"`") {
+				t.Fatalf("accepted %q", s)
+			}
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			t.Fatalf("accepted %q", s)
+		}
+	})
 }

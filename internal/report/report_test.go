@@ -135,3 +135,27 @@ func TestMarkdownHelpers(t *testing.T) {
 		t.Errorf("shellWord = %q", got)
 	}
 }
+
+// Whatever the text, the Markdown escaper keeps it on one line and lets no
+// Markdown or HTML syntax character through unescaped.
+func FuzzMarkdownText(f *testing.F) {
+	for _, s := range []string{"ok\n## Verdict", "<script>", "[x](javascript:1)", "a|b", "`code`", "\\*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := mdText(s)
+		if strings.ContainsAny(out, "\n\r<>") {
+			t.Fatalf("mdText(%q) = %q", s, out)
+		}
+		for i := 0; i < len(out); i++ {
+			c := out[i]
+			if c == '\\' {
+				i++ // an escape and the character it escapes
+				continue
+			}
+			if strings.IndexByte("`*_{}[]()#|!~", c) >= 0 {
+				t.Fatalf("mdText(%q) = %q: unescaped %q", s, out, c)
+			}
+		}
+	})
+}

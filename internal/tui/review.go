@@ -329,17 +329,7 @@ func (m *ReviewModel) answerView(w int) string {
 // the prefix's width plus two.
 func hang(prefix, s string, w int) string {
 	ind := lipgloss.Width(prefix) + 2
-	lines := strings.Split(lipgloss.NewStyle().Width(max(10, w-ind)).Render(s), "\n")
-	var b strings.Builder
-	for i, l := range lines {
-		if i == 0 {
-			b.WriteString(prefix)
-		} else {
-			b.WriteString(strings.Repeat(" ", ind))
-		}
-		b.WriteString(strings.TrimRight(l, " ") + "\n")
-	}
-	return b.String()
+	return underLabel(prefix, ind, strings.Split(lipgloss.NewStyle().Width(max(10, w-ind)).Render(s), "\n"))
 }
 
 // AnswerChanges describes, field by field, how answer b differs from a

@@ -395,12 +395,18 @@ func fieldView(in *textinput.Model, label string, w int, focused bool) string {
 	if len(lines) > 3 {
 		lines = append(lines[:2], truncateCells(strings.TrimRight(lines[2], " "), fw-1)+"…")
 	}
+	return underLabel(label, lw, lines)
+}
+
+// underLabel writes label before the first line and indent spaces before
+// the others, one line each.
+func underLabel(label string, indent int, lines []string) string {
 	var b strings.Builder
 	for i, l := range lines {
 		if i == 0 {
 			b.WriteString(label)
 		} else {
-			b.WriteString(strings.Repeat(" ", lw))
+			b.WriteString(strings.Repeat(" ", indent))
 		}
 		b.WriteString(strings.TrimRight(l, " ") + "\n")
 	}
