@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/tui"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -105,6 +104,15 @@ func tuiSigner(e *env, answersPath string) tui.SignFunc {
 		if err != nil {
 			return "", err
 		}
+		// Never over an existing file or the answers themselves: choose
+		// another name in the form (the TUI has no --force).
+		out := cli.Output{Path: req.Output, Inputs: []string{answersPath, req.KeyPath}}
+		if req.Output == cli.Stdio {
+			return "", errors.New("the attestation needs a file name here, not - (standard output is the screen)")
+		}
+		if err := out.Check(); err != nil {
+			return "", err
+		}
 		key, err := attest.LoadPrivateKeyFile(req.KeyPath, func(bool) ([]byte, error) { return req.Password, nil })
 		if err != nil {
 			return "", err
@@ -115,7 +123,7 @@ func tuiSigner(e *env, answersPath string) tui.SignFunc {
 		if err != nil {
 			return "", err
 		}
-		if err := atomicfile.WriteFile(req.Output, res.Envelope, 0o644); err != nil {
+		if err := e.Write(out, res.Envelope); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("Signed: %s (Build L%d, valid until %s).\nA verifier checks it with:\n  hallmark verify-attestation %s --key %s --answers %s",

@@ -7,7 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"context"
+	"errors"
+	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/tui"
+	"os"
+	"path/filepath"
 )
 
 // runArgs runs the command with a fixed clock and captured output.
@@ -66,5 +72,47 @@ func TestNoCommaSplitFlags(t *testing.T) {
 				t.Errorf("%s --%s splits on commas (%s): use a repeatable StringArray", c.CommandPath(), f.Name, f.Value.Type())
 			}
 		})
+	}
+}
+
+// The TUI's signing step never overwrites a file or the answers it signs.
+func TestTUISignerNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	answers := filepath.Join(dir, "answers.json")
+	b, err := os.ReadFile("../../testdata/answers/l3-hosted.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(answers, b, 0o644)
+	k, _ := attest.GenerateKey(attest.Ed25519, nil)
+	pem, _ := k.MarshalUnencrypted()
+	key := filepath.Join(dir, "op.key")
+	os.WriteFile(key, pem, 0o600)
+	doc, err := loadAnswers(answers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{Now: func() time.Time { return testNow }}
+	sign := tuiSigner(e, answers)
+	out := filepath.Join(dir, "cap.json")
+	req := tui.SignRequest{KeyPath: key, ValidFor: "30d", Output: out}
+	if _, err := sign(context.Background(), doc, req); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(out)
+	if _, err := sign(context.Background(), doc, req); !errors.Is(err, cli.ErrOverwrite) {
+		t.Fatalf("second signing over %s: %v", out, err)
+	}
+	if again, _ := os.ReadFile(out); !bytes.Equal(first, again) {
+		t.Fatal("the attestation was replaced")
+	}
+	for _, o := range []string{answers, key, "-"} {
+		req.Output = o
+		if _, err := sign(context.Background(), doc, req); err == nil {
+			t.Errorf("signed over %s", o)
+		}
+	}
+	if now, _ := os.ReadFile(answers); !bytes.Equal(now, b) {
+		t.Fatal("the answers were replaced")
 	}
 }
