@@ -95,3 +95,38 @@ func TestMalformedStoreKept(t *testing.T) {
 		t.Fatal("store replaced")
 	}
 }
+
+// A verifier that starts while an approval is being applied sees the
+// approved pin, never the one before: it cannot write the old pin back.
+func TestApprovalNotUndoneByStaleWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tofu.json")
+	old := &trustmap.TOFUEntry{BuilderID: "https://ci.example/old", BuildType: "t", FirstSeen: at}
+	if err := tofufile.Open(path).UpdatePackage(context.Background(), "app", func(*trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) { return old, nil }); err != nil {
+		t.Fatal(err)
+	}
+	inApprove := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- tofufile.Open(path).UpdatePackage(context.Background(), "app", func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+			close(inApprove)
+			time.Sleep(20 * time.Millisecond) // the verifier starts meanwhile
+			n := *cur
+			n.BuilderID = "https://ci.example/new"
+			n.FirstSeen = at.Add(time.Hour)
+			return &n, nil
+		})
+	}()
+	<-inApprove
+	var seen string
+	err := tofufile.Open(path).UpdatePackage(context.Background(), "app", func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error) {
+		seen = cur.BuilderID
+		return cur, nil // a verifier writing back what it read
+	})
+	if err != nil || <-done != nil {
+		t.Fatal(err)
+	}
+	st, _ := tofufile.Open(path).Load(context.Background())
+	if seen != "https://ci.example/new" || st.Packages["app"].BuilderID != "https://ci.example/new" {
+		t.Fatalf("verifier saw %q, store has %q: the approval was undone", seen, st.Packages["app"].BuilderID)
+	}
+}
