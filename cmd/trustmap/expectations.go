@@ -171,6 +171,9 @@ locked for the whole read-modify-write.`,
 			if store == "" || pkg == "" || approval == "" || len(approverKeys) == 0 {
 				return cli.Usage(errors.New("--tofu-store, --package, --approval and --approver-key are required"))
 			}
+			if err := cli.CheckThreshold("--approvals-threshold", threshold, "--approver-key", len(approverKeys)); err != nil {
+				return err
+			}
 			when, err := parseTime("--at", at, e.Now())
 			if err != nil {
 				return err

@@ -134,8 +134,10 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if f.policyThresholdSet && len(f.policyKeys) == 0 {
 		return nil, cli.Usage(errors.New("--policy-threshold needs --policy-key: without keys there is no signature to count"))
 	}
-	if f.policyThresholdSet && (f.policyThreshold < 1 || f.policyThreshold > len(f.policyKeys)) {
-		return nil, cli.Usage(fmt.Errorf("--policy-threshold: expected 1 to %d (the number of --policy-key given), got %d: give more --policy-key or a lower threshold", len(f.policyKeys), f.policyThreshold))
+	if f.policyThresholdSet {
+		if err := cli.CheckThreshold("--policy-threshold", f.policyThreshold, "--policy-key", len(f.policyKeys)); err != nil {
+			return nil, err
+		}
 	}
 	var expect *trustmap.Expectations
 	if f.sourceURI != "" || f.sourceRef != "" || len(f.builderIDs) > 0 || len(f.buildTypes) > 0 {

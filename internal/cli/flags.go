@@ -140,3 +140,13 @@ func ValidityVar(fs *pflag.FlagSet, p *time.Duration, name, def, usage string) {
 	}
 	fs.Var(v, name, usage)
 }
+
+// CheckThreshold refuses a signature threshold that no set of the given keys
+// can meet (or that counts nothing): "--policy-threshold: expected 1 to 2
+// (the number of --policy-key given), got 3".
+func CheckThreshold(flag string, n int, keysFlag string, keys int) error {
+	if n < 1 || n > keys {
+		return Usage(fmt.Errorf("%s: expected 1 to %d (the number of %s given), got %d: give more %s or a lower threshold", flag, keys, keysFlag, n, keysFlag))
+	}
+	return nil
+}
