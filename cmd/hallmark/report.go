@@ -50,7 +50,12 @@ highlighted; everything from the answers is escaped for the format.`,
 			if err != nil {
 				return err
 			}
-			in := report.Input{AnswersName: filepath.Base(args[0]), Doc: doc, Generated: e.Now().UTC().Truncate(time.Second)}
+			raw, err := limitio.ReadFile(args[0], questionnaire.MaxAnswersBytes)
+			if err != nil {
+				return cli.Usage(err)
+			}
+			sum := sha256.Sum256(raw)
+			in := report.Input{AnswersName: filepath.Base(args[0]), Doc: doc, Generated: e.Now().UTC().Truncate(time.Second), AnswersDigest: hex.EncodeToString(sum[:])}
 			if review != "" {
 				if in.Review, err = loadReview(review, doc); err != nil {
 					return err

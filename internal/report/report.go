@@ -44,6 +44,10 @@ type Input struct {
 	Attestation *Attestation // optional
 	// Generated is when the report was made.
 	Generated time.Time
+	// AnswersDigest is the sha256 of the answers file as read; empty means
+	// the digest of the document's canonical encoding (the same for a file
+	// hallmark saved).
+	AnswersDigest string
 }
 
 // Model is the report's content, shared by the Markdown and HTML forms.
@@ -68,6 +72,9 @@ type Model struct {
 	Sections      []Section
 	Findings      []assess.Finding
 	Generated     time.Time
+	// UpgradedFrom is the questionnaire the answers were written with, when
+	// older than the one they are assessed with.
+	UpgradedFrom string
 	// Inconsistencies and NeedsReanswer come from the assessment.
 	Inconsistencies []assess.Inconsistency
 	NeedsReanswer   []string
@@ -106,9 +113,12 @@ func Build(in Input) (*Model, error) {
 		opts.Verdicts = in.Review.VerdictMap()
 	}
 	a := assess.Assess(doc, opts)
-	digest, err := doc.Digest()
-	if err != nil {
-		return nil, err
+	digest := in.AnswersDigest
+	if digest == "" {
+		var err error
+		if digest, err = doc.Digest(); err != nil {
+			return nil, err
+		}
 	}
 	m := &Model{
 		Title:         "SLSA Build platform assessment",
@@ -125,6 +135,7 @@ func Build(in Input) (*Model, error) {
 		Gaps:          a.Gaps,
 		Findings:      a.BestPractice,
 		Generated:     in.Generated,
+		UpgradedFrom:  doc.UpgradedFrom(),
 
 		Inconsistencies: a.Inconsistencies,
 		NeedsReanswer:   a.NeedsReanswer,
