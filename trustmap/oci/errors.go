@@ -60,7 +60,7 @@ func classify(what string, err error) error {
 		}
 		return fmt.Errorf("%w: %s: HTTP %d: %v", ErrRegistry, what, te.StatusCode, err)
 	}
-	if strings.Contains(err.Error(), "does not match requested digest") {
+	if msg := err.Error(); strings.Contains(msg, "does not match requested digest") || strings.Contains(msg, "error verifying sha256 checksum") {
 		return fmt.Errorf("%w: %s: %v", ErrDigestMismatch, what, err)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrRegistry, what, err)

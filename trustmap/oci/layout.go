@@ -88,6 +88,8 @@ func (s *layoutStore) read(h v1.Hash, limit, size int64) ([]byte, error) {
 	switch {
 	case errors.Is(err, limitio.ErrTooLarge):
 		return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, limitio.ErrNotRegular):
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, h, s.dir)
 	case err != nil:

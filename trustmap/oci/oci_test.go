@@ -1,6 +1,7 @@
 package oci_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -350,6 +351,30 @@ func testRejections(t *testing.T, start starter) {
 		}
 	})
 
+	t.Run("manifest over the size cap", func(t *testing.T) {
+		_, err := oci.New(oci.Options{MaxManifest: 64}).Discover(ctx, "oci://"+reg.Host+"/app:v1")
+		if !errors.Is(err, oci.ErrTooLarge) {
+			t.Fatalf("got %v, want ErrTooLarge", err)
+		}
+	})
+
+	t.Run("blob that does not match its digest", func(t *testing.T) {
+		reg.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+				// Same length, other bytes.
+				w.Header().Set("Content-Type", "application/octet-stream")
+				w.Write(bytes.Repeat([]byte("x"), sizeOfBlob(t, reg.Host, r.URL.Path)))
+				return true
+			}
+			return false
+		}
+		defer func() { reg.Intercept = nil }()
+		_, err := c.Discover(ctx, "oci://"+reg.Host+"/app:v1")
+		if !errors.Is(err, oci.ErrDigestMismatch) {
+			t.Fatalf("got %v, want ErrDigestMismatch", err)
+		}
+	})
+
 	t.Run("plain HTTP only on loopback", func(t *testing.T) {
 		_, err := c.Discover(ctx, "oci://10.1.2.3:5000/app:v1")
 		if !errors.Is(err, oci.ErrInsecure) {
@@ -446,5 +471,74 @@ func TestIndex(t *testing.T) {
 	attach(t, c, amd, signed(t, signer, statement(platforms[0])))
 	if _, res, err := v.verify(t, c, "oci://"+reg.Host+"/multi@"+platforms[0]); err != nil || !res.Passed {
 		t.Fatalf("platform by digest: %v", err)
+	}
+}
+
+// sizeOfBlob reads a blob's size from the registry.
+func sizeOfBlob(t testing.TB, host, path string) int {
+	resp, err := http.Head("http://" + host + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return int(resp.ContentLength)
+}
+
+// TestVSANotFetched: a VSA attached as a referrer (as --attach-vsa does) is
+// announced as another predicate, so discovery neither reads it nor counts
+// it as provenance.
+func TestVSANotFetched(t *testing.T) {
+	reg := ocitest.Start(t, true)
+	digest := ocitest.PushImage(t, reg.Host+"/app:v1", "app")
+	c := oci.New(oci.Options{})
+	im := resolve(t, c, "oci://"+reg.Host+"/app:v1")
+	signer := readKey(t, "provenance-signer.key")
+	vsa := statement(digest)
+	vsa["predicateType"] = trustmap.VSAPredicateType
+	attach(t, c, im, signed(t, signer, vsa))
+	attach(t, c, im, signed(t, signer, statement(digest)))
+	reg.Reset()
+	d, err := c.Discover(context.Background(), "oci://"+reg.Host+"/app:v1")
+	if err != nil || len(d.Attestations) != 1 {
+		t.Fatalf("err=%v attestations=%d, want the provenance only", err, len(d.Attestations))
+	}
+	blobs := 0
+	for p := range reg.Count() {
+		if strings.Contains(p, "/blobs/") {
+			blobs++
+		}
+	}
+	if blobs != 1 {
+		t.Fatalf("%d blobs read, want 1 (the VSA is not fetched)", blobs)
+	}
+}
+
+// TestLayoutBlobThatNeverEnds: a layout blob that is a device (a file that
+// never ends) is refused, not read.
+func TestLayoutBlobThatNeverEnds(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(cosignLayout)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(cosignDigest, "sha256:"))
+	os.Remove(p)
+	if err := os.Symlink("/dev/zero", p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := oci.New(oci.Options{}).Discover(context.Background(), "oci-layout://"+dir+"@"+cosignDigest)
+	if !errors.Is(err, oci.ErrMalformed) {
+		t.Fatalf("got %v, want ErrMalformed", err)
+	}
+	// A huge (sparse) file is refused at the cap.
+	os.Remove(p)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(oci.MaxManifestBytes + 1)
+	f.Close()
+	_, err = oci.New(oci.Options{}).Discover(context.Background(), "oci-layout://"+dir+"@"+cosignDigest)
+	if !errors.Is(err, oci.ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
 	}
 }
