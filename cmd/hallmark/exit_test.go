@@ -116,3 +116,19 @@ func TestTUISignerNeverOverwrites(t *testing.T) {
 		t.Fatal("the answers were replaced")
 	}
 }
+
+// The README's command table names every hallmark command.
+func TestREADMEListsEveryCommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		if c.Hidden || !c.Runnable() || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "hallmark completion") || c.Name() == "version" || c == c.Root() {
+			continue
+		}
+		if !bytes.Contains(readme, []byte("| `"+c.CommandPath())) {
+			t.Errorf("README's command table does not list %s", c.CommandPath())
+		}
+	}
+}

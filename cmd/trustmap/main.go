@@ -32,6 +32,8 @@ func newRoot(e *env) *cobra.Command {
   trustmap sign-policy   signs an expectations policy (one signature per approver)
   trustmap expectations  records deliberate changes in a trust-on-first-use store
   trustmap inspect       shows any of these documents without verifying it
+  trustmap attach        attaches provenance to an image in a registry
+  trustmap serve         runs the upload gate (HTTP) with the same verdicts as verify
 
 Exit codes: 0 pass; 1 verification failed (or, for compile, an attestation
 was rejected); 2 bad usage or unreadable input.`,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"github.com/spf13/pflag"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -128,5 +129,34 @@ func TestNoCommaSplitFlags(t *testing.T) {
 				t.Errorf("%s --%s splits on commas (%s): use a repeatable StringArray", c.CommandPath(), f.Name, f.Value.Type())
 			}
 		})
+	}
+}
+
+// The root help names every command.
+func TestRootHelpListsEveryCommand(t *testing.T) {
+	root := newRoot(&env{})
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" || c.Name() == "version" {
+			continue
+		}
+		if !strings.Contains(root.Long, "trustmap "+c.Name()+" ") {
+			t.Errorf("trustmap --help does not list %s", c.Name())
+		}
+	}
+}
+
+// The README's command table names every trustmap command.
+func TestREADMEListsEveryCommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		if c.Hidden || !c.Runnable() || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "trustmap completion") || c.Name() == "version" || c == c.Root() {
+			continue
+		}
+		if !bytes.Contains(readme, []byte("| `"+c.CommandPath())) {
+			t.Errorf("README's command table does not list %s", c.CommandPath())
+		}
 	}
 }
