@@ -98,6 +98,7 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add(cb)
 	f.Add([]byte(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"ab","reason":"x"}]}`))
+	f.Add([]byte(`{"schema":"https://hallmark.build/trust-state/v1","serials":{"roots SHA256:x":3}}`))
 	f.Add([]byte(`{"schema":"https://hallmark.build/tofu/v1","packages":{"a":{"builderId":"b","buildType":"t","parameters":{"x":null},"firstSeen":"2026-01-01T00:00:00Z"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if c, err := trustmap.ParseCertifiers(b); err == nil && (len(c.Certifiers) == 0 || c.Certifiers[0].Key() == nil) {
@@ -108,6 +109,9 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if s, err := trustmap.ParseTOFU(b); err == nil && s.Packages == nil {
 			t.Fatal("TOFU store without packages map")
+		}
+		if s, err := trustmap.ParseSerialState(b); err == nil && (s.Serials == nil || s.Schema != trustmap.SerialStateSchema) {
+			t.Fatal("serial state without serials map or with another schema")
 		}
 	})
 }
