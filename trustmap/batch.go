@@ -59,7 +59,7 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 			defer wg.Done()
 			for it := range items {
 				res, verr := verify(ctx, it)
-				br := BatchResult{Line: it.Line, Artifact: it.Artifact, Package: it.Package}
+				br := BatchResult{Line: it.Line, Artifact: safetext.Term(it.Artifact), Package: safetext.Term(it.Package)}
 				if verr != nil {
 					br.Error = safetext.Term(verr.Error())
 				} else {

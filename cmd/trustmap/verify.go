@@ -297,7 +297,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		writeResult(e.Stdout, res)
 	}
 	if recorded {
-		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", f.pkg, store.Redact(f.tofu))
+		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", safetext.Term(f.pkg), safetext.Term(store.Redact(f.tofu)))
 	}
 	if vsaKey != nil {
 		env, err := writeVSA(ctx, e, vsaOut, f, v, res, arts, vsaKey)
@@ -312,9 +312,9 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		switch {
 		case f.vsaOut == "":
 		case res.Passed && res.NoExpectations():
-			fmt.Fprintf(e.Stderr, "wrote VSA %s (FAILED: --insecure-no-expectations checked no expectations)\n", f.vsaOut)
+			fmt.Fprintf(e.Stderr, "wrote VSA %s (FAILED: --insecure-no-expectations checked no expectations)\n", safetext.Term(f.vsaOut))
 		default:
-			fmt.Fprintf(e.Stderr, "wrote VSA %s (%s)\n", f.vsaOut, map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
+			fmt.Fprintf(e.Stderr, "wrote VSA %s (%s)\n", safetext.Term(f.vsaOut), map[bool]string{true: "PASSED", false: "FAILED"}[res.Passed])
 		}
 	}
 	if verr != nil {
