@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -116,7 +115,7 @@ func ParseRevocations(b []byte) (*Revocations, error) {
 			return nil, fmt.Errorf("%w: revoked[%d]: give attestationDigest, or builderId with issuedBefore", ErrMalformedRevocations, i)
 		}
 		if byDigest && (len(x.AttestationDigest) != 64 || !isLowerHex(x.AttestationDigest)) {
-			return nil, fmt.Errorf("%w: revoked[%d]: attestationDigest: expected 64 lowercase hex digits (the sha256 of the DSSE payload), got %q", ErrMalformedRevocations, i, safetext.Term(x.AttestationDigest))
+			return nil, fmt.Errorf("%w: revoked[%d]: attestationDigest: expected 64 lowercase hex digits (the sha256 of the DSSE payload), got %q", ErrMalformedRevocations, i, x.AttestationDigest)
 		}
 	}
 	return &r, nil
@@ -131,10 +130,10 @@ func (r *Revocations) revoked(v *attest.Verified, covers func(string) bool) stri
 	}
 	for _, x := range r.Revoked {
 		if x.AttestationDigest != "" && (x.AttestationDigest == v.PayloadDigest || x.AttestationDigest == v.EnvelopeDigest) {
-			return "revoked: " + safetext.Term(x.Reason)
+			return "revoked: " + x.Reason
 		}
 		if x.BuilderID != "" && covers(x.BuilderID) && v.Predicate.IssuedAt.Before(x.IssuedBefore) {
-			return fmt.Sprintf("superseded (every attestation for %s issued before %s): %s", safetext.Term(x.BuilderID), x.IssuedBefore.UTC().Format(time.RFC3339), safetext.Term(x.Reason))
+			return fmt.Sprintf("superseded (every attestation for %s issued before %s): %s", x.BuilderID, x.IssuedBefore.UTC().Format(time.RFC3339), x.Reason)
 		}
 	}
 	return ""

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -133,10 +132,10 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 			return nil, fmt.Errorf("%w: %s may self-attest (selfAttestation in the certifiers file), so its signature cannot vouch for a third-party assessment", ErrThirdPartySelfSigned, c.Name)
 		}
 		if d := p.Assessment.ReviewDigest; len(d) != 64 || !isLowerHex(d) {
-			return nil, fmt.Errorf("%w: a third-party assessment needs reviewDigest, the sha256 (64 lowercase hex digits) of the review, got %q", ErrAssessmentKind, safetext.Term(d))
+			return nil, fmt.Errorf("%w: a third-party assessment needs reviewDigest, the sha256 (64 lowercase hex digits) of the review, got %q", ErrAssessmentKind, d)
 		}
 	default:
-		return nil, fmt.Errorf("%w: expected %q or %q, got %q", ErrAssessmentKind, attest.SelfAssessment, attest.ThirdPartyAssessment, safetext.Term(kind))
+		return nil, fmt.Errorf("%w: expected %q or %q, got %q", ErrAssessmentKind, attest.SelfAssessment, attest.ThirdPartyAssessment, kind)
 	}
 	if c.ThirdPartyAbove != nil && p.SLSABuildLevel > *c.ThirdPartyAbove && kind != attest.ThirdPartyAssessment {
 		return nil, fmt.Errorf("%w: %s above %s needs a third-party assessment, got %q", ErrThirdPartyRequired, p.SLSABuildLevel, *c.ThirdPartyAbove, kind)
@@ -170,7 +169,7 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 		}
 	}
 	if len(p.Builder.Signers) == 0 {
-		return nil, fmt.Errorf("%w: the attestation names no provenance signer for %s", ErrInvalidAttestation, safetext.Term(p.Builder.Name()))
+		return nil, fmt.Errorf("%w: the attestation names no provenance signer for %s", ErrInvalidAttestation, p.Builder.Name())
 	}
 	var out []Entry
 	ev := entryValidator{}
@@ -182,7 +181,7 @@ func compileOne(ctx context.Context, a Attestation, keys []*attest.PublicKey, by
 				return nil, fmt.Errorf("%w: builder.signers[%d]: %v", ErrInvalidAttestation, i, err)
 			}
 			if s.KeyFingerprint != "" && s.KeyFingerprint != k.Fingerprint {
-				return nil, fmt.Errorf("%w: builder.signers[%d]: keyFingerprint %q does not match the public key (%s)", ErrInvalidAttestation, i, safetext.Term(s.KeyFingerprint), k.Fingerprint)
+				return nil, fmt.Errorf("%w: builder.signers[%d]: keyFingerprint %q does not match the public key (%s)", ErrInvalidAttestation, i, s.KeyFingerprint, k.Fingerprint)
 			}
 			sig.KeyFingerprint = k.Fingerprint
 			sig.RequireTimestamp = opts.RequireKeyTimestamp
@@ -224,14 +223,14 @@ func builderCovers(b attest.Builder) (func(string) bool, error) {
 
 func describeBuilder(b attest.Builder) string {
 	if b.IDRegexp != "" {
-		return "builder.idRegexp " + safetext.Term(b.IDRegexp)
+		return "builder.idRegexp " + b.IDRegexp
 	}
-	return safetext.Term(b.ID)
+	return b.ID
 }
 
 func matchWord(b attest.Builder, id string) string {
 	if b.IDRegexp != "" && id != b.IDRegexp {
-		return "matches the denied builder.id " + safetext.Term(id)
+		return "matches the denied builder.id " + id
 	}
 	return "is denied"
 }
