@@ -104,6 +104,11 @@ func tuiSigner(e *env, answersPath string) tui.SignFunc {
 		if err != nil {
 			return "", err
 		}
+		// The attestation's subject is the sha256 of the answers file: make
+		// the file exactly the document being signed.
+		if err := doc.Save(answersPath); err != nil {
+			return "", fmt.Errorf("the answers were not saved, so nothing was signed: %w", err)
+		}
 		// Never over an existing file or the answers themselves: choose
 		// another name in the form (the TUI has no --force).
 		out := cli.Output{Path: req.Output, Inputs: []string{answersPath, req.KeyPath}}

@@ -190,7 +190,7 @@ func New(o Options) *Model {
 	m.sign[sfPassword].EchoCharacter = '*'
 	m.sign[sfValidFor].SetValue("90d")
 	m.sign[sfOutput].SetValue("builder.capability.json")
-	m.sign[sfBuilder].SetValue("1")
+	m.sign[sfBuilder].Placeholder = "1, 2, ..."
 	m.reassess()
 	m.loadProfileFields()
 

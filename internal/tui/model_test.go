@@ -423,7 +423,11 @@ func TestProfileSeveralBuildersAndSigners(t *testing.T) {
 	if !strings.Contains(m.View(), "2. https://ci") {
 		t.Fatalf("sign screen does not list the builders:\n%s", m.View())
 	}
-	key(m, "k.key", "tab", "pw", "tab", "tab", "tab", "7", "enter")
+	key(m, "k.key", "tab", "secret-pw", "tab", "tab", "tab")
+	if v := m.View(); strings.Contains(v, "secret-pw") || !strings.Contains(v, "********") {
+		t.Fatalf("the password shows on the sign screen:\n%s", v)
+	}
+	key(m, "7", "enter")
 	if m.signErr == nil || !strings.Contains(m.signErr.Error(), "from 1 to 2") {
 		t.Fatalf("builder 7 accepted: %v", m.signErr)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/internal/render"
-	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -388,6 +387,13 @@ func fieldView(in *textinput.Model, label string, w int, focused bool) string {
 		return label + in.View() + "\n"
 	}
 	v := screenSafe(in.Value())
+	if in.EchoMode != textinput.EchoNormal && v != "" {
+		// A password never reaches the screen, focused or not.
+		v = strings.Repeat(string(in.EchoCharacter), min(len([]rune(v)), 8))
+		if in.EchoMode == textinput.EchoNone {
+			v = "(entered)"
+		}
+	}
 	if v == "" {
 		return label + dimStyle.Render(truncateCells(in.Placeholder, fw)) + "\n"
 	}
@@ -527,7 +533,7 @@ func (m *Model) signView(w int) string {
 	if bs := m.doc.Profile.Builders; len(bs) > 1 {
 		b.WriteString("\nThe profile lists several builders; the attestation certifies one:\n")
 		for i, bl := range bs {
-			b.WriteString(truncateCells(fmt.Sprintf("  %d. %s", i+1, safetext.Term(bl.Name())), w) + "\n")
+			b.WriteString(truncateCells(fmt.Sprintf("  %d. %s", i+1, screenSafe(bl.Name())), w) + "\n")
 		}
 	}
 	b.WriteString("\n")
