@@ -519,3 +519,29 @@ func TestNewerSchemaReported(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A verification that checked no expectations passes only as a weaker,
+// labelled result, and never becomes a PASSED VSA.
+func TestNoExpectationsNeverYieldsAPassedVSA(t *testing.T) {
+	roots := loadRoots(t)
+	prov, _ := os.ReadFile(filepath.Join(verifyDir, "cases", "pass-policy-l3.intoto.jsonl"))
+	art := trustmap.BytesArtifact("a", []byte(artifactData))
+	if _, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt}); !errors.Is(err, trustmap.ErrNoExpectations) {
+		t.Fatalf("no expectations: %v", err)
+	}
+	res, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{art}, trustmap.VerifyOptions{At: verifyAt, NoExpectationsUnsafe: true})
+	if err != nil || !res.Passed || !res.NoExpectations() || !strings.Contains(res.Expectations, "none") {
+		t.Fatalf("insecure run: %v %+v", err, res)
+	}
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "b"}, At: verifyAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Predicate trustmap.VSA `json:"predicate"`
+	}
+	json.Unmarshal(st, &got)
+	if got.Predicate.VerificationResult != "FAILED" || len(got.Predicate.VerifiedLevels) != 0 {
+		t.Fatalf("VSA of a run without expectations: %+v", got.Predicate)
+	}
+}
