@@ -189,6 +189,11 @@ Exit codes: 0 attached; 1 the registry refused; 2 bad usage or unreadable input.
 				fmt.Fprintf(e.Stderr, "resolved %s to %s\n", safetext.Term(args[0]), im.Digest)
 			}
 			for _, d := range docs {
+				if err := oci.CheckNamesImage(d, im); err != nil {
+					return cli.Usage(fmt.Errorf("%s: %w", provenance, err))
+				}
+			}
+			for _, d := range docs {
 				ref, err := c.Attach(ctx, im, d)
 				if err != nil {
 					if errors.Is(err, oci.ErrMalformed) {

@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/clitest"
 	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/oci"
 	"github.com/hallmark-build/hallmark/trustmap/oci/ocitest"
 )
 
@@ -70,4 +73,20 @@ func runImageScripts(t *testing.T, host string) {
 	}
 	clitest.RunDir(t, "testdata/image", map[string]string{"V": "testdata/verify", "OCI": "testdata/oci"},
 		map[string]string{"REGISTRY": host, "BARE": bare, "BARE_PROV": prov, "MANIFEST": manifest})
+}
+
+// TestImageRegistryCA runs testdata/image-tls against the in-process
+// registry over TLS with a self-signed certificate.
+func TestImageRegistryCA(t *testing.T) {
+	reg, caPEM := ocitest.StartTLS(t)
+	pool, err := oci.SystemRootsWith(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocitest.PushLayout(t, "../../testdata/oci/cosign-key", reg.Host+"/hallmark/app", remote.WithTransport(oci.NewTransport(pool)))
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clitest.RunDir(t, "testdata/image-tls", map[string]string{"V": "testdata/verify"}, map[string]string{"REGISTRY": reg.Host, "CA": ca})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-build/hallmark/internal/strictjson"
+	"github.com/hallmark-build/hallmark/trustmap"
 )
 
 // emptyJSON is the OCI empty descriptor's content.
@@ -84,13 +85,8 @@ func referrerManifest(im *Image, doc []byte) ([]byte, v1.Layer, error) {
 	ann := map[string]string{}
 	// The predicate type is a hint for readers that filter referrers;
 	// verifiers read the signed statement.
-	if p, err := base64.StdEncoding.DecodeString(payload); err == nil {
-		var st struct {
-			PredicateType string `json:"predicateType"`
-		}
-		if strictjson.UnmarshalOpen(p, &st) == nil && st.PredicateType != "" {
-			ann[annKey] = st.PredicateType
-		}
+	if st := unverifiedStatement(payload); st.PredicateType != "" {
+		ann[annKey] = st.PredicateType
 	}
 	layer := static.NewLayer(doc, types.MediaType(layerType))
 	ld, _ := layer.Digest()
@@ -138,4 +134,42 @@ func (r *rawImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 		return static.NewLayer(emptyJSON, EmptyMediaType), nil
 	}
 	return nil, fmt.Errorf("no blob %s in the referrer", h)
+}
+
+type statementHint struct {
+	PredicateType string `json:"predicateType"`
+	Subject       []struct {
+		Digest map[string]string `json:"digest"`
+	} `json:"subject"`
+}
+
+// unverifiedStatement reads a DSSE payload without verifying it, for hints.
+func unverifiedStatement(payload string) statementHint {
+	var st statementHint
+	if p, err := base64.StdEncoding.DecodeString(payload); err == nil {
+		_ = strictjson.UnmarshalOpen(p, &st)
+	}
+	return st
+}
+
+// CheckNamesImage refuses a document (DSSE envelope or Sigstore bundle)
+// whose statement, read without verifying it, names subjects but not the
+// image: attached there, no verifier could accept it.
+func CheckNamesImage(doc []byte, im *Image) error {
+	var probe struct {
+		Payload      string `json:"payload"`
+		DSSEEnvelope struct {
+			Payload string `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := strictjson.UnmarshalOpen(bytes.TrimSpace(doc), &probe); err != nil {
+		return fmt.Errorf("%w: expected a DSSE envelope or a Sigstore bundle: %v", ErrMalformed, err)
+	}
+	st := unverifiedStatement(probe.Payload + probe.DSSEEnvelope.Payload)
+	for _, sub := range st.Subject {
+		if "sha256:"+sub.Digest["sha256"] == im.Digest {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the statement names %d subjects, none with the image digest %s; not attached", trustmap.ErrSubjectMismatch, len(st.Subject), im.Digest)
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-build/hallmark/trustmap/oci"
 	"github.com/hallmark-build/hallmark/trustmap/oci/ocitest"
@@ -54,7 +55,7 @@ func TestDistributionAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DOCKER_CONFIG", dir)
-	ocitest.PushLayoutWith(t, cosignLayout, reg.Host+"/hallmark/app", authn.DefaultKeychain)
+	ocitest.PushLayout(t, cosignLayout, reg.Host+"/hallmark/app", remote.WithAuthFromKeychain(authn.DefaultKeychain))
 
 	_, err = oci.New(oci.Options{}).Discover(t.Context(), "oci://"+reg.Host+"/hallmark/app:v1")
 	if !errors.Is(err, oci.ErrUnauthorized) {

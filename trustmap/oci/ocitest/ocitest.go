@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -149,12 +148,9 @@ func PushImageWith(t testing.TB, ref, content string, tr http.RoundTripper) stri
 // PushLayout pushes every manifest of an OCI image layout to repo
 // (HOST/REPO), under the tags its ref.name annotations give (REPO:TAG or
 // TAG) or by digest: images first, then indexes.
-func PushLayout(t testing.TB, dir, repo string) { PushLayoutWith(t, dir, repo, authn.DefaultKeychain) }
-
-// PushLayoutWith is PushLayout with the credentials of kc.
-func PushLayoutWith(t testing.TB, dir, repo string, kc authn.Keychain) {
+// Options such as the credentials or the transport are passed on.
+func PushLayout(t testing.TB, dir, repo string, opts ...remote.Option) {
 	t.Helper()
-	auth := remote.WithAuthFromKeychain(kc)
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -187,13 +183,13 @@ func PushLayoutWith(t testing.TB, dir, repo string, kc authn.Keychain) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				err = remote.WriteIndex(ref(d), ii, auth)
+				err = remote.WriteIndex(ref(d), ii, opts...)
 			} else {
 				img, err2 := idx.Image(d.Digest)
 				if err2 != nil {
 					t.Fatal(err2)
 				}
-				err = remote.Write(ref(d), img, auth)
+				err = remote.Write(ref(d), img, opts...)
 			}
 			if err != nil {
 				t.Fatalf("push %s: %v", d.Digest, err)
