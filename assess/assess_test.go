@@ -62,6 +62,12 @@ func TestSamples(t *testing.T) {
 			if got := a.Unmet(3); !slices.Equal(got, tc.unmet) {
 				t.Errorf("unmet %v, want %v", got, tc.unmet)
 			}
+			// Only l3-fails-is3 contradicts itself: IT1 says a fresh VM per
+			// build, the changed IT6 says environments are reused.
+			if want := tc.name == "l3-fails-is3"; (len(a.Inconsistencies) != 0) != want ||
+				(want && a.Inconsistencies[0].Rule != "fresh-environment-reused") {
+				t.Errorf("inconsistencies %+v", a.Inconsistencies)
+			}
 			// Every failing L3 sample differs from the L3 set in exactly one
 			// answer, so each gap points at one question.
 			if strings.HasPrefix(tc.name, "l3-fails-") {
