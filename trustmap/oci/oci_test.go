@@ -375,6 +375,28 @@ func testRejections(t *testing.T, start starter) {
 		}
 	})
 
+	t.Run("too many attestations", func(t *testing.T) {
+		reg4 := start(t)
+		d := ocitest.PushImage(t, reg4.Host+"/many:v1", "many")
+		many := resolve(t, c, "oci://"+reg4.Host+"/many:v1")
+		env := signed(t, signer, statement(d))
+		for i := 0; i <= oci.MaxAttestations; i++ {
+			// Distinct referrers (their annotations differ), one envelope.
+			doc := []byte(strings.Replace(string(env), "{", fmt.Sprintf(`{"n%d":0,`, i), 1))
+			attach(t, c, many, doc)
+		}
+		reg4.Reset()
+		_, err := c.Discover(ctx, "oci://"+reg4.Host+"/many:v1")
+		if !errors.Is(err, oci.ErrTooMany) {
+			t.Fatalf("got %v, want ErrTooMany", err)
+		}
+		for p := range reg4.Count() {
+			if strings.Contains(p, "/blobs/") {
+				t.Fatalf("blobs were read before the count was checked: %s", p)
+			}
+		}
+	})
+
 	t.Run("plain HTTP only on loopback", func(t *testing.T) {
 		_, err := c.Discover(ctx, "oci://10.1.2.3:5000/app:v1")
 		if !errors.Is(err, oci.ErrInsecure) {
