@@ -186,7 +186,7 @@ func TestOverviewJumpsToComponent(t *testing.T) {
 	m, _ := newModel(t, nil)
 	key(m, "enter", "pgdown", "o")
 	v := m.View()
-	for _, want := range []string{"Overview", "External parameters", "Cache", "0 of  3 answered", "Review"} {
+	for _, want := range []string{"Overview", "External parameters", "Cache", " 0/ 3 answered", "Review"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("overview lacks %q:\n%s", want, v)
 		}

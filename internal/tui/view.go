@@ -204,6 +204,8 @@ func statusWord(s assess.Status) string {
 		return failStyle.Render("NOT MET")
 	case assess.NeedsEvidence:
 		return openStyle.Render("evidence?")
+	case assess.Inconsistent:
+		return failStyle.Render("CONFLICT")
 	}
 	return openStyle.Render("open")
 }
@@ -467,7 +469,23 @@ func (m *Model) overviewView(w int) string {
 				done++
 			}
 		}
-		fmt.Fprintf(&b, "%s%-20s %2d of %2d answered\n", cur, title, done, len(in))
+		again := 0
+		for _, qu := range in {
+			if a := m.doc.Answers[qu.ID]; a.NeedsReanswer != "" && !a.Answered() {
+				again++
+			}
+		}
+		line := fmt.Sprintf("%s%-20s %2d/%2d answered", cur, title, done, len(in))
+		if again > 0 {
+			line += fmt.Sprintf(" · %d to redo", again)
+		}
+		b.WriteString(truncateCells(line, w) + "\n")
+	}
+	if a := m.assessment; len(a.Inconsistencies) > 0 {
+		b.WriteString("\n" + failStyle.Render("Answers that contradict each other:") + "\n")
+		for _, in := range a.Inconsistencies {
+			b.WriteString(wrap("• "+strings.Join(in.Questions, " and ")+": "+in.Message, w) + "\n")
+		}
 	}
 	return b.String()
 }
