@@ -98,14 +98,8 @@ func (s *Server) handlePropose(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: no approver keys are configured (--approver-key): expectations cannot change", ErrConflict))
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req, err := ParseUploadRequest(body)
-	if err != nil {
-		s.fail(w, r, err)
+	req, ok := s.readUpload(w, r)
+	if !ok {
 		return
 	}
 	if req.Package != "" && req.Package != name {

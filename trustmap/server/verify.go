@@ -160,20 +160,27 @@ func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, tr
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// readUpload reads and parses an upload body, answering the error itself.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*UploadRequest, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		var req *UploadRequest
+		if req, err = ParseUploadRequest(body); err == nil {
+			return req, true
+		}
+	}
+	s.fail(w, r, err)
+	return nil, false
+}
+
 // maxPinRetries bounds how often an upload is verified again because
 // another replica changed the package's pin in between.
 const maxPinRetries = 8
 
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req, err := ParseUploadRequest(body)
-	if err != nil {
-		s.fail(w, r, err)
+	req, ok := s.readUpload(w, r)
+	if !ok {
 		return
 	}
 	resp, err := s.Verify(r.Context(), req)
