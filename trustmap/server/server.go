@@ -310,8 +310,10 @@ type actorKey struct{}
 
 // actor is who made an authenticated request: a token name or a
 // certificate subject.
-func actor(r *http.Request) string {
-	a, _ := r.Context().Value(actorKey{}).(string)
+func actor(r *http.Request) string { return actorOf(r.Context()) }
+
+func actorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
 	return a
 }
 

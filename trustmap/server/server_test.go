@@ -365,6 +365,9 @@ func TestExpectationChangeNeedsDistinctApprovers(t *testing.T) {
 	if strings.Join(events, " ") != "first-use proposed approved approved applied" {
 		t.Fatalf("audit: %v", events)
 	}
+	if audit.Entries[0].Actor != "token:ci" || audit.Entries[1].Actor != "token:ci" {
+		t.Fatalf("the audit log does not name the uploader and proposer: %+v", audit.Entries[:2])
+	}
 	if !strings.Contains(string(audit.Entries[4].Detail), approvers[0].Fingerprint()) || !strings.Contains(string(audit.Entries[4].Detail), approvers[1].Fingerprint()) {
 		t.Fatalf("applied entry does not name the approvers: %s", audit.Entries[4].Detail)
 	}

@@ -303,7 +303,7 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 		ErrorCodes: trustmap.ErrorNames(verr), Subjects: recSubjects,
 		Provenance: prov, Attestations: atts,
 		Result: document(store.KindResult, resultJSON), VSA: document(store.KindVSA, vsa),
-		ExpectPin: version, PinVersion: version,
+		ExpectPin: version, PinVersion: version, Actor: actorOf(ctx),
 	}
 	if verr != nil && len(rec.ErrorCodes) == 0 {
 		rec.ErrorCodes = []string{"ErrVerification"}

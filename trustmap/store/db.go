@@ -306,7 +306,7 @@ func (d *DB) PutRecord(ctx context.Context, rec *Record, at time.Time) (*Record,
 			if !created {
 				return fmt.Errorf("%w: package %q was pinned by another upload", ErrPinConflict, rec.Package)
 			}
-			if err := appendAudit(ctx, tx, at, "first-use", rec.Package, "upload "+rec.ID, rec.NewPin); err != nil {
+			if err := appendAudit(ctx, tx, at, "first-use", rec.Package, rec.Actor, map[string]any{"record": rec.ID, "expectations": rec.NewPin}); err != nil {
 				return err
 			}
 		}

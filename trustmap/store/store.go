@@ -95,6 +95,9 @@ type Record struct {
 	// NewPin, when set, is a first-use pin this verdict creates: the record
 	// is stored only if no pin exists for the package yet.
 	NewPin *trustmap.TOFUEntry
+	// Actor is who uploaded (a token name or certificate subject), for
+	// the audit log.
+	Actor string
 	// ExpectPin is the pin version the verdict was computed against; the
 	// record is refused with ErrPinConflict if the pin is no longer at it.
 	ExpectPin int64
