@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,30 +247,42 @@ func testRejections(t *testing.T, start starter) {
 	})
 
 	t.Run("tag moved between resolve and fetch", func(t *testing.T) {
-		// The tag is read once; after it, the registry moves it to v2. The
-		// verification stays with the digest it resolved.
+		// The tag is read once. Right after, while the attestations are
+		// looked up, the registry moves it to another image that carries
+		// its own (valid) provenance: the verification stays with the
+		// digest it resolved, reads nothing by that tag again, and reports
+		// the image it verified.
 		reg2 := start(t)
 		d1 := ocitest.PushImage(t, reg2.Host+"/app:latest", "one")
 		i1 := resolve(t, c, "oci://"+reg2.Host+"/app:latest")
 		attach(t, c, i1, signed(t, signer, statement(d1)))
 		d2 := ocitest.PushImage(t, reg2.Host+"/app:v2", "two")
-		moved := false
+		attach(t, c, resolve(t, c, "oci://"+reg2.Host+"/app:v2"), signed(t, signer, statement(d2)))
+		var mu sync.Mutex
+		tagReads, moved := 0, false
 		reg2.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/latest") {
-				if moved {
-					t.Errorf("the tag was read twice")
-				}
-				moved = true
+			if r.Method != http.MethodGet {
+				return false
+			}
+			mu.Lock()
+			if strings.HasSuffix(r.URL.Path, "/manifests/latest") {
+				tagReads++
+			}
+			move := !moved && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-"))
+			moved = moved || move
+			mu.Unlock()
+			if move {
+				// The push's own requests come through here too.
+				ocitest.PushImage(t, reg2.Host+"/app:latest", "two") // the tag now names d2
 			}
 			return false
 		}
 		d, res, err := v.verify(t, c, "oci://"+reg2.Host+"/app:latest")
-		if err != nil || !res.Passed || d.Image.Digest != d1 {
-			t.Fatalf("err=%v digest=%s", err, d.Image.Digest)
-		}
-		// The moved tag now names d2: pinned to d1, it is refused.
 		reg2.Intercept = nil
-		ocitest.PushImage(t, reg2.Host+"/app:latest", "two")
+		if err != nil || !res.Passed || d.Image.Digest != d1 || !moved || tagReads != 1 {
+			t.Fatalf("err=%v digest=%s moved=%v tag reads=%d", err, d.Image.Digest, moved, tagReads)
+		}
+		// Pinned to d1, the moved tag is refused.
 		_, _, err = v.verify(t, c, "oci://"+reg2.Host+"/app:latest@"+d1)
 		if !errors.Is(err, oci.ErrTagMoved) || !strings.Contains(err.Error(), d2) {
 			t.Fatalf("got %v, want ErrTagMoved naming %s", err, d2)
