@@ -118,19 +118,25 @@ func (c *Client) open(r Reference) (store, error) {
 // again: everything after goes by the digest it resolved to. With both a
 // tag and a digest, the tag must still name the digest (ErrTagMoved).
 func (c *Client) Resolve(ctx context.Context, ref string) (*Image, error) {
-	r, err := ParseReference(ref)
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.open(r)
-	if err != nil {
-		return nil, err
-	}
-	_, im, err := resolve(ctx, s, r)
+	_, _, im, err := c.resolve(ctx, ref)
 	return im, err
 }
 
-func resolve(ctx context.Context, s store, r Reference) (*cache, *Image, error) {
+// resolve parses ref, opens its store and resolves it.
+func (c *Client) resolve(ctx context.Context, ref string) (store, *cache, *Image, error) {
+	r, err := ParseReference(ref)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := c.open(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cs, im, err := resolveIn(ctx, s, r)
+	return s, cs, im, err
+}
+
+func resolveIn(ctx context.Context, s store, r Reference) (*cache, *Image, error) {
 	cs := newCache(s)
 	im := &Image{Reference: r.raw}
 	var d v1.Hash
@@ -166,15 +172,7 @@ func resolve(ctx context.Context, s store, r Reference) (*cache, *Image, error) 
 // Every manifest and blob is read once, by digest, after its size was
 // checked against the caps. Finding nothing is ErrNoAttestations.
 func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
-	r, err := ParseReference(ref)
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.open(r)
-	if err != nil {
-		return nil, err
-	}
-	cs, im, err := resolve(ctx, s, r)
+	s, cs, im, err := c.resolve(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
