@@ -34,6 +34,10 @@ type Certifier struct {
 	// findings (hallmark attest --waive). Absent or false: such an
 	// attestation is rejected.
 	AllowBestPracticeWaivers bool `json:"allowBestPracticeWaivers,omitempty"`
+	// Verifiers lets this certifier sign verifier-trust documents (which
+	// verifiers' VSAs are accepted). Absent or false: it certifies
+	// builders only.
+	Verifiers bool `json:"verifiers,omitempty"`
 
 	key *attest.PublicKey
 }
@@ -96,10 +100,13 @@ type Revocations struct {
 // attestations (builder.idRegexp) whose pattern matches it, and an
 // attestation whose idRegexp is exactly this text.
 type Revocation struct {
-	AttestationDigest string    `json:"attestationDigest,omitempty"`
-	BuilderID         string    `json:"builderId,omitempty"`
-	IssuedBefore      time.Time `json:"issuedBefore,omitzero"`
-	Reason            string    `json:"reason"`
+	AttestationDigest string `json:"attestationDigest,omitempty"`
+	BuilderID         string `json:"builderId,omitempty"`
+	// VerifierID revokes verifier-trust documents for that verifier.id
+	// issued before IssuedBefore.
+	VerifierID   string    `json:"verifierId,omitempty"`
+	IssuedBefore time.Time `json:"issuedBefore,omitzero"`
+	Reason       string    `json:"reason"`
 }
 
 // ParseRevocations decodes a revocations file.
@@ -110,9 +117,9 @@ func ParseRevocations(b []byte) (*Revocations, error) {
 	}
 	for i, x := range r.Revoked {
 		byDigest := x.AttestationDigest != ""
-		byBuilder := x.BuilderID != "" || !x.IssuedBefore.IsZero()
-		if byDigest == byBuilder || (byBuilder && (x.BuilderID == "" || x.IssuedBefore.IsZero())) {
-			return nil, fmt.Errorf("%w: revoked[%d]: give attestationDigest, or builderId with issuedBefore", ErrMalformedRevocations, i)
+		byName := x.BuilderID != "" || x.VerifierID != "" || !x.IssuedBefore.IsZero()
+		if byDigest == byName || (byName && ((x.BuilderID == "") == (x.VerifierID == "") || x.IssuedBefore.IsZero())) {
+			return nil, fmt.Errorf("%w: revoked[%d]: give attestationDigest, or builderId or verifierId with issuedBefore", ErrMalformedRevocations, i)
 		}
 		if byDigest && (len(x.AttestationDigest) != 64 || !isLowerHex(x.AttestationDigest)) {
 			return nil, fmt.Errorf("%w: revoked[%d]: attestationDigest: expected 64 lowercase hex digits (the sha256 of the DSSE payload), got %q", ErrMalformedRevocations, i, x.AttestationDigest)

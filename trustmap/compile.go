@@ -37,6 +37,9 @@ type CompileOptions struct {
 	// entry: their provenance then needs a verified transparency-log entry
 	// or signed timestamp.
 	RequireKeyTimestamp bool
+	// VerifierTrust are signed verifier-trust documents: the verifiers
+	// whose VSAs the map accepts (a v3 map).
+	VerifierTrust []Attestation
 }
 
 // Rejection is an attestation that did not become a roots entry.
@@ -98,7 +101,17 @@ func Compile(ctx context.Context, certs *Certifiers, atts []Attestation, opts Co
 		out.Accepted = append(out.Accepted, Accepted{Name: a.Name, Digest: es[0].AttestationDigest})
 		entries = append(entries, es...)
 	}
-	roots, err := NewRoots(opts.At, entries)
+	var verifiers []TrustedVerifier
+	for _, a := range opts.VerifierTrust {
+		vs, digest, err := compileVerifierTrust(ctx, a, certs, opts)
+		if err != nil {
+			out.Rejected = append(out.Rejected, Rejection{Name: a.Name, Reason: err.Error(), Err: err})
+			continue
+		}
+		out.Accepted = append(out.Accepted, Accepted{Name: a.Name, Digest: digest})
+		verifiers = append(verifiers, vs...)
+	}
+	roots, err := NewRootsWithVerifiers(opts.At, entries, verifiers)
 	if err != nil {
 		return nil, err
 	}

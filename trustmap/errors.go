@@ -86,4 +86,23 @@ var (
 	ErrApprovalMismatch     = errors.New("approval does not match the provenance")
 	ErrApprovalStale        = errors.New("approval older than the current expectation")
 	ErrMalformedSerialState = errors.New("malformed serial state file")
+	ErrInvalidVerifier      = errors.New("invalid trusted verifier")
+)
+
+// VSA verification failures (verify-vsa, and the source and dependency
+// checks of verify).
+var (
+	ErrNoVSA                 = errors.New("no VSA")
+	ErrMalformedVSA          = errors.New("malformed VSA")
+	ErrVSAUntrustedVerifier  = errors.New("VSA signed by no trusted verifier")
+	ErrVSAVerifierMismatch   = errors.New("VSA signer does not match its verifier.id")
+	ErrVSAResourceMismatch   = errors.New("VSA resourceUri differs from the expected one")
+	ErrVSAResourceNotTrusted = errors.New("verifier not trusted for this resource URI")
+	ErrVSAFailed             = errors.New("VSA verificationResult is not PASSED")
+	ErrVSALevelTooLow        = errors.New("VSA does not verify the required level")
+	ErrVSAUntrustedTrack     = errors.New("verifier not trusted for this track and level")
+	ErrVSAStale              = errors.New("VSA timeVerified too old or in the future")
+	ErrSourceNotFound        = errors.New("no source revision in the provenance")
+	ErrSourceNotVerified     = errors.New("source revision not covered by a VSA at the required level")
+	ErrDependencyNotVerified = errors.New("dependency not covered by a VSA at the required level")
 )

@@ -23,6 +23,11 @@ import (
 // their DSSE payload).
 const RootsSchema = "https://hallmark.build/roots/v2"
 
+// RootsSchemaV3 is v2 plus trusted verifiers (whose VSAs are accepted).
+// Compile writes it only for a map that has verifiers, so maps without
+// them stay readable by trustmap releases that know v2 only.
+const RootsSchemaV3 = "https://hallmark.build/roots/v3"
+
 // RootsSchemaV1 is the first roots format: no serial, no expiry, entries
 // name attestations by the sha256 of their envelope file. It is still read
 // when unsigned; signed, it is refused (it could be an old map replayed).
@@ -51,6 +56,11 @@ type Roots struct {
 	Expires    time.Time `json:"expires,omitzero"`
 	CompiledAt time.Time `json:"compiledAt"`
 	Entries    []Entry   `json:"entries"`
+	// Verifiers (v3) are the verifiers whose VSAs are accepted, for
+	// sources and dependencies and for verify-vsa.
+	Verifiers []TrustedVerifier `json:"verifiers,omitempty"`
+
+	verifierSet *VerifierSet
 
 	index     map[string][]int // signerKey + "\x00" + builderID -> entries
 	byIssuer  map[string][]int // OIDC issuer -> Sigstore entries
@@ -119,7 +129,19 @@ func (e *Entry) Contains(t time.Time) bool { return !t.Before(e.ValidFrom) && t.
 // reproducible output. Its Serial and Expires are left for the caller
 // (Compile sets them).
 func NewRoots(compiledAt time.Time, entries []Entry) (*Roots, error) {
-	r := &Roots{Schema: RootsSchema, CompiledAt: compiledAt.UTC(), Entries: slices.Clone(entries)}
+	return NewRootsWithVerifiers(compiledAt, entries, nil)
+}
+
+// NewRootsWithVerifiers is NewRoots with trusted verifiers: a map with
+// verifiers is a v3 map.
+func NewRootsWithVerifiers(compiledAt time.Time, entries []Entry, verifiers []TrustedVerifier) (*Roots, error) {
+	r := &Roots{Schema: RootsSchema, CompiledAt: compiledAt.UTC(), Entries: slices.Clone(entries), Verifiers: slices.Clone(verifiers)}
+	if len(r.Verifiers) > 0 {
+		r.Schema = RootsSchemaV3
+		slices.SortFunc(r.Verifiers, func(a, b TrustedVerifier) int {
+			return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Signer.id(), b.Signer.id()), a.ValidFrom.Compare(b.ValidFrom), cmp.Compare(a.AttestationDigest, b.AttestationDigest))
+		})
+	}
 	if r.Entries == nil {
 		r.Entries = []Entry{}
 	}
@@ -175,6 +197,11 @@ func (r *Roots) buildIndex() error {
 		r.index[k] = append(r.index[k], i)
 		r.builders[e.BuilderID] = true
 	}
+	vs, err := NewVerifierSet(r.Verifiers)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformedRoots, err)
+	}
+	r.verifierSet = vs
 	return nil
 }
 
@@ -275,18 +302,22 @@ func (r *Roots) Marshal() ([]byte, error) { return canonical.JSON(r) }
 func ParseRoots(b []byte) (*Roots, error) {
 	var r Roots
 	schema := RootsSchema
-	if probeSchema(b) == RootsSchemaV1 {
-		schema = RootsSchemaV1
+	if s := probeSchema(b); s == RootsSchemaV1 || s == RootsSchemaV3 {
+		schema = s
 	}
 	if err := decodeDocument(b, &r, schema, MaxRootsBytes, ErrMalformedRoots); err != nil {
 		return nil, err
 	}
 	switch {
+	case schema != RootsSchemaV3 && len(r.Verifiers) > 0:
+		return nil, fmt.Errorf("%w: verifiers are a v3 field (schema %q), got them in %s", ErrMalformedRoots, RootsSchemaV3, schema)
+	case schema == RootsSchemaV3 && len(r.Verifiers) == 0:
+		return nil, fmt.Errorf("%w: a v3 map has verifiers; without them it is a v2 map", ErrMalformedRoots)
 	case schema == RootsSchemaV1 && (r.Serial != 0 || !r.Expires.IsZero()):
 		return nil, fmt.Errorf("%w: serial and expires are v2 fields; a v1 map has neither", ErrMalformedRoots)
-	case schema == RootsSchema && (r.Serial == 0 || r.Expires.IsZero()):
-		return nil, fmt.Errorf("%w: a v2 map needs a serial (1 or more) and expires", ErrMalformedRoots)
-	case schema == RootsSchema && !r.Expires.After(r.CompiledAt):
+	case schema != RootsSchemaV1 && (r.Serial == 0 || r.Expires.IsZero()):
+		return nil, fmt.Errorf("%w: a %s map needs a serial (1 or more) and expires", ErrMalformedRoots, schema)
+	case schema != RootsSchemaV1 && !r.Expires.After(r.CompiledAt):
 		return nil, fmt.Errorf("%w: expires %s is not after compiledAt %s", ErrMalformedRoots, r.Expires.Format(time.RFC3339), r.CompiledAt.Format(time.RFC3339))
 	}
 	if err := r.buildIndex(); err != nil {
