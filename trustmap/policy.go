@@ -21,6 +21,12 @@ import (
 // (v2: v1 plus serial and expires, required when the policy is signed).
 const PolicySchema = "https://hallmark.build/policy/v2"
 
+// PolicySchemaV3 is v2 plus the source and dependency requirements of a
+// package (source.minLevel, dependencies.minLevel): a policy that has them
+// says v3, so that a trustmap that knows only v2 refuses it rather than
+// passing what it cannot check.
+const PolicySchemaV3 = "https://hallmark.build/policy/v3"
+
 // PolicySchemaV1 is the first policy format (no serial, no expiry): still
 // read when unsigned; signed, it is refused, since it could be an older
 // policy with fewer restrictions replayed.
@@ -51,6 +57,10 @@ type PackagePolicy struct {
 	ExternalParameters map[string]Matcher   `json:"externalParameters,omitempty"`
 	IgnoreParameters   []string             `json:"ignoreParameters,omitempty"`
 	InternalParameters map[string]Matcher   `json:"internalParameters,omitempty"`
+	// Source and Dependencies (policy v3) require VSAs (or provenance) for
+	// the source revision and the resolved dependencies.
+	Source       *SourcePolicy     `json:"source,omitempty"`
+	Dependencies *DependencyPolicy `json:"dependencies,omitempty"`
 }
 
 // Matcher is an expectation on one parameter (addressed by a JSON Pointer,
@@ -153,8 +163,8 @@ func decodeValue(b []byte) (any, error) {
 func ParsePolicy(b []byte) (*Policy, error) {
 	var p Policy
 	schema := PolicySchema
-	if probeSchema(b) == PolicySchemaV1 {
-		schema = PolicySchemaV1
+	if s := probeSchema(b); s == PolicySchemaV1 || s == PolicySchemaV3 {
+		schema = s
 	}
 	if err := decodeDocument(b, &p, schema, MaxPolicyBytes, ErrMalformedPolicy); err != nil {
 		return nil, err
@@ -177,6 +187,19 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		for _, list := range [][]string{pp.BuilderIDs, pp.BuildTypes} {
 			if slices.Contains(list, "") {
 				return nil, fmt.Errorf("%w: package %q: empty builderId or buildType", ErrMalformedPolicy, name)
+			}
+		}
+		if (pp.Source != nil || pp.Dependencies != nil) && schema != PolicySchemaV3 {
+			return nil, fmt.Errorf("%w: package %q: source and dependencies are policy v3 fields (schema %q), got them in %s", ErrMalformedPolicy, name, PolicySchemaV3, schema)
+		}
+		if pp.Source != nil {
+			if err := pp.Source.validate(); err != nil {
+				return nil, fmt.Errorf("%w: package %q: %v", ErrMalformedPolicy, name, err)
+			}
+		}
+		if pp.Dependencies != nil {
+			if err := pp.Dependencies.validate(); err != nil {
+				return nil, fmt.Errorf("%w: package %q: %v", ErrMalformedPolicy, name, err)
 			}
 		}
 		if pp.MinLevel != nil && *pp.MinLevel < 1 {

@@ -44,6 +44,8 @@ type Provenance struct {
 
 	// firstDependency is resolvedDependencies[0].uri (often the source).
 	firstDependency string
+	// Dependencies are the resolvedDependencies entries (v1 only).
+	Dependencies []ResolvedDependency
 	// zeroTime names a time given explicitly as the zero time.
 	zeroTime string
 
@@ -112,14 +114,21 @@ func (p *Provenance) BuildTime() time.Time {
 	return p.StartedOn
 }
 
+// ResolvedDependency is one resolvedDependencies entry: an artifact the
+// build read (the source revision, a base image, a library), named by URI
+// or name and identified by its digests.
+type ResolvedDependency struct {
+	URI    string            `json:"uri"`
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
 type provenanceV1 struct {
 	BuildDefinition struct {
-		BuildType            string          `json:"buildType"`
-		ExternalParameters   json.RawMessage `json:"externalParameters"`
-		InternalParameters   json.RawMessage `json:"internalParameters"`
-		ResolvedDependencies []struct {
-			URI string `json:"uri"`
-		} `json:"resolvedDependencies"`
+		BuildType            string               `json:"buildType"`
+		ExternalParameters   json.RawMessage      `json:"externalParameters"`
+		InternalParameters   json.RawMessage      `json:"internalParameters"`
+		ResolvedDependencies []ResolvedDependency `json:"resolvedDependencies"`
 	} `json:"buildDefinition"`
 	RunDetails struct {
 		Builder struct {
@@ -203,6 +212,7 @@ func (v *provenanceV1) provenance(predicateType string) (*Provenance, error) {
 	p.extRaw, p.intRaw = v.BuildDefinition.ExternalParameters, v.BuildDefinition.InternalParameters
 	if deps := v.BuildDefinition.ResolvedDependencies; len(deps) > 0 {
 		p.firstDependency = deps[0].URI
+		p.Dependencies = deps
 	}
 	for _, raw := range []json.RawMessage{p.extRaw, p.intRaw} {
 		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] != '{' && string(t) != "null" {

@@ -55,6 +55,19 @@ type VerifyOptions struct {
 	// builder certification covered the build time but has since expired.
 	IgnoreCertificationAtVerifyTimeUnsafe bool
 
+	// VSAs are the verification summaries that may vouch for the source
+	// revision and the dependencies (a policy's source and dependencies).
+	VSAs []VSAInput
+	// DependencyProvenance is provenance of dependencies: a dependency is
+	// covered by a document that verifies for its digest at the required
+	// level against the roots.
+	DependencyProvenance []VSAInput
+	// Verifiers are the verifiers whose VSAs are accepted; nil: the
+	// roots' verifiers.
+	Verifiers *VerifierSet
+	// VSAMaxAge is how old a VSA may be (DefaultVSAMaxAge when zero).
+	VSAMaxAge time.Duration
+
 	// budget bounds the signature checks of one provenance file.
 	budget *attest.SignatureBudget
 }
@@ -122,6 +135,13 @@ type Result struct {
 	SignatureChecks int `json:"signatureChecks,omitempty"`
 	// InputDigests are the sha256 of each provenance document (for VSAs).
 	InputDigests []string `json:"-"`
+	// VSAs are the VSAs the source and dependency checks relied on, and
+	// DependencyProvenance the dependencies' provenance.
+	VSAs                 []UsedVSA `json:"vsas,omitempty"`
+	DependencyProvenance []UsedVSA `json:"dependencyProvenance,omitempty"`
+	// DependencyLevels counts the dependencies checked at each level
+	// (SLSA_BUILD_LEVEL_n), as a VSA's dependencyLevels.
+	DependencyLevels map[string]uint64 `json:"dependencyLevels,omitempty"`
 }
 
 // NoExpectations reports whether the verification checked no expectations
@@ -219,9 +239,28 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 		return fail(err)
 	}
 	var errs []error
+	var chain *supplyChain
 	for i, raw := range docs {
 		d := verifyDocument(ctx, roots, raw, artifacts, pkg, o)
 		d.Index = i
+		if d.Passed && pkg != nil && (pkg.Source != nil || pkg.Dependencies != nil) {
+			// The source and dependencies of this document, never of
+			// another: fields are not combined across documents.
+			if chain == nil {
+				chain = newSupplyChain(ctx, roots, o, res)
+			}
+			res.VSAs, res.DependencyProvenance, res.DependencyLevels = nil, nil, nil
+			if pkg.Source != nil {
+				chain.checkSource(&d, d.provenance, pkg.Source)
+			}
+			if pkg.Dependencies != nil && d.err == nil {
+				chain.checkDependencies(&d, d.provenance, pkg.Dependencies)
+			}
+			d.Passed = d.err == nil
+			if !d.Passed {
+				res.VSAs, res.DependencyProvenance, res.DependencyLevels = nil, nil, nil
+			}
+		}
 		res.Documents = append(res.Documents, d)
 		sum := sha256.Sum256(raw)
 		res.InputDigests = append(res.InputDigests, hex.EncodeToString(sum[:]))

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -416,8 +417,10 @@ func TestVSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "https://verifier.example/registry", ResourceURI: "pkg:example-app@1.2.3",
-		Subjects: map[string]string{"app-1.2.3.tar.gz": "aa"}, PolicyURI: "policy.json", PolicyData: []byte("{}"), At: verifyAt})
+	sha := strings.Repeat("ab", 32)
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "https://verifier.example/registry", VerifierVersion: "v1.2.0", ResourceURI: "pkg:generic/example-app@1.2.3",
+		Subjects: map[string]string{"app-1.2.3.tar.gz": sha}, PolicyURI: "file:///etc/hallmark/policy.json", PolicyData: []byte("{}"),
+		InputAttestations: []trustmap.VSARef{{URI: "file:///in/app.intoto.jsonl", Digest: map[string]string{"sha256": sha}}}, At: verifyAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,9 +431,12 @@ func TestVSA(t *testing.T) {
 	json.Unmarshal(st, &got)
 	p := got.Predicate
 	if got.PredicateType != trustmap.VSAPredicateType || p.VerificationResult != "PASSED" || len(p.VerifiedLevels) != 1 || p.VerifiedLevels[0] != "SLSA_BUILD_LEVEL_3" ||
-		p.ResourceURI != "pkg:example-app@1.2.3" || len(p.InputAttestations) != 1 || p.Policy.Digest["sha256"] == "" || p.SLSAVersion != "1.0" {
+		p.ResourceURI != "pkg:generic/example-app@1.2.3" || len(p.InputAttestations) != 1 || p.Policy.Digest["sha256"] == "" || p.Policy.URI != "file:///etc/hallmark/policy.json" ||
+		p.SLSAVersion != "1.0" || p.Verifier.Version["trustmap"] != "v1.2.0" {
 		t.Fatalf("VSA %+v", got)
 	}
+	// The in-toto attestation library reads it and its validators accept it.
+	assertInTotoVSA(t, st)
 	// The signed VSA is plain DSSE: go-securesystemslib verifies it with the
 	// public key alone.
 	key := keyFile(t, "auditor.key", "auditor-test-password")
@@ -447,10 +453,25 @@ func TestVSA(t *testing.T) {
 	}
 
 	failed := &trustmap.Result{Passed: false, Level: 3}
-	st, _ = trustmap.NewVSA(failed, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "b"}, At: verifyAt})
+	st, err = trustmap.NewVSA(failed, trustmap.VSAOptions{VerifierID: "https://verifier.example/registry", ResourceURI: "pkg:generic/a", PolicyURI: trustmap.InlineExpectationsURI, Subjects: map[string]string{"a": sha}, At: verifyAt})
+	if err != nil {
+		t.Fatal(err)
+	}
 	json.Unmarshal(st, &got)
-	if got.Predicate.VerificationResult != "FAILED" || len(got.Predicate.VerifiedLevels) != 0 {
+	if got.Predicate.VerificationResult != "FAILED" || !slices.Equal(got.Predicate.VerifiedLevels, []string{"FAILED"}) {
 		t.Fatalf("failed VSA %+v", got.Predicate)
+	}
+	assertInTotoVSA(t, st)
+	// A VSA must say what it is about and what it checked against.
+	for name, o := range map[string]trustmap.VSAOptions{
+		"no resourceUri":       {VerifierID: "https://v.example", PolicyURI: trustmap.InlineExpectationsURI, Subjects: map[string]string{"a": sha}, At: verifyAt},
+		"bare resourceUri":     {VerifierID: "https://v.example", ResourceURI: "example-app", PolicyURI: trustmap.InlineExpectationsURI, Subjects: map[string]string{"a": sha}, At: verifyAt},
+		"no policy.uri":        {VerifierID: "https://v.example", ResourceURI: "pkg:generic/a", Subjects: map[string]string{"a": sha}, At: verifyAt},
+		"relative policy path": {VerifierID: "https://v.example", ResourceURI: "pkg:generic/a", PolicyURI: "policy.json", Subjects: map[string]string{"a": sha}, At: verifyAt},
+	} {
+		if _, err := trustmap.NewVSA(failed, o); err == nil {
+			t.Errorf("%s: NewVSA accepted it", name)
+		}
 	}
 }
 
@@ -533,7 +554,7 @@ func TestNoExpectationsNeverYieldsAPassedVSA(t *testing.T) {
 	if err != nil || !res.Passed || !res.NoExpectations() || !strings.Contains(res.Expectations, "none") {
 		t.Fatalf("insecure run: %v %+v", err, res)
 	}
-	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "b"}, At: verifyAt})
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "https://v.example", ResourceURI: "pkg:generic/a", PolicyURI: trustmap.NoExpectationsURI, Subjects: map[string]string{"a": strings.Repeat("ab", 32)}, At: verifyAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +562,7 @@ func TestNoExpectationsNeverYieldsAPassedVSA(t *testing.T) {
 		Predicate trustmap.VSA `json:"predicate"`
 	}
 	json.Unmarshal(st, &got)
-	if got.Predicate.VerificationResult != "FAILED" || len(got.Predicate.VerifiedLevels) != 0 {
+	if got.Predicate.VerificationResult != "FAILED" || !slices.Equal(got.Predicate.VerifiedLevels, []string{"FAILED"}) {
 		t.Fatalf("VSA of a run without expectations: %+v", got.Predicate)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	vsa1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -41,19 +42,29 @@ type LevelRequirement struct {
 	Level int
 }
 
-// ParseLevelRequirement reads "SLSA_BUILD_LEVEL_3" or a property name.
+// ParseLevelRequirement reads "SLSA_BUILD_LEVEL_3" or a property name;
+// "3" and "L3" are SLSA_BUILD_LEVEL_3, as levels are written elsewhere.
 func ParseLevelRequirement(s string) (LevelRequirement, error) {
+	if m := shortLevel.FindStringSubmatch(s); m != nil {
+		s = "SLSA_BUILD_LEVEL_" + m[1]
+	}
 	if track, l, ok := parseLevelName(s); ok {
 		if l < 1 {
 			return LevelRequirement{}, fmt.Errorf("level %s: expected a level of 1 or more to require, got %s", safetext.Quote(s), map[bool]string{true: "UNEVALUATED", false: "0"}[l < 0])
 		}
 		return LevelRequirement{Name: s, Track: track, Level: l}, nil
 	}
-	if s == "FAILED" || !propertyName.MatchString(s) {
+	if s == "FAILED" || !requiredProperty.MatchString(s) {
 		return LevelRequirement{}, fmt.Errorf("level %s: expected SLSA_<TRACK>_LEVEL_<n> (SLSA_BUILD_LEVEL_3, SLSA_SOURCE_LEVEL_2) or a property such as SLSA_SOURCE_TWO_PARTY_REVIEWED", safetext.Quote(s))
 	}
 	return LevelRequirement{Name: s}, nil
 }
+
+var shortLevel = regexp.MustCompile(`^[Ll]?([0-9])$`)
+
+// requiredProperty is a verifiedLevels value one may require: upper-case
+// words joined by underscores (SLSA_SOURCE_TWO_PARTY_REVIEWED).
+var requiredProperty = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
 
 // VerifyVSAOptions are what a VSA is checked against.
 type VerifyVSAOptions struct {
@@ -163,21 +174,11 @@ func readVSA(ctx context.Context, set *VerifierSet, in VSAInput, o VerifyVSAOpti
 			}
 			payload, signer = p, Signer{KeyFingerprint: key.Fingerprint}
 		} else {
-			if o.Sigstore == nil {
-				d.add(failed("sigstore", "a Sigstore trusted root", "none", fmt.Errorf("%w: no Sigstore trusted root configured", ErrSigstoreVerification)))
+			p, sg, ok := verifyVSAEntity(d, b, o)
+			if !ok {
 				return nil
 			}
-			sv, err := verifySigstoreEntity(b, o.Sigstore)
-			if err != nil {
-				d.add(failed("signature", "a Sigstore signature verified offline against the "+o.Sigstore.Description, "", err))
-				return nil
-			}
-			if sv.payloadType != InTotoPayloadType {
-				d.add(failed("payload-type", InTotoPayloadType, sv.payloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(sv.payloadType))))
-				return nil
-			}
-			d.add(pass("signature", "a Sigstore certificate ("+o.Sigstore.Description+")", sv.signer.SAN+" (issuer "+sv.signer.OIDCIssuer+")"))
-			payload, signer = sv.payload, sv.signer
+			payload, signer = p, sg
 		}
 	} else {
 		env, err := attest.ParseEnvelope(raw)
@@ -194,7 +195,31 @@ func readVSA(ctx context.Context, set *VerifierSet, in VSAInput, o VerifyVSAOpti
 		}
 		payload, signer = p, Signer{KeyFingerprint: key.Fingerprint}
 	}
-	c := &vsaClaim{name: in.Name, set: set}
+	return readVSAStatement(set, in.Name, payload, signer, o, d)
+}
+
+// verifyVSAEntity verifies a keyless VSA (a Sigstore bundle) offline.
+func verifyVSAEntity(d *Document, entity verify.SignedEntity, o VerifyVSAOptions) ([]byte, Signer, bool) {
+	if o.Sigstore == nil {
+		d.add(failed("sigstore", "a Sigstore trusted root", "none", fmt.Errorf("%w: no Sigstore trusted root configured", ErrSigstoreVerification)))
+		return nil, Signer{}, false
+	}
+	sv, err := verifySigstoreEntity(entity, o.Sigstore)
+	if err != nil {
+		d.add(failed("signature", "a Sigstore signature verified offline against the "+o.Sigstore.Description, "", err))
+		return nil, Signer{}, false
+	}
+	if sv.payloadType != InTotoPayloadType {
+		d.add(failed("payload-type", InTotoPayloadType, sv.payloadType, fmt.Errorf("%w: expected %q, got %q", ErrWrongPayloadType, InTotoPayloadType, trunc(sv.payloadType))))
+		return nil, Signer{}, false
+	}
+	d.add(pass("signature", "a Sigstore certificate ("+o.Sigstore.Description+")", sv.signer.SAN+" (issuer "+sv.signer.OIDCIssuer+")"))
+	return sv.payload, sv.signer, true
+}
+
+// readVSAStatement reads a verified VSA payload signed by signer.
+func readVSAStatement(set *VerifierSet, name string, payload []byte, signer Signer, o VerifyVSAOptions, d *Document) *vsaClaim {
+	c := &vsaClaim{name: name, set: set}
 	c.payloadDigest = payloadDigest(payload)
 	d.PayloadDigest = c.payloadDigest
 

@@ -74,6 +74,8 @@ func TestDoctypeIdentifiers(t *testing.T) {
 		{doctype.TOFUSchema, trustmap.TOFUSchema}, {doctype.ApprovalSchema, trustmap.ApprovalSchema}, {doctype.ApprovalPayloadType, trustmap.ApprovalPayloadType},
 		{doctype.RootsSchemaV1, trustmap.RootsSchemaV1}, {doctype.PolicySchemaV1, trustmap.PolicySchemaV1}, {doctype.TOFUSchemaV1, trustmap.TOFUSchemaV1}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
 		{doctype.ProvenanceV1, trustmap.ProvenanceV1}, {doctype.ProvenanceV02, trustmap.ProvenanceV02},
+		{doctype.RootsSchemaV3, trustmap.RootsSchemaV3}, {doctype.PolicySchemaV3, trustmap.PolicySchemaV3},
+		{doctype.VerifierTrustSchema, trustmap.VerifierTrustSchema}, {doctype.VerifierTrustPayloadType, trustmap.VerifierTrustPayloadType},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("doctype has %q, trustmap %q", c[0], c[1])

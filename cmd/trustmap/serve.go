@@ -26,6 +26,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/trustmap"
 	"github.com/hallmark-build/hallmark/trustmap/server"
 	"github.com/hallmark-build/hallmark/trustmap/store"
 )
@@ -134,9 +135,12 @@ func loadTrust(ctx context.Context, e *env, f serveFlags, vsaKey *attest.Private
 		return nil, cli.Usage(fmt.Errorf("--approval-threshold %d: expected 1 to %d (the number of --approver-key)", f.approvalThresh, len(approvers)))
 	}
 	t := &server.Trust{
-		Roots: v.roots, Policy: v.policy, PolicyData: v.policyData, PolicyURI: vf.policy,
+		Roots: v.roots, Policy: v.policy, PolicyData: v.policyData, PolicyURI: trustmap.TOFUStoreURI, VerifierVersion: buildVersion(),
 		Options: v.opts, TOFU: !f.noTOFU, VSAKey: vsaKey, VerifierID: vf.verifierID,
 		Approvers: approvers, Threshold: f.approvalThresh, LoadedAt: e.Now(),
+	}
+	if vf.policy != "" {
+		t.PolicyURI = fileURI(vf.policy)
 	}
 	return t, nil
 }

@@ -41,6 +41,11 @@ type verifyFlags struct {
 	trustState                                              string
 	registryFlags
 	attachVSA bool
+	// Source and dependency evidence: VSAs (files or directories) and the
+	// dependencies' provenance.
+	vsas, depProvenance []string
+	vsaMaxAge           time.Duration
+	resourceURI         string
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -106,13 +111,24 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
 	fl.StringVar(&f.batch, "batch", "", "verify every line of a JSON Lines manifest {artifact, provenance, package}")
 	fl.BoolVar(&f.attachVSA, "attach-vsa", false, "push the signed VSA to the registry as a referrer of the verified image (needs --vsa-key and --verifier-id)")
+	fl.StringVar(&f.resourceURI, "resource-uri", "", "resourceUri of the VSA: a purl, an OCI reference with digest, an https URL (default: pkg:generic/PACKAGE?checksum=sha256:…, or the pinned image)")
+	addSupplyChainFlags(fl, &f)
 	addRegistryFlags(fl, &f.registryFlags)
 	return cmd
+}
+
+// addSupplyChainFlags adds the flags that give the evidence for a policy's
+// source and dependencies.
+func addSupplyChainFlags(fl *pflag.FlagSet, f *verifyFlags) {
+	fl.StringArrayVar(&f.vsas, "vsa", nil, "VSA (DSSE envelope or Sigstore bundle) that may cover the source revision or a dependency; a directory gives every file in it (repeatable)")
+	fl.StringArrayVar(&f.depProvenance, "dependency-provenance", nil, "provenance of a dependency, verified against the roots for the dependency's digest (repeatable)")
+	fl.DurationVar(&f.vsaMaxAge, "vsa-max-age", trustmap.DefaultVSAMaxAge, "how old a VSA's timeVerified may be")
 }
 
 // verifier holds what every verification of one invocation shares.
 type verifier struct {
 	roots      *trustmap.Roots
+	rootsData  []byte
 	policy     *trustmap.Policy
 	policyData []byte
 	opts       trustmap.VerifyOptions
@@ -178,7 +194,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{roots: roots, opts: trustmap.VerifyOptions{
+	v := &verifier{roots: roots, rootsData: rb, opts: trustmap.VerifyOptions{
 		Sigstore: sigstore,
 		At:       when, Package: f.pkg, MinLevel: min,
 		AllowUncertifiedUnsafe:                min == 0,
@@ -187,6 +203,16 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		AllowLegacyPredicateUnsafe:            f.allowLegacy,
 		IgnoreCertificationAtVerifyTimeUnsafe: f.ignoreExpiry,
 	}}
+	if v.opts.VSAs, err = readDocuments(f.vsas, "--vsa"); err != nil {
+		return nil, err
+	}
+	if v.opts.DependencyProvenance, err = readDocuments(f.depProvenance, "--dependency-provenance"); err != nil {
+		return nil, err
+	}
+	if f.vsaMaxAge < 0 {
+		return nil, cli.Usage(fmt.Errorf("--vsa-max-age: expected a duration above 0, got %s", f.vsaMaxAge))
+	}
+	v.opts.VSAMaxAge = f.vsaMaxAge
 	if f.policy != "" {
 		keys, err := loadPublicKeys(f.policyKeys)
 		if err != nil {
@@ -300,7 +326,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", safetext.Term(f.pkg), safetext.Term(store.Redact(f.tofu)))
 	}
 	if vsaKey != nil {
-		env, err := writeVSA(ctx, e, vsaOut, f, v, res, arts, vsaKey)
+		env, err := writeVSA(ctx, e, vsaOut, f, v, res, arts, prov, img, vsaKey)
 		if err != nil {
 			return err
 		}
@@ -323,7 +349,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	return nil
 }
 
-func writeVSA(ctx context.Context, e *env, out cli.Output, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, key *attest.PrivateKey) ([]byte, error) {
+func writeVSA(ctx context.Context, e *env, out cli.Output, f verifyFlags, v *verifier, res *trustmap.Result, arts []*trustmap.Artifact, prov []byte, img *oci.Image, key *attest.PrivateKey) ([]byte, error) {
 	subjects := map[string]string{}
 	for _, a := range arts {
 		d, err := a.Digest("sha256")
@@ -332,13 +358,25 @@ func writeVSA(ctx context.Context, e *env, out cli.Output, f verifyFlags, v *ver
 		}
 		subjects[filepath.Base(a.Name)] = d
 	}
-	resource := f.pkg
+	resource := f.resourceURI
 	if resource == "" {
-		resource = filepath.Base(arts[0].Name)
+		name := f.pkg
+		if name == "" {
+			name = filepath.Base(arts[0].Name)
+		}
+		resource = trustmap.ResourceURIFor(name, subjects[filepath.Base(arts[0].Name)])
+		if img != nil {
+			resource = img.Pinned
+		}
+	}
+	policyURI, policyData := expectationsRef(f, v)
+	inputs, err := inputAttestations(f, v, res, prov, img)
+	if err != nil {
+		return nil, err
 	}
 	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{
-		VerifierID: f.verifierID, ResourceURI: resource, Subjects: subjects,
-		PolicyURI: f.policy, PolicyData: v.policyData, ProvenanceURI: f.provenance, At: v.opts.At,
+		VerifierID: f.verifierID, VerifierVersion: buildVersion(), ResourceURI: resource, Subjects: subjects,
+		PolicyURI: policyURI, PolicyData: policyData, InputAttestations: inputs, At: v.opts.At,
 	})
 	if err != nil {
 		return nil, cli.Usage(err)

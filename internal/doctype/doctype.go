@@ -22,22 +22,26 @@ import (
 // hallmark binary must not link the trustmap package; a test in cmd/trustmap
 // keeps them equal to trustmap's constants.
 const (
-	RootsSchema         = "https://hallmark.build/roots/v2"
-	RootsSchemaV1       = "https://hallmark.build/roots/v1"
-	RootsPayloadType    = "application/vnd.hallmark.roots+json"
-	PolicySchema        = "https://hallmark.build/policy/v2"
-	PolicySchemaV1      = "https://hallmark.build/policy/v1"
-	PolicyPayloadType   = "application/vnd.hallmark.policy+json"
-	CertifiersSchema    = "https://hallmark.build/certifiers/v1"
-	RevocationsSchema   = "https://hallmark.build/revocations/v1"
-	TOFUSchema          = "https://hallmark.build/tofu/v2"
-	TOFUSchemaV1        = "https://hallmark.build/tofu/v1"
-	ApprovalSchema      = "https://hallmark.build/tofu-approval/v1"
-	ApprovalPayloadType = "application/vnd.hallmark.tofu-approval+json"
-	VSAPredicateType    = "https://slsa.dev/verification_summary/v1"
-	ProvenanceV1        = "https://slsa.dev/provenance/v1"
-	ProvenanceV02       = "https://slsa.dev/provenance/v0.2"
-	BundleMediaTypePfx  = "application/vnd.dev.sigstore.bundle"
+	RootsSchema              = "https://hallmark.build/roots/v2"
+	RootsSchemaV1            = "https://hallmark.build/roots/v1"
+	RootsSchemaV3            = "https://hallmark.build/roots/v3"
+	VerifierTrustSchema      = "https://hallmark.build/verifier-trust/v1"
+	VerifierTrustPayloadType = "application/vnd.hallmark.verifier-trust+json"
+	RootsPayloadType         = "application/vnd.hallmark.roots+json"
+	PolicySchema             = "https://hallmark.build/policy/v2"
+	PolicySchemaV1           = "https://hallmark.build/policy/v1"
+	PolicySchemaV3           = "https://hallmark.build/policy/v3"
+	PolicyPayloadType        = "application/vnd.hallmark.policy+json"
+	CertifiersSchema         = "https://hallmark.build/certifiers/v1"
+	RevocationsSchema        = "https://hallmark.build/revocations/v1"
+	TOFUSchema               = "https://hallmark.build/tofu/v2"
+	TOFUSchemaV1             = "https://hallmark.build/tofu/v1"
+	ApprovalSchema           = "https://hallmark.build/tofu-approval/v1"
+	ApprovalPayloadType      = "application/vnd.hallmark.tofu-approval+json"
+	VSAPredicateType         = "https://slsa.dev/verification_summary/v1"
+	ProvenanceV1             = "https://slsa.dev/provenance/v1"
+	ProvenanceV02            = "https://slsa.dev/provenance/v0.2"
+	BundleMediaTypePfx       = "application/vnd.dev.sigstore.bundle"
 )
 
 // Kind is what a document is.
@@ -55,19 +59,21 @@ const (
 	Certifiers
 	Revocations
 	TOFU
-	Approval          // trust-on-first-use approval (unsigned)
-	SignedApproval    // DSSE envelope of an approval
-	VSA               // DSSE envelope of a SLSA VSA
-	Provenance        // DSSE envelope of SLSA provenance
-	InTotoEnvelope    // DSSE envelope of another in-toto statement
-	Envelope          // DSSE envelope of an unknown payload type
-	Bundle            // Sigstore bundle
-	ProvenanceLines   // JSON Lines of provenance envelopes or bundles
-	Statement         // an unsigned in-toto statement
-	PublicKey         // PEM public key
-	PrivateKey        // PEM private key
-	NotJSON           // neither JSON nor PEM
-	UnknownJSONSchema // JSON with a schema this tool does not know
+	Approval            // trust-on-first-use approval (unsigned)
+	SignedApproval      // DSSE envelope of an approval
+	VSA                 // DSSE envelope of a SLSA VSA
+	Provenance          // DSSE envelope of SLSA provenance
+	InTotoEnvelope      // DSSE envelope of another in-toto statement
+	Envelope            // DSSE envelope of an unknown payload type
+	Bundle              // Sigstore bundle
+	ProvenanceLines     // JSON Lines of provenance envelopes or bundles
+	Statement           // an unsigned in-toto statement
+	PublicKey           // PEM public key
+	PrivateKey          // PEM private key
+	NotJSON             // neither JSON nor PEM
+	UnknownJSONSchema   // JSON with a schema this tool does not know
+	VerifierTrust       // verifier-trust document (unsigned)
+	SignedVerifierTrust // DSSE envelope of a verifier-trust document
 )
 
 var names = map[Kind]string{
@@ -80,6 +86,7 @@ var names = map[Kind]string{
 	Envelope: "DSSE envelope", Bundle: "Sigstore bundle", ProvenanceLines: "provenance (JSON Lines)",
 	Statement: "unsigned in-toto statement", PublicKey: "public key", PrivateKey: "private key",
 	NotJSON: "file that is neither JSON nor PEM", UnknownJSONSchema: "JSON document of an unknown kind",
+	VerifierTrust: "verifier-trust document", SignedVerifierTrust: "signed verifier-trust document",
 }
 
 func (k Kind) String() string { return names[k] }
@@ -92,6 +99,7 @@ var ids = map[Kind]string{
 	Provenance: "provenance", InTotoEnvelope: "in-toto-envelope", Envelope: "dsse-envelope",
 	Bundle: "sigstore-bundle", ProvenanceLines: "json-lines", Statement: "in-toto-statement",
 	PublicKey: "public-key", PrivateKey: "private-key", NotJSON: "not-json", UnknownJSONSchema: "unknown-json",
+	VerifierTrust: "verifier-trust", SignedVerifierTrust: "signed-verifier-trust",
 }
 
 // ID is the kind's stable name in JSON output ("roots", "vsa"...).
@@ -119,7 +127,11 @@ func (k Kind) ReadBy() string {
 	case Approval, SignedApproval:
 		return "trustmap expectations sign and approve --approval (trustmap inspect shows it)"
 	case VSA:
-		return "trustmap inspect"
+		return "trustmap verify-vsa --vsa, and trustmap verify --vsa (trustmap inspect shows it)"
+	case VerifierTrust:
+		return "trustmap sign-verifiers (trustmap inspect shows it)"
+	case SignedVerifierTrust:
+		return "trustmap compile --verifiers (trustmap inspect shows it)"
 	case Provenance, Bundle, ProvenanceLines:
 		return "trustmap verify --provenance (trustmap inspect shows it)"
 	case PublicKey:
@@ -209,9 +221,11 @@ func identifyOne(b []byte) Doc {
 		return Doc{Kind: Answers}
 	case questionnaire.ReviewSchema, questionnaire.ReviewSchemaV1:
 		return Doc{Kind: Review}
-	case RootsSchema, RootsSchemaV1:
+	case RootsSchema, RootsSchemaV1, RootsSchemaV3:
 		return Doc{Kind: Roots}
-	case PolicySchema, PolicySchemaV1:
+	case VerifierTrustSchema:
+		return Doc{Kind: VerifierTrust}
+	case PolicySchema, PolicySchemaV1, PolicySchemaV3:
 		return Doc{Kind: Policy}
 	case ApprovalSchema:
 		return Doc{Kind: Approval}
@@ -245,6 +259,8 @@ func identifyOne(b []byte) Doc {
 			d.Kind = SignedRoots
 		case PolicyPayloadType:
 			d.Kind = SignedPolicy
+		case VerifierTrustPayloadType:
+			d.Kind = SignedVerifierTrust
 		case ApprovalPayloadType:
 			d.Kind = SignedApproval
 		case attest.PayloadType:

@@ -78,7 +78,11 @@ type Trust struct {
 	Roots      *trustmap.Roots
 	Policy     *trustmap.Policy
 	PolicyData []byte // the policy file as given, recorded in VSAs
-	PolicyURI  string
+	// PolicyURI is the VSAs' policy.uri: the policy file's file: URI, or
+	// trustmap.TOFUStoreURI for expectations pinned in the store.
+	PolicyURI string
+	// VerifierVersion is written as the VSAs' verifier.version.
+	VerifierVersion string
 	// Options are the verification options of every upload (At, Package
 	// and TOFU are set per request).
 	Options trustmap.VerifyOptions

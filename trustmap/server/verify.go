@@ -133,6 +133,12 @@ func trunc(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// archiveRef names an archived document in a VSA's inputAttestations.
+func archiveRef(d store.Document) trustmap.VSARef {
+	hexDigest := strings.TrimPrefix(d.Digest, "sha256:")
+	return trustmap.VSARef{URI: "urn:hallmark:archive:" + d.Digest, Digest: map[string]string{"sha256": hexDigest}}
+}
+
 func document(kind string, body []byte) store.Document {
 	sum := sha256.Sum256(body)
 	return store.Document{Digest: "sha256:" + hex.EncodeToString(sum[:]), Kind: kind, Body: body}
@@ -254,6 +260,12 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 	at := s.opts.Now()
 	o := t.Options
 	o.At, o.Package, o.Policy = at, req.Package, t.Policy
+	// The attestations uploaded with the artifacts are the VSAs that may
+	// cover the source revision and the dependencies.
+	o.VSAs = nil
+	for i, a := range atts {
+		o.VSAs = append(o.VSAs, trustmap.VSAInput{Name: fmt.Sprintf("attestations[%d]", i), Raw: a.Body})
+	}
 	var tofu *trustmap.TOFU
 	version := int64(0)
 	if t.TOFU {
@@ -283,13 +295,19 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 	if err != nil {
 		return nil, err
 	}
-	resource := req.Package
-	if resource == "" {
-		resource = req.Artifacts[0].Name
+	name := req.Package
+	if name == "" {
+		name = req.Artifacts[0].Name
+	}
+	// Inputs are named by their place in the archive.
+	inputs := []trustmap.VSARef{archiveRef(prov)}
+	for _, u := range res.VSAs {
+		inputs = append(inputs, trustmap.VSARef{URI: "urn:hallmark:archive:sha256:" + u.FileDigest, Digest: map[string]string{"sha256": u.FileDigest}})
 	}
 	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{
-		VerifierID: t.VerifierID, ResourceURI: resource, Subjects: subjects,
-		PolicyURI: t.PolicyURI, PolicyData: t.PolicyData, ProvenanceURI: prov.Digest, At: at,
+		VerifierID: t.VerifierID, VerifierVersion: t.VerifierVersion,
+		ResourceURI: trustmap.ResourceURIFor(name, req.Artifacts[0].Digest["sha256"]), Subjects: subjects,
+		PolicyURI: t.PolicyURI, PolicyData: t.PolicyData, InputAttestations: inputs, At: at,
 	})
 	if err != nil {
 		return nil, err
