@@ -267,16 +267,22 @@ func ParseVerifierTrust(b []byte) (*VerifierTrust, error) {
 	return &t, nil
 }
 
-// SignVerifierTrust signs a verifier-trust document as a certifier.
-func SignVerifierTrust(ctx context.Context, doc []byte, key *attest.PrivateKey) ([]byte, error) {
-	if _, err := ParseVerifierTrust(doc); err != nil {
-		return nil, err
-	}
-	env, err := attest.Sign(ctx, VerifierTrustPayloadType, doc, key)
-	if err != nil {
-		return nil, err
-	}
-	return attest.MarshalEnvelope(env)
+// SignVerifierTrust signs a verifier-trust document as a certifier (or
+// adds a signature to a signed one, see CoSign); the document is validated
+// first.
+func SignVerifierTrust(ctx context.Context, doc []byte, keys []*attest.PrivateKey, at time.Time) ([]byte, error) {
+	return CoSign(ctx, doc, VerifierTrustPayloadType, keys, func(payload []byte) error {
+		t, err := ParseVerifierTrust(payload)
+		if err != nil {
+			return err
+		}
+		for i, v := range t.Verifiers {
+			if !at.Before(v.ValidUntil) {
+				return fmt.Errorf("%w: verifiers[%d] (%s): trusted until %s, which has passed", ErrInvalidVerifier, i, safetext.Term(v.ID), v.ValidUntil.Format(time.RFC3339))
+			}
+		}
+		return nil
+	})
 }
 
 // compileVerifierTrust verifies one signed verifier-trust document against

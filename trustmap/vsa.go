@@ -18,7 +18,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/hallmark-build/hallmark/attest"
-	"github.com/hallmark-build/hallmark/internal/canonical"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
 
@@ -177,12 +176,13 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// protojson varies its whitespace on purpose: one canonical encoding.
+	// protojson varies its whitespace on purpose: one compact encoding,
+	// members sorted.
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
-	return canonical.JSON(v)
+	return json.Marshal(v)
 }
 
 // checkURI requires an absolute URI: a scheme and something after it.

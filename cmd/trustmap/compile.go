@@ -23,7 +23,7 @@ func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 func newCompileCmd(e *env) *cobra.Command {
 	var certifiers, out, at, revoked, signKey, validFor, format string
 	var serial uint64
-	var caps, deny []string
+	var caps, deny, verifierTrust []string
 	var requireKeyTimestamp bool
 	cmd := &cobra.Command{
 		Use:   "compile --certifiers certifiers.json ATTESTATION... -o roots.json",
@@ -45,6 +45,12 @@ an older map replayed in place of a newer one. The map expires --valid-for
 after --at (default 720h = 30 days, at most 8784h = 366 days); verify refuses
 an expired map.
 
+--verifiers adds signed verifier-trust documents: the verifiers whose VSAs
+verify and verify-vsa accept (for sources and dependencies), each with the
+resource URIs, tracks and levels it may vouch for. A certifier signs them
+only if the certifiers file gives it "verifiers": true. A map with verifiers
+is a roots/v3 map.
+
 Each accepted attestation is shown with its identity, the sha256 of its DSSE
 payload: revocations name attestations by it, so re-encoding an envelope
 does not escape a revocation.
@@ -52,6 +58,7 @@ does not escape a revocation.
 Exit codes: 0 every attestation was accepted; 1 some were rejected (the
 accepted ones are still written) or none was accepted; 2 bad usage.`,
 		Example: `  trustmap compile --certifiers certifiers.json builder.capability.json -o roots.json
+  trustmap compile --certifiers certifiers.json builder.capability.json --verifiers verifiers.signed.json -o roots.json
   trustmap compile --certifiers certifiers.json *.capability.json --cap https://ci.example/b@v1=2 \
       --revoked revoked.json --sign-key verifier.key -o roots.json`,
 		Args: cobra.MinimumNArgs(1),
@@ -61,7 +68,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			// compile replaces the map at -o on purpose (its serial only
 			// grows), but never one of its inputs.
-			output := cli.Output{Path: out, Force: true, Inputs: append([]string{certifiers, revoked, signKey}, args...)}
+			output := cli.Output{Path: out, Force: true, Inputs: append(append([]string{certifiers, revoked, signKey}, args...), verifierTrust...)}
 			if err := output.Check(); err != nil {
 				return err
 			}
@@ -122,6 +129,13 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				}
 				atts = append(atts, trustmap.Attestation{Name: filepath.Base(a), Envelope: b})
 			}
+			for _, a := range verifierTrust {
+				b, err := limitio.ReadFile(a, attest.MaxEnvelopeBytes)
+				if err != nil {
+					return cli.Usage(err)
+				}
+				opts.VerifierTrust = append(opts.VerifierTrust, trustmap.Attestation{Name: filepath.Base(a), Envelope: b})
+			}
 			res, err := trustmap.Compile(cmd.Context(), certs, atts, opts)
 			if err != nil {
 				return cli.Usage(err)
@@ -164,7 +178,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			case len(res.Accepted) == 0:
 				return cli.Failed(errors.New("no attestation was accepted: the roots of trust are empty"))
 			case len(res.Rejected) > 0:
-				return cli.Failed(fmt.Errorf("%d of %d attestations rejected", len(res.Rejected), len(args)))
+				return cli.Failed(fmt.Errorf("%d of %d attestations rejected", len(res.Rejected), len(args)+len(verifierTrust)))
 			}
 			return nil
 		},
@@ -176,6 +190,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&at, "at", "", "check attestations at this time (RFC 3339); default now")
 	fl.StringArrayVar(&caps, "cap", nil, "lower a builder's level: BUILDER_ID=LEVEL (repeatable)")
 	fl.StringArrayVar(&deny, "deny", nil, "never trust this builder.id (repeatable)")
+	fl.StringArrayVar(&verifierTrust, "verifiers", nil, "signed verifier-trust document (trustmap sign-verifiers): verifiers whose VSAs the roots accept (repeatable)")
 	fl.StringVar(&revoked, "revoked", "", "revocations file")
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
 	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")

@@ -30,6 +30,8 @@ func newRoot(e *env) *cobra.Command {
   trustmap compile       turns builder capability attestations you trust into roots.json
   trustmap verify        checks artifacts and their SLSA provenance against roots.json
   trustmap sign-policy   signs an expectations policy (one signature per approver)
+  trustmap verify-vsa    checks a VSA (source, dependency, another gate's verdict)
+  trustmap sign-verifiers signs the list of verifiers whose VSAs roots accept
   trustmap expectations  records deliberate changes in a trust-on-first-use store
   trustmap inspect       shows any of these documents without verifying it
   trustmap attach        attaches provenance to an image in a registry
@@ -41,7 +43,7 @@ was rejected); 2 bad usage or unreadable input.`,
   trustmap verify --roots roots.json --provenance app.intoto.jsonl app.tar.gz
   trustmap inspect roots.json`,
 	}
-	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e), newInspectCmd(e), newAttachCmd(e), newServeCmd(e))
+	root.AddCommand(newCompileCmd(e), newVerifyCmd(e), newExpectationsCmd(e), newSignPolicyCmd(e), newVerifyVSACmd(e), newSignVerifiersCmd(e), newInspectCmd(e), newAttachCmd(e), newServeCmd(e))
 	cli.Setup(root, e)
 	return root
 }

@@ -168,27 +168,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if f.noExpectations && (expect != nil || f.policy != "" || f.tofu != "") {
 		return nil, cli.Usage(errors.New("--insecure-no-expectations contradicts the expectations given (--policy, --tofu-store or inline flags)"))
 	}
-	rootsKeys, err := loadPublicKeys(f.rootsKeys)
+	roots, rb, err := loadRootsFile(ctx, f, when)
 	if err != nil {
 		return nil, err
-	}
-	rb, err := limitio.ReadFile(f.roots, trustmap.MaxRootsBytes)
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
-	var roots *trustmap.Roots
-	err = withSerialState(ctx, f.trustState, trustmap.SerialRoots, rootsKeys, f.rootsMinSerial, func(min uint64) (uint64, error) {
-		var err error
-		if roots, err = trustmap.LoadRoots(ctx, rb, rootsKeys, trustmap.LoadOptions{At: when, MinSerial: min}); err != nil {
-			return 0, err
-		}
-		return roots.Serial, nil
-	})
-	if err != nil {
-		if isTrustFailure(err) {
-			return nil, cli.Failed(fmt.Errorf("%s: %w", f.roots, err))
-		}
-		return nil, cli.Usage(fmt.Errorf("%s: %w", f.roots, err))
 	}
 	sigstore, err := loadSigstoreTrust(f.trustedRoot)
 	if err != nil {
@@ -239,6 +221,34 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		return nil, cli.Usage(errors.New("--policy-key needs --policy"))
 	}
 	return v, nil
+}
+
+// loadRootsFile reads --roots, checks its signature with --roots-key, its
+// expiry and its serial (--roots-min-serial, --trust-state).
+func loadRootsFile(ctx context.Context, f verifyFlags, when time.Time) (*trustmap.Roots, []byte, error) {
+	rootsKeys, err := loadPublicKeys(f.rootsKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	rb, err := limitio.ReadFile(f.roots, trustmap.MaxRootsBytes)
+	if err != nil {
+		return nil, nil, cli.Usage(err)
+	}
+	var roots *trustmap.Roots
+	err = withSerialState(ctx, f.trustState, trustmap.SerialRoots, rootsKeys, f.rootsMinSerial, func(min uint64) (uint64, error) {
+		var err error
+		if roots, err = trustmap.LoadRoots(ctx, rb, rootsKeys, trustmap.LoadOptions{At: when, MinSerial: min}); err != nil {
+			return 0, err
+		}
+		return roots.Serial, nil
+	})
+	if err != nil {
+		if isTrustFailure(err) {
+			return nil, nil, cli.Failed(fmt.Errorf("%s: %w", f.roots, err))
+		}
+		return nil, nil, cli.Usage(fmt.Errorf("%s: %w", f.roots, err))
+	}
+	return roots, rb, nil
 }
 
 func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error {
@@ -422,25 +432,36 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 			fmt.Fprintf(w, ": builder %s", t(d.BuilderID))
 		}
 		fmt.Fprintln(w)
-		for _, c := range d.Checks {
-			mark := "ok  "
-			if !c.Passed {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "  %s  %s\n", mark, c.ID)
-			if c.Expected != "" {
-				fmt.Fprintf(w, "          expected  %s\n", c.Expected)
-			}
-			if c.Found != "" {
-				fmt.Fprintf(w, "          found     %s\n", c.Found)
-			}
-			if c.Error != "" {
-				fmt.Fprintf(w, "          error     %s\n", c.Error)
-			}
-		}
+		writeChecks(w, d.Checks)
+	}
+	for _, u := range res.VSAs {
+		fmt.Fprintf(w, "\nrelied on VSA %s (sha256:%s) for %s\n", u.Name, u.PayloadDigest, u.For)
+	}
+	for _, u := range res.DependencyProvenance {
+		fmt.Fprintf(w, "\nrelied on provenance %s (sha256:%s) for %s\n", u.Name, u.PayloadDigest, u.For)
 	}
 	if res.Error != "" {
 		fmt.Fprintf(w, "\nerror: %s\n", res.Error)
+	}
+}
+
+// writeChecks prints checks whose texts trustmap escaped.
+func writeChecks(w io.Writer, checks []trustmap.Check) {
+	for _, c := range checks {
+		mark := "ok  "
+		if !c.Passed {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s  %s\n", mark, c.ID)
+		if c.Expected != "" {
+			fmt.Fprintf(w, "          expected  %s\n", c.Expected)
+		}
+		if c.Found != "" {
+			fmt.Fprintf(w, "          found     %s\n", c.Found)
+		}
+		if c.Error != "" {
+			fmt.Fprintf(w, "          error     %s\n", c.Error)
+		}
 	}
 }
 

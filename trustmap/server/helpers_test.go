@@ -69,7 +69,7 @@ func trustWithKey(key *attest.PrivateKey) (*Trust, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Trust{Roots: roots, Policy: policy, PolicyData: pb, PolicyURI: "policy.json", TOFU: true,
+	return &Trust{Roots: roots, Policy: policy, PolicyData: pb, PolicyURI: "file:///srv/gate/policy.json", TOFU: true,
 		VSAKey: key, VerifierID: "https://registry.example/gate", Options: trustmap.VerifyOptions{MinLevel: 1}}, nil
 }
 
