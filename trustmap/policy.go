@@ -190,7 +190,7 @@ func ParsePolicy(b []byte) (*Policy, error) {
 			}
 		}
 		if (pp.Source != nil || pp.Dependencies != nil) && schema != PolicySchemaV3 {
-			return nil, fmt.Errorf("%w: package %q: source and dependencies are policy v3 fields (schema %q), got them in %s", ErrMalformedPolicy, name, PolicySchemaV3, schema)
+			return nil, fmt.Errorf("%w: package %q: source and dependencies are policy v3 fields: expected schema %q, got %s", ErrMalformedPolicy, name, PolicySchemaV3, schema)
 		}
 		if pp.Source != nil {
 			if err := pp.Source.validate(); err != nil {

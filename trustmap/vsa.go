@@ -159,6 +159,14 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if err := json.Unmarshal(pj, &pm); err != nil {
 		return nil, err
 	}
+	// protojson writes uint64 as strings; the VSA format has numbers.
+	if len(p.DependencyLevels) > 0 {
+		dl := map[string]any{}
+		for k, n := range p.DependencyLevels {
+			dl[k] = float64(n)
+		}
+		pm["dependencyLevels"] = dl
+	}
 	// verifier.version (VSA v1.1) is not in the library's v1 message yet.
 	pm["verifier"] = map[string]any{"id": o.VerifierID, "version": map[string]any{VSAVersionComponent: version}}
 	ps, err := structpb.NewStruct(pm)
