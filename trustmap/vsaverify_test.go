@@ -178,11 +178,17 @@ func TestVerifyVSA(t *testing.T) {
 		{"verified in the future", edit(vsaV10, func(p, _ map[string]any) { p["timeVerified"] = "2026-12-02T00:00:00Z" }), source, opts, trustmap.ErrVSAStale},
 		{"wrong subject", signVSAStatement(t, auditor, vsaV10()), trustmap.VSAResource{Digests: map[string]string{"gitCommit": strings.Repeat("a", 40)}}, opts, trustmap.ErrSubjectMismatch},
 		{"untrusted track level", edit(vsaV10, func(p, _ map[string]any) { p["verifiedLevels"] = []any{"SLSA_SOURCE_LEVEL_3", "SLSA_BUILD_LEVEL_3"} }), source,
-			with(func(o *trustmap.VerifyVSAOptions) { o.Levels = []trustmap.LevelRequirement{mustLevel(t, "SLSA_BUILD_LEVEL_3")} }), trustmap.ErrVSAUntrustedTrack},
+			with(func(o *trustmap.VerifyVSAOptions) {
+				o.Levels = []trustmap.LevelRequirement{mustLevel(t, "SLSA_BUILD_LEVEL_3")}
+			}), trustmap.ErrVSAUntrustedTrack},
 		{"untrusted track", edit(vsaV10, func(p, _ map[string]any) { p["verifiedLevels"] = []any{"SLSA_SOURCE_LEVEL_3", "SLSA_RUNTIME_LEVEL_1"} }), source,
-			with(func(o *trustmap.VerifyVSAOptions) { o.Levels = []trustmap.LevelRequirement{mustLevel(t, "SLSA_RUNTIME_LEVEL_1")} }), trustmap.ErrVSAUntrustedTrack},
+			with(func(o *trustmap.VerifyVSAOptions) {
+				o.Levels = []trustmap.LevelRequirement{mustLevel(t, "SLSA_RUNTIME_LEVEL_1")}
+			}), trustmap.ErrVSAUntrustedTrack},
 		{"property the verifier may not vouch for", edit(vsaV10, func(p, _ map[string]any) { p["verifiedLevels"] = []any{"SLSA_SOURCE_LEVEL_3", "EXAMPLE_ORG_GOLD"} }), source,
-			with(func(o *trustmap.VerifyVSAOptions) { o.Levels = []trustmap.LevelRequirement{mustLevel(t, "EXAMPLE_ORG_GOLD")} }), trustmap.ErrVSAUntrustedTrack},
+			with(func(o *trustmap.VerifyVSAOptions) {
+				o.Levels = []trustmap.LevelRequirement{mustLevel(t, "EXAMPLE_ORG_GOLD")}
+			}), trustmap.ErrVSAUntrustedTrack},
 		{"two levels of one track", edit(vsaV10, func(p, _ map[string]any) { p["verifiedLevels"] = []any{"SLSA_SOURCE_LEVEL_1", "SLSA_SOURCE_LEVEL_3"} }), source, opts, trustmap.ErrMalformedVSA},
 		{"FAILED in a PASSED VSA", edit(vsaV10, func(p, _ map[string]any) { p["verifiedLevels"] = []any{"SLSA_SOURCE_LEVEL_3", "FAILED"} }), source, opts, trustmap.ErrMalformedVSA},
 		{"no timeVerified", edit(vsaV10, func(p, _ map[string]any) { delete(p, "timeVerified") }), source, opts, trustmap.ErrMalformedVSA},

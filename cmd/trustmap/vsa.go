@@ -51,7 +51,7 @@ type verifyVSAFlags struct {
 	trustState                                       string
 	maxAge                                           time.Duration
 	// One verifier trusted directly instead of --roots.
-	key, verifierID                           string
+	key, verifierID                            string
 	certIdentity, certIdentityRegexp, certOIDC string
 }
 
