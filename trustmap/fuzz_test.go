@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
@@ -154,6 +155,32 @@ func FuzzCompileAnchored(f *testing.F) {
 			if loc := re.FindStringIndex(s); loc == nil || loc[0] != 0 || loc[1] != len(s) {
 				t.Fatalf("%q matches %q only in part: %v", p, s, loc)
 			}
+		}
+	})
+}
+
+// FuzzVerifyVSA: any VSA document either fails with an error (never a
+// panic) or passes only when it really is a PASSED VSA from the trusted
+// verifier for the resource and level asked.
+func FuzzVerifyVSA(f *testing.F) {
+	for _, p := range []string{"vsas/source.vsa.json", "vsas/libfoo.vsa.json", "bad/source-l2.vsa.json", "bad/source-rogue.vsa.json", "verifiers.signed.json"} {
+		f.Add(readSC(f, p))
+	}
+	roots, err := trustmap.ParseRoots(readSC(f, "roots.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	set := roots.VerifierSet()
+	res := trustmap.VSAResource{Digests: map[string]string{"gitCommit": scCommit}}
+	level := trustmap.LevelRequirement{Name: "SLSA_SOURCE_LEVEL_3", Track: "SOURCE", Level: 3}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := trustmap.VerifyVSA(context.Background(), set, trustmap.VSAInput{Name: "f", Raw: b}, res,
+			trustmap.VerifyVSAOptions{At: verifyAt, MaxAge: 30 * 24 * time.Hour, ResourceURI: "git+" + scRepo, Levels: []trustmap.LevelRequirement{level}})
+		if err == nil && (!out.Passed || out.VerifierID != scSourceID || out.PayloadDigest == "") {
+			t.Fatalf("passed without a trusted verifier: %+v", out)
+		}
+		if err != nil && out.Passed {
+			t.Fatalf("error %v with a PASSED result", err)
 		}
 	})
 }

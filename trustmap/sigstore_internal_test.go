@@ -92,3 +92,62 @@ func TestVirtualSigstore(t *testing.T) {
 		t.Fatal("entity verified against an unrelated trusted root")
 	}
 }
+
+// A keyless VSA (a Sigstore bundle from the verifier's CI identity) is
+// verified offline and matched to a verifier trusted by issuer and SAN.
+func TestVirtualSigstoreVSA(t *testing.T) {
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := &SigstoreTrust{Material: vs, Description: "virtual Sigstore", SkipSCTUnsafe: true}
+	now := time.Now()
+	st, _ := json.Marshal(map[string]any{
+		"_type": StatementV1, "predicateType": VSAPredicateType,
+		"subject": []any{map[string]any{"digest": map[string]any{"gitCommit": "3f786850e387550fdab836ed7e6dc881de23001b"}}},
+		"predicate": map[string]any{
+			"verifier": map[string]any{"id": "https://source.example/verifier"}, "timeVerified": now.UTC().Format(time.RFC3339),
+			"resourceUri": "git+https://github.com/example/app", "policy": map[string]any{"uri": "https://source.example/policy"},
+			"verificationResult": "PASSED", "verifiedLevels": []any{"SLSA_SOURCE_LEVEL_3"},
+		},
+	})
+	entity, err := vs.AttestAtTime(virtualIdentity, virtualIssuer, st, now.Add(5*time.Minute), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := func(san string) *VerifierSet {
+		s, err := NewVerifierSet([]TrustedVerifier{{ID: "https://source.example/verifier", Signer: Signer{OIDCIssuer: virtualIssuer, SAN: san},
+			ResourceURIRegexp: `git\+https://github\.com/example/.*`, Levels: map[string]int{"SOURCE": 3},
+			ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	target := vsaTarget{digests: map[string]string{"gitCommit": "3f786850e387550fdab836ed7e6dc881de23001b"}, resourceURI: "git+https://github.com/example/app",
+		levels: []LevelRequirement{{Name: "SLSA_SOURCE_LEVEL_3", Track: "SOURCE", Level: 3}}}
+	o := VerifyVSAOptions{At: now.Add(10 * time.Minute), MaxAge: time.Hour, Sigstore: trust}
+	read := func(set *VerifierSet) (*vsaClaim, *Document) {
+		d := &Document{}
+		payload, signer, ok := verifyVSAEntity(d, entity, o)
+		if !ok {
+			t.Fatalf("keyless VSA: %v", d.err)
+		}
+		return readVSAStatement(set, "vsa.sigstore.json", payload, signer, o, d), d
+	}
+	c, d := read(verifier(virtualIdentity))
+	if c == nil {
+		t.Fatalf("trusted identity: %v", d.err)
+	}
+	if err := c.covers(d, target); err != nil {
+		t.Fatalf("covers: %v", err)
+	}
+	// Another workflow of the same repository is another identity.
+	if c, d := read(verifier("https://github.com/example/app/.github/workflows/other.yml@refs/tags/v1")); c != nil || !errors.Is(d.err, ErrVSAUntrustedVerifier) {
+		t.Fatalf("other identity: %v", d.err)
+	}
+	// Without a trusted root nothing keyless verifies.
+	if _, _, ok := verifyVSAEntity(&Document{}, entity, VerifyVSAOptions{At: o.At, MaxAge: time.Hour}); ok {
+		t.Fatal("keyless VSA verified without a trusted root")
+	}
+}
