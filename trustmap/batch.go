@@ -31,6 +31,9 @@ type BatchResult struct {
 	Passed   bool   `json:"passed"`
 	Level    int    `json:"level"`
 	Error    string `json:"error,omitempty"`
+	// VSA is the file the item's signed VSA was written to (verify
+	// --batch --vsa-dir).
+	VSA string `json:"vsa,omitempty"`
 }
 
 // ManifestFields describes a manifest line, for messages.

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,6 +48,7 @@ type verifyFlags struct {
 	vsas, depProvenance []string
 	vsaMaxAge           time.Duration
 	resourceURI         string
+	vsaDir              string
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -111,6 +114,7 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 	fl.StringVar(&f.verifierID, "verifier-id", "", "URI identifying this verifier in the VSA")
 	fl.StringVar(&f.batch, "batch", "", "verify every line of a JSON Lines manifest {artifact, provenance, package}")
 	fl.BoolVar(&f.attachVSA, "attach-vsa", false, "push the signed VSA to the registry as a referrer of the verified image (needs --vsa-key and --verifier-id)")
+	fl.StringVar(&f.vsaDir, "vsa-dir", "", "with --batch: write a signed VSA per item to DIR/line-N.vsa.json (needs --vsa-key and --verifier-id)")
 	fl.StringVar(&f.resourceURI, "resource-uri", "", "resourceUri of the VSA: a purl, an OCI reference with digest, an https URL (default: pkg:generic/PACKAGE?checksum=sha256:…, or the pinned image)")
 	addSupplyChainFlags(fl, &f)
 	addRegistryFlags(fl, &f.registryFlags)
@@ -258,7 +262,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	}
 	if f.batch != "" {
 		if len(args) > 0 || f.provenance != "" || f.vsaOut != "" || f.tofu != "" {
-			return cli.Usage(errors.New("--batch takes no artifacts, --provenance, --vsa-out or --tofu-store: the manifest names them"))
+			return cli.Usage(errors.New("--batch takes no artifacts, --provenance, --vsa-out or --tofu-store: the manifest names them (--vsa-dir writes a VSA per item)"))
 		}
 		if f.formatSet && f.format != "json" {
 			return cli.Usage(fmt.Errorf("--batch writes one JSON line per item: --format %s is not supported there (leave --format out, or give --format json)", f.format))
@@ -266,7 +270,23 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		if v.registry, err = registryClient(f.registryFlags); err != nil {
 			return err
 		}
-		return runBatch(ctx, e, v, f.batch)
+		var b batchVSA
+		if f.vsaDir != "" || f.vsaKey != "" {
+			if f.vsaDir == "" || f.vsaKey == "" || f.verifierID == "" {
+				return cli.Usage(errors.New("--batch writes VSAs with --vsa-dir DIR, --vsa-key and --verifier-id together"))
+			}
+			if st, err := os.Stat(f.vsaDir); err != nil || !st.IsDir() {
+				return cli.Usage(fmt.Errorf("--vsa-dir %s: expected an existing directory", f.vsaDir))
+			}
+			if b.key, err = e.LoadPrivateKey(f.vsaKey); err != nil {
+				return cli.Usage(err)
+			}
+			b.dir, b.f = f.vsaDir, f
+		}
+		return runBatch(ctx, e, v, f.batch, &b)
+	}
+	if f.vsaDir != "" {
+		return cli.Usage(errors.New("--vsa-dir is for --batch; give --vsa-out for one verification"))
 	}
 	image, err := imageArgs(args)
 	if err != nil {
@@ -522,7 +542,52 @@ func isTrustFailure(err error) bool {
 	return false
 }
 
-func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
+// batchVSA writes a signed VSA per batch item when dir is set.
+type batchVSA struct {
+	dir string
+	key *attest.PrivateKey
+	f   verifyFlags
+	// written holds the VSA path of each line that got one.
+	written sync.Map
+}
+
+// write signs and writes the VSA of one item: DIR/line-N.vsa.json, a name
+// that never comes from the manifest's text.
+func (b *batchVSA) write(ctx context.Context, e *env, v *verifier, it trustmap.BatchItem, res *trustmap.Result, art *trustmap.Artifact, prov []byte) error {
+	if b.dir == "" || res == nil {
+		return nil
+	}
+	d, err := art.Digest("sha256")
+	if err != nil {
+		return err
+	}
+	f := b.f
+	name := it.Package
+	if name == "" {
+		name = filepath.Base(it.Artifact)
+	}
+	f.pkg, f.provenance = it.Package, it.Provenance
+	inputs, _ := inputAttestations(f, v, res, prov, nil)
+	policyURI, policyData := expectationsRef(f, v)
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: f.verifierID, VerifierVersion: buildVersion(),
+		ResourceURI: trustmap.ResourceURIFor(name, d), Subjects: map[string]string{filepath.Base(it.Artifact): d},
+		PolicyURI: policyURI, PolicyData: policyData, InputAttestations: inputs, At: v.opts.At})
+	if err != nil {
+		return err
+	}
+	env, err := trustmap.SignVSA(ctx, st, b.key)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(b.dir, fmt.Sprintf("line-%d.vsa.json", it.Line))
+	if err := e.Write(cli.Output{Path: path, Force: f.force}, env); err != nil {
+		return err
+	}
+	b.written.Store(it.Line, path)
+	return nil
+}
+
+func runBatch(ctx context.Context, e *env, v *verifier, manifest string, vsas *batchVSA) error {
 	f, err := limitio.OpenRegular(manifest)
 	if err != nil {
 		return cli.Usage(err)
@@ -548,7 +613,13 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 		}
 		o := v.opts
 		o.Package = it.Package
-		return trustmap.Verify(ctx, v.roots, prov, []*trustmap.Artifact{trustmap.FileArtifact(resolve(it.Artifact))}, o)
+		art := trustmap.FileArtifact(resolve(it.Artifact))
+		res, verr := trustmap.Verify(ctx, v.roots, prov, []*trustmap.Artifact{art}, o)
+		it.Provenance = resolve(it.Provenance)
+		if err := vsas.write(ctx, e, v, it, res, art, prov); err != nil {
+			return res, fmt.Errorf("write the VSA: %w", err)
+		}
+		return res, verr
 	}
 	total := 0
 	if e.StderrIsTerminal {
@@ -560,6 +631,9 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 	done, failedN := 0, 0
 	start := e.Now()
 	emit := func(r trustmap.BatchResult) {
+		if p, ok := vsas.written.Load(r.Line); ok {
+			r.VSA = safetext.Term(p.(string))
+		}
 		e.Stdout.Write(r.MarshalLine())
 		done++
 		if !r.Passed {
