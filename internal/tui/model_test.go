@@ -441,3 +441,143 @@ func TestProfileSeveralBuildersAndSigners(t *testing.T) {
 		t.Fatalf("signed for %q", got.BuilderID)
 	}
 }
+
+// leftColumn is the main column of a screen with the requirements panel,
+// styles removed.
+func leftColumn(v string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(stripStyle(v), "\n") {
+		l, _, _ = strings.Cut(l, "│")
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// squash removes all white space, so text wrapped anywhere compares equal
+// to the text it came from.
+func squash(s string) string { return strings.Join(strings.Fields(s), "") }
+
+func loadFile(t *testing.T, rel string) *questionnaire.Document {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/" + rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// At 80x24, with long explanations and evidence filling the fields, every
+// choice label of every question is on screen in full: the fields shrink
+// first, so choices that differ only at the end of their label (split
+// choices) stay distinguishable. Nothing is wider than 80 cells.
+func TestEveryChoiceLabelReadableAt80x24(t *testing.T) {
+	m, _ := newModel(t, loadFile(t, "answers/l3-hosted.json"))
+	for i, qu := range m.order {
+		m.gotoQuestion(i)
+		v := m.View()
+		for _, l := range strings.Split(v, "\n") {
+			if w := len([]rune(stripStyle(l))); w > 80 {
+				t.Fatalf("%s: line of %d cells: %q", qu.ID, w, l)
+			}
+		}
+		left := squash(leftColumn(v))
+		for _, c := range qu.Choices {
+			if !strings.Contains(left, squash(c.Label)) {
+				t.Errorf("%s: choice %q not shown in full:\n%s", qu.ID, c.Label, leftColumn(v))
+			}
+		}
+	}
+}
+
+// An answer whose choice a newer questionnaire split is never mapped: the
+// TUI opens on it, says to answer again, and the new answer clears the mark
+// and saves the document as the current questionnaire.
+func TestSplitChoiceNeedsNewAnswer(t *testing.T) {
+	doc := loadFile(t, "answers/v1/ce1-explicit-inputs.json")
+	m, path := newModel(t, doc)
+	if m.Current() != "CE1" {
+		t.Fatalf("opened on %q, want CE1 (needs a new answer)", m.Current())
+	}
+	v := leftColumn(m.View())
+	if !strings.Contains(squash(v), squash(`Answer again: your choice "explicit-inputs" was split in questionnaire slsa-build-1.0/2.`)) {
+		t.Fatalf("no re-answer notice:\n%s", v)
+	}
+	key(m, "o")
+	if !strings.Contains(m.View(), "1 to redo") {
+		t.Fatalf("overview does not count the answer to redo:\n%s", m.View())
+	}
+	key(m, "esc", "1", "esc", "n")
+	d := saved(t, path)
+	if a := d.Answers["CE1"]; a.Choice != "explicit-inputs-no-signing" || a.NeedsReanswer != "" || a.Reviewed != "2026-11-21" {
+		t.Fatalf("CE1 %+v", a)
+	}
+	if d.Questionnaire != questionnaire.DefaultVersion || len(d.NeedsReanswer()) != 0 {
+		t.Fatalf("saved as %s, needs re-answer %v", d.Questionnaire, d.NeedsReanswer())
+	}
+	if strings.Contains(m.View(), "Answer again") {
+		t.Fatal("the notice stays after the new answer")
+	}
+}
+
+// A field the document refuses (evidence that is not evidence) is not
+// saved, and the message saying what is accepted is shown in full, wrapped
+// rather than cut at the screen edge.
+func TestRefusedFieldMessageShownInFull(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown", "1", "tab", "TBD", "tab")
+	if len(saved(t, path).Answers["platform"].Evidence) != 0 {
+		t.Fatal("TBD saved as evidence")
+	}
+	v := m.View()
+	want := `evidence[0]: invalid evidence: "TBD" is not evidence: expected ` + questionnaire.EvidenceForms
+	if !strings.Contains(squash(stripStyle(v)), squash(want)) {
+		t.Fatalf("message not shown in full:\n%s", v)
+	}
+	lines := strings.Split(v, "\n")
+	if len(lines) != 24 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, l := range lines {
+		if w := len([]rune(stripStyle(l))); w > 80 {
+			t.Fatalf("line of %d cells: %q", w, l)
+		}
+	}
+}
+
+// Keys that arrive in one read (fast typing, a slow link) act one by one:
+// "1" then "n" chooses and moves on rather than being ignored as "1n".
+func TestBatchedKeysActOneByOne(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown", "1", "esc", "xn")
+	if m.Current() != "provenance-format" || saved(t, path).Answers["platform"].Answered() {
+		t.Fatalf("on %q with platform %+v; want the choice cleared and the next question", m.Current(), saved(t, path).Answers["platform"])
+	}
+	key(m, "pq")
+	if m.Current() != "platform" || !m.quitting {
+		t.Fatalf("on %q, quitting %v", m.Current(), m.quitting)
+	}
+}
+
+// The review screen decides as hallmark check and hallmark attest do, and
+// shows every reason in full: the answers that contradict each other, and
+// best-practice findings that block signing.
+func TestReviewScreenDecidesAsAttest(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"answers/l3-hosted.json", "hallmark attest would sign Build L3."},
+		{"answers/l3-bp-short.json", `hallmark attest would refuse: best-practice answers fall short: AD5 (answered "No plan")`},
+		{"answers/rules/sigstore-signer-with-key-signing.json", "profile.signers and signing disagree: The profile pins a Sigstore (keyless) signer, but the signing answer says provenance is signed with a key."},
+	} {
+		m, _ := newModel(t, loadFile(t, tc.file))
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 60})
+		if m.screen != screenReview {
+			t.Fatalf("%s: not on the review screen", tc.file)
+		}
+		if v := stripStyle(m.View()); !strings.Contains(squash(v), squash(tc.want)) {
+			t.Errorf("%s: review lacks %q:\n%s", tc.file, tc.want, v)
+		}
+	}
+}
