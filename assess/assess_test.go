@@ -342,6 +342,16 @@ func TestConsistencyRules(t *testing.T) {
 			if !fired {
 				t.Fatalf("rule did not fire: %+v", a.Inconsistencies)
 			}
+			// Nothing else keeps the file from L3: every unmet requirement
+			// is one the rule names. Where the contradicting answers each
+			// meet it on their own, the rule alone blocks L3 (inconsistent);
+			// where one of them fails it anyway (not met), the reason still
+			// names the contradiction.
+			for _, code := range a.Unmet(3) {
+				if !slices.Contains(rule.Requirements, code) {
+					t.Errorf("%s is unmet too: the file should differ from L3 only by the contradiction", code)
+				}
+			}
 			for _, code := range rule.Requirements {
 				r, _ := a.Requirement(code)
 				if r.Status != assess.Inconsistent && r.Status != assess.NotMet {

@@ -581,3 +581,39 @@ func TestReviewScreenDecidesAsAttest(t *testing.T) {
 		}
 	}
 }
+
+// Control characters are refused when answers are loaded (newline and tab
+// excepted); should one reach the model anyway, no screen shows it raw,
+// whether the field is being edited or not.
+func TestControlCharactersNeverReachTheScreen(t *testing.T) {
+	evil := "ok\x1b[2J\x1b]0;pwned\x07\u202eevil\x00end"
+	m, _ := newModel(t, loadFile(t, "answers/l3-hosted.json"))
+	a := m.doc.Answers["IT1"]
+	a.Explanation, a.Evidence = evil, []string{evil}
+	m.doc.Answers["IT1"] = a
+	m.doc.Profile.Organization = evil
+	m.doc.Profile.Builders[0].Mode = evil
+	for i, qu := range m.order {
+		if qu.ID == "IT1" {
+			m.gotoQuestion(i)
+		}
+	}
+	check := func(where string) {
+		t.Helper()
+		v := m.View()
+		for _, bad := range []string{"\x1b[2J", "\x1b]0;", "\x07", "\u202e", "\x00"} {
+			if strings.Contains(v, bad) {
+				t.Fatalf("%s: the screen carries %q", where, bad)
+			}
+		}
+	}
+	check("question")
+	key(m, "tab")
+	check("explanation being edited")
+	key(m, "tab")
+	check("evidence being edited")
+	m.openProfile()
+	check("profile")
+	key(m, "tab", "tab")
+	check("builder mode being edited")
+}

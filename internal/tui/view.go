@@ -412,6 +412,14 @@ func fieldLines(in *textinput.Model, label string, w int, focused bool, maxLines
 	if focused {
 		in.Width = fw
 		in.SetCursor(in.Position()) // recompute the visible window for this width
+		if v := in.Value(); screenSafe(v) != v {
+			// Show a copy with unsafe characters replaced one for one (the
+			// caret stays put); the value itself is refused on save.
+			shown := *in
+			shown.SetValue(screenSafe(v))
+			shown.SetCursor(in.Position())
+			return label + shown.View() + "\n"
+		}
 		return label + in.View() + "\n"
 	}
 	v := screenSafe(in.Value())
