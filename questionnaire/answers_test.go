@@ -439,6 +439,23 @@ func TestSaveKeepsPermissions(t *testing.T) {
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Fatalf("saving changed the mode to %v", st.Mode().Perm())
 	}
+	// Reviews too.
+	rpath := filepath.Join(t.TempDir(), "answers.review.json")
+	rv, err := NewReview(doc, "answers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rv.Save(rpath); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(rpath, 0o640)
+	rv.Reviewer = "https://audit.example"
+	if err := rv.Save(rpath); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(rpath); st.Mode().Perm() != 0o640 {
+		t.Fatalf("saving the review changed its mode to %v", st.Mode().Perm())
+	}
 }
 
 // Reopening a review against changed answers never keeps a verdict on an

@@ -617,3 +617,79 @@ func TestControlCharactersNeverReachTheScreen(t *testing.T) {
 	key(m, "tab", "tab")
 	check("builder mode being edited")
 }
+
+// A text field being edited scrolls so that the caret stays visible, at
+// the end while typing and at the start after home; it never widens the
+// screen past 80 columns. Left alone, the text wraps under its label.
+func TestCaretStaysVisible(t *testing.T) {
+	m, _ := newModel(t, nil)
+	long := "START " + strings.Repeat("the runners are recreated for every job ", 6) + "END"
+	key(m, "enter", "pgdown", "1", long)
+	fits := func() string {
+		t.Helper()
+		v := m.View()
+		for _, l := range strings.Split(v, "\n") {
+			if w := len([]rune(stripStyle(l))); w > 80 {
+				t.Fatalf("line of %d cells: %q", w, l)
+			}
+		}
+		return leftColumn(v)
+	}
+	if v := fits(); !strings.Contains(v, "job END") || strings.Contains(v, "START") {
+		t.Fatalf("typing at the end: the end is not in view:\n%s", v)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyHome})
+	if v := fits(); !strings.Contains(v, "START") || strings.Contains(v, "END") {
+		t.Fatalf("after home: the start is not in view:\n%s", v)
+	}
+	key(m, "tab") // leave the field: it wraps under its label, start and end
+	if v := fits(); !strings.Contains(v, "START") || !strings.Contains(squash(v), squash("the runners are recreated for")) {
+		t.Fatalf("left alone: not wrapped under the label:\n%s", v)
+	}
+}
+
+// Every screen of both TUIs is exactly 24 lines of at most 80 cells at
+// 80x24, so the key bar is one line and visible.
+func TestEveryScreenFits80x24(t *testing.T) {
+	fits := func(where, v string) {
+		t.Helper()
+		lines := strings.Split(v, "\n")
+		if len(lines) != 24 {
+			t.Fatalf("%s: %d lines:\n%s", where, len(lines), v)
+		}
+		for _, l := range lines {
+			if w := len([]rune(stripStyle(l))); w > 80 {
+				t.Fatalf("%s: line of %d cells: %q", where, w, l)
+			}
+		}
+		if strings.TrimSpace(stripStyle(lines[23])) == "" {
+			t.Fatalf("%s: no key bar", where)
+		}
+	}
+	m, _ := newModel(t, nil)
+	m.opts.Sign = func(context.Context, *questionnaire.Document, SignRequest) (string, error) { return "", nil }
+	fits("welcome", m.View())
+	key(m, "enter")
+	fits("profile", m.View())
+	key(m, "pgdown")
+	fits("question", m.View())
+	key(m, "1")
+	fits("question, editing", m.View())
+	key(m, "esc", "?")
+	fits("help", m.View())
+	key(m, "x", "o")
+	fits("overview", m.View())
+	key(m, "esc", "r")
+	fits("review", m.View())
+	key(m, "s")
+	fits("sign", m.View())
+
+	r, _, _ := newReviewModel(t)
+	fits("review answer", r.View())
+	key(r, "tab")
+	fits("review comment", r.View())
+	key(r, "esc", "v")
+	fits("review whole answer", r.View())
+	key(r, "x", "o")
+	fits("review overview", r.View())
+}
