@@ -693,3 +693,24 @@ func TestEveryScreenFits80x24(t *testing.T) {
 	key(r, "x", "o")
 	fits("review overview", r.View())
 }
+
+// Answers that contradict each other: the live panel marks the requirement
+// CONFLICT and the overview names the answers and the rule's message.
+func TestInconsistentAnswersShown(t *testing.T) {
+	m, _ := newModel(t, loadFile(t, "answers/rules/cache-without-population.json"))
+	for i, qu := range m.order {
+		if qu.ID == "CA2" {
+			m.gotoQuestion(i)
+		}
+	}
+	if v := stripStyle(m.View()); !strings.Contains(v, "IS4   CONFLICT") {
+		t.Fatalf("panel does not mark IS4:\n%s", v)
+	}
+	key(m, "o")
+	v := stripStyle(m.View())
+	for _, want := range []string{"Answers that contradict each other:", "CA1 and CA2: CA1 says builds have a cache; CA2 says there is none to populate."} {
+		if !strings.Contains(squash(leftColumn(v)), squash(want)) {
+			t.Fatalf("overview lacks %q:\n%s", want, v)
+		}
+	}
+}
