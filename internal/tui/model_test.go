@@ -714,3 +714,29 @@ func TestInconsistentAnswersShown(t *testing.T) {
 		}
 	}
 }
+
+// Accessible mode on answers whose choice was split: it says which need a
+// new answer, asks them (an empty line still picks nothing), keeps the
+// explanation on an empty line, and saves the current questionnaire.
+func TestAccessibleAsksSplitChoicesAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.json")
+	doc := loadFile(t, "answers/v1/ce1-explicit-inputs.json")
+	var out bytes.Buffer
+	if err := RunAccessible(Options{Path: path, Doc: doc, Now: func() time.Time { return today }}, strings.NewReader("\n1\n\n\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"These answers need a new answer because their choice was split in questionnaire slsa-build-1.0/2: CE1.",
+		`Your earlier answer "explicit-inputs" was split into more precise choices`, "Nothing chosen."} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("output lacks %q:\n%s", want, s)
+		}
+	}
+	d := saved(t, path)
+	if a := d.Answers["CE1"]; a.Choice != "explicit-inputs-no-signing" || a.NeedsReanswer != "" || a.Explanation != doc.Answers["CE1"].Explanation || a.Explanation == "" {
+		t.Fatalf("CE1 %+v", a)
+	}
+	if d.Questionnaire != questionnaire.DefaultVersion || len(d.NeedsReanswer()) != 0 {
+		t.Fatalf("saved as %s, needs re-answer %v", d.Questionnaire, d.NeedsReanswer())
+	}
+}
