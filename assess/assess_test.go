@@ -207,36 +207,42 @@ func TestMappingCorrections(t *testing.T) {
 	type answer struct{ q, choice string }
 	cases := []struct {
 		file     string
+		was      questionnaire.Level // level under slsa-build-1.0/1
 		reanswer []string            // questions marked "needs re-answer" on load
 		loaded   questionnaire.Level // level as loaded
 		set      []answer            // the honest new answers
 		level    questionnaire.Level
 		notMet   []string // requirements that must not be met afterwards
 	}{
-		{"ca2-trusted-writers", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "same-tenant-builds"}, {"CA3", "key-from-complete-inputs"}}, 2, []string{"IS4"}},
-		{"ca2-trusted-writers", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "provenance-per-entry"}, {"CA3", "key-from-complete-inputs"}}, 3, nil},
-		{"ca3-digest-verified", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "control-plane-only"}, {"CA3", "writer-recorded-digest"}}, 2, []string{"IS4"}},
-		{"ca3-digest-verified", []string{"CA2", "CA3"}, 2, []answer{{"CA2", "control-plane-only"}, {"CA3", "output-identical"}}, 3, nil},
-		{"os2-build-reports-digests", []string{"OS2"}, 0, []answer{{"OS2", "build-reports-unchecked"}}, 2, []string{"UF-c"}},
-		{"os2-build-reports-digests", []string{"OS2"}, 0, []answer{{"OS2", "build-reports-output-digests-only"}}, 3, nil},
-		{"signing-keyless", []string{"signing", "CS1"}, 1, []answer{{"signing", "sigstore-keyless-build-reachable"}, {"CS1", "keyless-build-reachable"}}, 2, []string{"UF-a", "UF-b"}},
-		{"signing-keyless", []string{"signing", "CS1"}, 1, []answer{{"signing", "sigstore-keyless-platform-job"}, {"CS1", "keyless-platform-job"}}, 3, nil},
-		{"ce1-explicit-inputs", []string{"CE1"}, 2, []answer{{"CE1", "explicit-inputs-signing-reachable"}}, 2, []string{"UF-b"}},
-		{"ce1-explicit-inputs", []string{"CE1"}, 2, []answer{{"CE1", "explicit-inputs-no-signing"}}, 3, nil},
-		{"ce1-platform-credentials", nil, 2, nil, 2, []string{"UF-b", "IS1"}},
-		{"cs2-break-glass", []string{"CS2"}, 2, []answer{{"CS2", "break-glass-single"}}, 2, []string{"UF-a"}},
-		{"cs2-break-glass", []string{"CS2"}, 2, []answer{{"CS2", "break-glass-multi-party"}}, 3, nil},
-		{"it1-container-shared-kernel", []string{"IT1"}, 2, []answer{{"IT1", "container-fresh-hardened"}}, 3, nil},
-		{"it1-container-shared-kernel", []string{"IT1"}, 2, []answer{{"IT1", "container-shared"}}, 2, []string{"IS2", "IS3"}},
-		{"dp3-network-perimeter", nil, 2, nil, 3, nil},
-		{"it3-default", nil, 2, nil, 3, nil},
-		{"ep1-passed-through-build-reported", nil, 2, nil, 2, []string{"UF-c", "UF-d"}},
-		{"cd1-host-os", nil, 2, nil, 2, []string{"IS1", "IS3"}},
-		{"cd1-tenant-image", []string{"CD1"}, 2, []answer{{"CD1", "tenant-image-unrecorded"}}, 2, []string{"UF-d"}},
-		{"cd1-tenant-image", []string{"CD1"}, 2, []answer{{"CD1", "tenant-image-recorded"}}, 3, nil},
+		{"ca2-trusted-writers", 3, []string{"CA2", "CA3"}, 2, []answer{{"CA2", "same-tenant-builds"}, {"CA3", "key-from-complete-inputs"}}, 2, []string{"IS4"}},
+		{"ca2-trusted-writers", 3, []string{"CA2", "CA3"}, 2, []answer{{"CA2", "provenance-per-entry"}, {"CA3", "key-from-complete-inputs"}}, 3, nil},
+		{"ca3-digest-verified", 3, []string{"CA2", "CA3"}, 2, []answer{{"CA2", "control-plane-only"}, {"CA3", "writer-recorded-digest"}}, 2, []string{"IS4"}},
+		{"ca3-digest-verified", 3, []string{"CA2", "CA3"}, 2, []answer{{"CA2", "control-plane-only"}, {"CA3", "output-identical"}}, 3, nil},
+		{"os2-build-reports-digests", 3, []string{"OS2"}, 0, []answer{{"OS2", "build-reports-unchecked"}}, 2, []string{"UF-c"}},
+		{"os2-build-reports-digests", 3, []string{"OS2"}, 0, []answer{{"OS2", "build-reports-output-digests-only"}}, 3, nil},
+		{"signing-keyless", 3, []string{"signing", "CS1"}, 1, []answer{{"signing", "sigstore-keyless-build-reachable"}, {"CS1", "keyless-build-reachable"}}, 2, []string{"UF-a", "UF-b"}},
+		{"signing-keyless", 3, []string{"signing", "CS1"}, 1, []answer{{"signing", "sigstore-keyless-platform-job"}, {"CS1", "keyless-platform-job"}}, 3, nil},
+		{"ce1-explicit-inputs", 3, []string{"CE1"}, 2, []answer{{"CE1", "explicit-inputs-signing-reachable"}}, 2, []string{"UF-b"}},
+		{"ce1-explicit-inputs", 3, []string{"CE1"}, 2, []answer{{"CE1", "explicit-inputs-no-signing"}}, 3, nil},
+		{"ce1-platform-credentials", 2, nil, 2, nil, 2, []string{"UF-b", "IS1"}},
+		{"cs2-break-glass", 3, []string{"CS2"}, 2, []answer{{"CS2", "break-glass-single"}}, 2, []string{"UF-a"}},
+		{"cs2-break-glass", 3, []string{"CS2"}, 2, []answer{{"CS2", "break-glass-multi-party"}}, 3, nil},
+		{"it1-container-shared-kernel", 2, []string{"IT1"}, 2, []answer{{"IT1", "container-fresh-hardened"}}, 3, nil},
+		{"it1-container-shared-kernel", 2, []string{"IT1"}, 2, []answer{{"IT1", "container-shared"}}, 2, []string{"IS2", "IS3"}},
+		{"dp3-network-perimeter", 2, nil, 2, nil, 3, nil},
+		{"it3-default", 2, nil, 2, nil, 3, nil},
+		{"ep1-passed-through-build-reported", 2, nil, 2, nil, 2, []string{"UF-c", "UF-d"}},
+		{"cd1-host-os", 3, nil, 2, nil, 2, []string{"IS1", "IS3"}},
+		{"cd1-tenant-image", 3, []string{"CD1"}, 2, []answer{{"CD1", "tenant-image-unrecorded"}}, 2, []string{"UF-d"}},
+		{"cd1-tenant-image", 3, []string{"CD1"}, 2, []answer{{"CD1", "tenant-image-recorded"}}, 3, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
+			// Read with the mapping it was written for, the file reached
+			// the level the correction changes (most reached Build L3).
+			if old := assess.Assess(asWritten(t, "v1/"+tc.file+".json"), assess.Options{}); old.Level != tc.was {
+				t.Fatalf("under slsa-build-1.0/1: level %v, want %v", old.Level, tc.was)
+			}
 			doc := loadFile(t, "v1/"+tc.file+".json")
 			if doc.UpgradedFrom() != "slsa-build-1.0/1" || doc.Questionnaire != questionnaire.DefaultVersion {
 				t.Fatalf("not upgraded: from %q to %q", doc.UpgradedFrom(), doc.Questionnaire)
@@ -284,6 +290,36 @@ func TestMappingCorrections(t *testing.T) {
 	}
 }
 
+// asWritten reads an answers file with the questionnaire version it names,
+// without upgrading it: what that version's mapping made of it.
+func asWritten(t *testing.T, rel string) *questionnaire.Document {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "answers", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Questionnaire string                          `json:"questionnaire"`
+		Profile       questionnaire.Profile           `json:"profile"`
+		Answers       map[string]questionnaire.Answer `json:"answers"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	q, err := questionnaire.ByVersion(raw.Questionnaire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := questionnaire.NewDocument(q)
+	doc.Profile = raw.Profile
+	for id, a := range raw.Answers {
+		if err := doc.Set(id, a); err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+	}
+	return doc
+}
+
 // Each consistency rule: an answers file that is L3 but for two answers that
 // contradict each other. The requirements the rule names are inconsistent,
 // the level drops, and the reason names the answers that disagree.
@@ -305,6 +341,16 @@ func TestConsistencyRules(t *testing.T) {
 			}
 			if !fired {
 				t.Fatalf("rule did not fire: %+v", a.Inconsistencies)
+			}
+			// Nothing else keeps the file from L3: every unmet requirement
+			// is one the rule names. Where the contradicting answers each
+			// meet it on their own, the rule alone blocks L3 (inconsistent);
+			// where one of them fails it anyway (not met), the reason still
+			// names the contradiction.
+			for _, code := range a.Unmet(3) {
+				if !slices.Contains(rule.Requirements, code) {
+					t.Errorf("%s is unmet too: the file should differ from L3 only by the contradiction", code)
+				}
 			}
 			for _, code := range rule.Requirements {
 				r, _ := a.Requirement(code)

@@ -110,7 +110,9 @@ func TestParseAnswersRejects(t *testing.T) {
 		{"unknown question", strings.Replace(minimal, "%s", `{"IT9":{"choice":"x"}}`, 1), ErrUnknownQuestion, `"IT9"`},
 		{"wrong choice", strings.Replace(minimal, "%s", `{"IT1":{"choice":"docker"}}`, 1), ErrInvalidChoice, "question IT1"},
 		{"bad date", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","reviewed":"15/10/2026"}}`, 1), ErrInvalidField, "question CA1"},
-		{"empty evidence", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":[" "]}}`, 1), ErrInvalidEvidence, "evidence[0]"},
+		{"blank evidence", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":[" "]}}`, 1), ErrInvalidEvidence, "evidence[0]"},
+		{"empty evidence", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":[""]}}`, 1), ErrInvalidEvidence, "empty; expected an https URL"},
+		{"evidence NONE", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["NONE"]}}`, 1), ErrInvalidEvidence, "doc:NAME"},
 		{"evidence none", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["none"]}}`, 1), ErrInvalidEvidence, "an https URL"},
 		{"evidence n/a", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["n/a"]}}`, 1), ErrInvalidEvidence, "doc:NAME"},
 		{"evidence TBD", strings.Replace(minimal, "%s", `{"CA1":{"choice":"none","evidence":["https://x.example/a","TBD"]}}`, 1), ErrInvalidEvidence, "evidence[1]"},
@@ -436,6 +438,23 @@ func TestSaveKeepsPermissions(t *testing.T) {
 	}
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Fatalf("saving changed the mode to %v", st.Mode().Perm())
+	}
+	// Reviews too.
+	rpath := filepath.Join(t.TempDir(), "answers.review.json")
+	rv, err := NewReview(doc, "answers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rv.Save(rpath); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(rpath, 0o640)
+	rv.Reviewer = "https://audit.example"
+	if err := rv.Save(rpath); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(rpath); st.Mode().Perm() != 0o640 {
+		t.Fatalf("saving the review changed its mode to %v", st.Mode().Perm())
 	}
 }
 

@@ -169,3 +169,25 @@ func TestParseLevel(t *testing.T) {
 		}
 	}
 }
+
+// Requirements cite the threats the current spec names (SLSA v1.1+ letters
+// D–G, with the build-process sub-threats E-forge, E-other, ...) and keep
+// the SLSA v1.0 letters (A–H) next to them.
+func TestThreatLetters(t *testing.T) {
+	for _, r := range Default().Requirements {
+		if len(r.Threats) == 0 || len(r.ThreatsV1_0) == 0 {
+			t.Errorf("%s: threats %v, v1.0 threats %v: both are required", r.Code, r.Threats, r.ThreatsV1_0)
+		}
+		for _, th := range r.Threats {
+			letter, sub, _ := strings.Cut(th, "-")
+			if len(letter) != 1 || letter < "D" || letter > "G" || (sub != "" && letter != "E") {
+				t.Errorf("%s: threat %q is not a v1.1+ build-track letter (D-G, E-sub)", r.Code, th)
+			}
+		}
+		for _, th := range r.ThreatsV1_0 {
+			if len(th) != 1 || th < "A" || th > "H" {
+				t.Errorf("%s: v1.0 threat %q is not a v1.0 letter (A-H)", r.Code, th)
+			}
+		}
+	}
+}

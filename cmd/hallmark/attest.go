@@ -181,6 +181,11 @@ func runAttest(ctx context.Context, e *env, answersPath string, f attestFlags) e
 		}
 		return cli.Failed(fmt.Errorf("%w; what to do: %s", err, hint))
 	}
+	if errors.Is(err, attest.ErrNoBuilder) && len(doc.Profile.Builders) > 0 {
+		// Several builders and no --builder-id, or one not in the profile:
+		// a choice to make, not a shortfall of the answers.
+		return cli.Usage(err)
+	}
 	if err != nil {
 		return cli.Failed(err)
 	}

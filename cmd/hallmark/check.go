@@ -88,6 +88,9 @@ says why); 2 the file cannot be read or is invalid.`,
 					fmt.Fprintf(e.Stdout, "\nhallmark attest would refuse: %v\n", attestErr)
 				} else {
 					fmt.Fprintf(e.Stdout, "\nhallmark attest would sign %s.\n", render.LevelName(level))
+					if n := len(doc.Profile.Builders); n > 1 {
+						fmt.Fprintf(e.Stdout, "The profile lists %d builders: an attestation certifies one, named with hallmark attest --builder-id.\n", n)
+					}
 				}
 			}
 			if attestErr != nil {

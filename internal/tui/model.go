@@ -177,7 +177,7 @@ func New(o Options) *Model {
 	for i := range m.fields {
 		m.fields[i] = newInput()
 	}
-	m.fields[focusEvidence].Placeholder = "URIs or document names, comma-separated"
+	m.fields[focusEvidence].Placeholder = "https://… or doc:NAME, a, b, …"
 	m.fields[focusReviewed].Placeholder = "YYYY-MM-DD"
 	m.fields[focusReviewed].CharLimit = 10
 	for i := range m.profile {
@@ -412,6 +412,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		if msg.String() == "ctrl+c" {
 			return m, m.quit()
+		}
+		if !m.editingText() {
+			if keys := splitKeys(msg); keys != nil {
+				return m, eachKey(m, keys)
+			}
 		}
 		switch m.screen {
 		case screenWelcome:
@@ -923,3 +928,49 @@ func (m *Model) updateSign(msg tea.KeyMsg) tea.Cmd {
 	m.sign[m.signFocus], cmd = m.sign[m.signFocus].Update(msg)
 	return cmd
 }
+
+// editingText reports whether a text field has the keyboard.
+func (m *Model) editingText() bool {
+	switch m.screen {
+	case screenProfile, screenSign:
+		return true
+	case screenQuestion:
+		return m.focus != focusChoices && !m.helpOpen
+	}
+	return false
+}
+
+// splitKeys splits typed runes that arrived in one read (fast typing, or
+// keys batched by a slow link) into one key each, so that "a" then "n" is
+// two commands and not an unknown key "an". It returns nil for anything
+// else, pastes included.
+func splitKeys(msg tea.KeyMsg) []tea.KeyMsg {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
+		return nil
+	}
+	out := make([]tea.KeyMsg, len(msg.Runes))
+	for i, r := range msg.Runes {
+		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+	}
+	return out
+}
+
+// eachKey applies keys one at a time, as if typed one by one, stopping
+// once one of them quits.
+func eachKey(m interface {
+	tea.Model
+	done() bool
+}, keys []tea.KeyMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, k := range keys {
+		_, c := m.Update(k)
+		cmds = append(cmds, c)
+		if m.done() {
+			break
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// done reports whether the user quit.
+func (s *session) done() bool { return s.quitting }

@@ -441,3 +441,302 @@ func TestProfileSeveralBuildersAndSigners(t *testing.T) {
 		t.Fatalf("signed for %q", got.BuilderID)
 	}
 }
+
+// leftColumn is the main column of a screen with the requirements panel,
+// styles removed.
+func leftColumn(v string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(stripStyle(v), "\n") {
+		l, _, _ = strings.Cut(l, "│")
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// squash removes all white space, so text wrapped anywhere compares equal
+// to the text it came from.
+func squash(s string) string { return strings.Join(strings.Fields(s), "") }
+
+func loadFile(t *testing.T, rel string) *questionnaire.Document {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/" + rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := questionnaire.ParseAnswers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// At 80x24, with long explanations and evidence filling the fields, every
+// choice label of every question is on screen in full: the fields shrink
+// first, so choices that differ only at the end of their label (split
+// choices) stay distinguishable. Nothing is wider than 80 cells.
+func TestEveryChoiceLabelReadableAt80x24(t *testing.T) {
+	m, _ := newModel(t, loadFile(t, "answers/l3-hosted.json"))
+	for i, qu := range m.order {
+		m.gotoQuestion(i)
+		v := m.View()
+		for _, l := range strings.Split(v, "\n") {
+			if w := len([]rune(stripStyle(l))); w > 80 {
+				t.Fatalf("%s: line of %d cells: %q", qu.ID, w, l)
+			}
+		}
+		left := squash(leftColumn(v))
+		for _, c := range qu.Choices {
+			if !strings.Contains(left, squash(c.Label)) {
+				t.Errorf("%s: choice %q not shown in full:\n%s", qu.ID, c.Label, leftColumn(v))
+			}
+		}
+	}
+}
+
+// An answer whose choice a newer questionnaire split is never mapped: the
+// TUI opens on it, says to answer again, and the new answer clears the mark
+// and saves the document as the current questionnaire.
+func TestSplitChoiceNeedsNewAnswer(t *testing.T) {
+	doc := loadFile(t, "answers/v1/ce1-explicit-inputs.json")
+	m, path := newModel(t, doc)
+	if m.Current() != "CE1" {
+		t.Fatalf("opened on %q, want CE1 (needs a new answer)", m.Current())
+	}
+	v := leftColumn(m.View())
+	if !strings.Contains(squash(v), squash(`Answer again: your choice "explicit-inputs" was split in questionnaire slsa-build-1.0/2.`)) {
+		t.Fatalf("no re-answer notice:\n%s", v)
+	}
+	key(m, "o")
+	if !strings.Contains(m.View(), "1 to redo") {
+		t.Fatalf("overview does not count the answer to redo:\n%s", m.View())
+	}
+	key(m, "esc", "1", "esc", "n")
+	d := saved(t, path)
+	if a := d.Answers["CE1"]; a.Choice != "explicit-inputs-no-signing" || a.NeedsReanswer != "" || a.Reviewed != "2026-11-21" {
+		t.Fatalf("CE1 %+v", a)
+	}
+	if d.Questionnaire != questionnaire.DefaultVersion || len(d.NeedsReanswer()) != 0 {
+		t.Fatalf("saved as %s, needs re-answer %v", d.Questionnaire, d.NeedsReanswer())
+	}
+	if strings.Contains(m.View(), "Answer again") {
+		t.Fatal("the notice stays after the new answer")
+	}
+}
+
+// A field the document refuses (evidence that is not evidence) is not
+// saved, and the message saying what is accepted is shown in full, wrapped
+// rather than cut at the screen edge.
+func TestRefusedFieldMessageShownInFull(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown", "1", "tab", "TBD", "tab")
+	if len(saved(t, path).Answers["platform"].Evidence) != 0 {
+		t.Fatal("TBD saved as evidence")
+	}
+	v := m.View()
+	want := `evidence[0]: invalid evidence: "TBD" is not evidence: expected ` + questionnaire.EvidenceForms
+	if !strings.Contains(squash(stripStyle(v)), squash(want)) {
+		t.Fatalf("message not shown in full:\n%s", v)
+	}
+	lines := strings.Split(v, "\n")
+	if len(lines) != 24 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, l := range lines {
+		if w := len([]rune(stripStyle(l))); w > 80 {
+			t.Fatalf("line of %d cells: %q", w, l)
+		}
+	}
+}
+
+// Keys that arrive in one read (fast typing, a slow link) act one by one:
+// "1" then "n" chooses and moves on rather than being ignored as "1n".
+func TestBatchedKeysActOneByOne(t *testing.T) {
+	m, path := newModel(t, nil)
+	key(m, "enter", "pgdown", "1", "esc", "xn")
+	if m.Current() != "provenance-format" || saved(t, path).Answers["platform"].Answered() {
+		t.Fatalf("on %q with platform %+v; want the choice cleared and the next question", m.Current(), saved(t, path).Answers["platform"])
+	}
+	key(m, "pq")
+	if m.Current() != "platform" || !m.quitting {
+		t.Fatalf("on %q, quitting %v", m.Current(), m.quitting)
+	}
+}
+
+// The review screen decides as hallmark check and hallmark attest do, and
+// shows every reason in full: the answers that contradict each other, and
+// best-practice findings that block signing.
+func TestReviewScreenDecidesAsAttest(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"answers/l3-hosted.json", "hallmark attest would sign Build L3."},
+		{"answers/l3-bp-short.json", `hallmark attest would refuse: best-practice answers fall short: AD5 (answered "No plan")`},
+		{"answers/rules/sigstore-signer-with-key-signing.json", "profile.signers and signing disagree: The profile pins a Sigstore (keyless) signer, but the signing answer says provenance is signed with a key."},
+	} {
+		m, _ := newModel(t, loadFile(t, tc.file))
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 60})
+		if m.screen != screenReview {
+			t.Fatalf("%s: not on the review screen", tc.file)
+		}
+		if v := stripStyle(m.View()); !strings.Contains(squash(v), squash(tc.want)) {
+			t.Errorf("%s: review lacks %q:\n%s", tc.file, tc.want, v)
+		}
+	}
+}
+
+// Control characters are refused when answers are loaded (newline and tab
+// excepted); should one reach the model anyway, no screen shows it raw,
+// whether the field is being edited or not.
+func TestControlCharactersNeverReachTheScreen(t *testing.T) {
+	evil := "ok\x1b[2J\x1b]0;pwned\x07\u202eevil\x00end"
+	m, _ := newModel(t, loadFile(t, "answers/l3-hosted.json"))
+	a := m.doc.Answers["IT1"]
+	a.Explanation, a.Evidence = evil, []string{evil}
+	m.doc.Answers["IT1"] = a
+	m.doc.Profile.Organization = evil
+	m.doc.Profile.Builders[0].Mode = evil
+	for i, qu := range m.order {
+		if qu.ID == "IT1" {
+			m.gotoQuestion(i)
+		}
+	}
+	check := func(where string) {
+		t.Helper()
+		v := m.View()
+		for _, bad := range []string{"\x1b[2J", "\x1b]0;", "\x07", "\u202e", "\x00"} {
+			if strings.Contains(v, bad) {
+				t.Fatalf("%s: the screen carries %q", where, bad)
+			}
+		}
+	}
+	check("question")
+	key(m, "tab")
+	check("explanation being edited")
+	key(m, "tab")
+	check("evidence being edited")
+	m.openProfile()
+	check("profile")
+	key(m, "tab", "tab")
+	check("builder mode being edited")
+}
+
+// A text field being edited scrolls so that the caret stays visible, at
+// the end while typing and at the start after home; it never widens the
+// screen past 80 columns. Left alone, the text wraps under its label.
+func TestCaretStaysVisible(t *testing.T) {
+	m, _ := newModel(t, nil)
+	long := "START " + strings.Repeat("the runners are recreated for every job ", 6) + "END"
+	key(m, "enter", "pgdown", "1", long)
+	fits := func() string {
+		t.Helper()
+		v := m.View()
+		for _, l := range strings.Split(v, "\n") {
+			if w := len([]rune(stripStyle(l))); w > 80 {
+				t.Fatalf("line of %d cells: %q", w, l)
+			}
+		}
+		return leftColumn(v)
+	}
+	if v := fits(); !strings.Contains(v, "job END") || strings.Contains(v, "START") {
+		t.Fatalf("typing at the end: the end is not in view:\n%s", v)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyHome})
+	if v := fits(); !strings.Contains(v, "START") || strings.Contains(v, "END") {
+		t.Fatalf("after home: the start is not in view:\n%s", v)
+	}
+	key(m, "tab") // leave the field: it wraps under its label, start and end
+	if v := fits(); !strings.Contains(v, "START") || !strings.Contains(squash(v), squash("the runners are recreated for")) {
+		t.Fatalf("left alone: not wrapped under the label:\n%s", v)
+	}
+}
+
+// Every screen of both TUIs is exactly 24 lines of at most 80 cells at
+// 80x24, so the key bar is one line and visible.
+func TestEveryScreenFits80x24(t *testing.T) {
+	fits := func(where, v string) {
+		t.Helper()
+		lines := strings.Split(v, "\n")
+		if len(lines) != 24 {
+			t.Fatalf("%s: %d lines:\n%s", where, len(lines), v)
+		}
+		for _, l := range lines {
+			if w := len([]rune(stripStyle(l))); w > 80 {
+				t.Fatalf("%s: line of %d cells: %q", where, w, l)
+			}
+		}
+		if strings.TrimSpace(stripStyle(lines[23])) == "" {
+			t.Fatalf("%s: no key bar", where)
+		}
+	}
+	m, _ := newModel(t, nil)
+	m.opts.Sign = func(context.Context, *questionnaire.Document, SignRequest) (string, error) { return "", nil }
+	fits("welcome", m.View())
+	key(m, "enter")
+	fits("profile", m.View())
+	key(m, "pgdown")
+	fits("question", m.View())
+	key(m, "1")
+	fits("question, editing", m.View())
+	key(m, "esc", "?")
+	fits("help", m.View())
+	key(m, "x", "o")
+	fits("overview", m.View())
+	key(m, "esc", "r")
+	fits("review", m.View())
+	key(m, "s")
+	fits("sign", m.View())
+
+	r, _, _ := newReviewModel(t)
+	fits("review answer", r.View())
+	key(r, "tab")
+	fits("review comment", r.View())
+	key(r, "esc", "v")
+	fits("review whole answer", r.View())
+	key(r, "x", "o")
+	fits("review overview", r.View())
+}
+
+// Answers that contradict each other: the live panel marks the requirement
+// CONFLICT and the overview names the answers and the rule's message.
+func TestInconsistentAnswersShown(t *testing.T) {
+	m, _ := newModel(t, loadFile(t, "answers/rules/cache-without-population.json"))
+	for i, qu := range m.order {
+		if qu.ID == "CA2" {
+			m.gotoQuestion(i)
+		}
+	}
+	if v := stripStyle(m.View()); !strings.Contains(v, "IS4   CONFLICT") {
+		t.Fatalf("panel does not mark IS4:\n%s", v)
+	}
+	key(m, "o")
+	v := stripStyle(m.View())
+	for _, want := range []string{"Answers that contradict each other:", "CA1 and CA2: CA1 says builds have a cache; CA2 says there is none to populate."} {
+		if !strings.Contains(squash(leftColumn(v)), squash(want)) {
+			t.Fatalf("overview lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+// Accessible mode on answers whose choice was split: it says which need a
+// new answer, asks them (an empty line still picks nothing), keeps the
+// explanation on an empty line, and saves the current questionnaire.
+func TestAccessibleAsksSplitChoicesAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.json")
+	doc := loadFile(t, "answers/v1/ce1-explicit-inputs.json")
+	var out bytes.Buffer
+	if err := RunAccessible(Options{Path: path, Doc: doc, Now: func() time.Time { return today }}, strings.NewReader("\n1\n\n\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"These answers need a new answer because their choice was split in questionnaire slsa-build-1.0/2: CE1.",
+		`Your earlier answer "explicit-inputs" was split into more precise choices`, "Nothing chosen."} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("output lacks %q:\n%s", want, s)
+		}
+	}
+	d := saved(t, path)
+	if a := d.Answers["CE1"]; a.Choice != "explicit-inputs-no-signing" || a.NeedsReanswer != "" || a.Explanation != doc.Answers["CE1"].Explanation || a.Explanation == "" {
+		t.Fatalf("CE1 %+v", a)
+	}
+	if d.Questionnaire != questionnaire.DefaultVersion || len(d.NeedsReanswer()) != 0 {
+		t.Fatalf("saved as %s, needs re-answer %v", d.Questionnaire, d.NeedsReanswer())
+	}
+}

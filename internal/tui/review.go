@@ -35,6 +35,8 @@ type ReviewModel struct {
 	comment  textinput.Model
 	editing  bool
 	overview bool
+	// whole shows the current answer alone, at full width, until a key.
+	whole    bool
 	ovCursor int
 
 	session
@@ -165,10 +167,19 @@ func (m *ReviewModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if k == "ctrl+c" {
 			return m, m.quit()
 		}
+		if !m.editing {
+			if keys := splitKeys(msg); keys != nil {
+				return m, eachKey(m, keys)
+			}
+		}
 		if len(m.items) == 0 {
 			if k == "q" || k == "esc" || k == "enter" {
 				return m, m.quit()
 			}
+			return m, nil
+		}
+		if m.whole {
+			m.whole = false // any key goes back
 			return m, nil
 		}
 		if m.overview {
@@ -225,6 +236,8 @@ func (m *ReviewModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.goTo(m.idx - 1)
 		case "o":
 			m.overview, m.ovCursor = true, m.idx
+		case "v":
+			m.whole = true
 		case "q", "esc":
 			return m, m.quit()
 		}
@@ -239,19 +252,21 @@ func (m *ReviewModel) View() string {
 	}
 	w, h := max(m.width, 40), max(m.height, 12)
 	c := m.Counts()
-	header := truncateCells(titleStyle.Render("Hallmark review")+" · "+m.opts.AnswersPath+" -> "+m.opts.ReviewPath, w) + "\n" +
+	header := truncateCells(titleStyle.Render("Hallmark review")+" · "+screenSafe(m.opts.AnswersPath)+" -> "+screenSafe(m.opts.ReviewPath), w) + "\n" +
 		truncateCells(fmt.Sprintf("Answer %d of %d · accepted %d · rejected %d · needs evidence %d · open %d",
 			min(m.idx+1, len(m.items)), len(m.items), c[questionnaire.Accepted], c[questionnaire.Rejected], c[questionnaire.NeedsEvidence], c[""]), w) + "\n" +
-		truncateCells("["+orDefault(m.status, "autosave on")+"] "+strings.Repeat("─", w), w)
+		statusLine(orDefault(m.status, "autosave on"), w)
 	keys := fitKeys(w,
-		"a accept · r reject · e needs evidence · x clear · tab comment · →/n next · ←/p back · o overview · q quit",
-		"a accept · r reject · e evidence · x clear · tab comment · ←→ back/next · o list · q quit",
-		"a/r/e verdict · x clear · tab comment · ←→ back/next · o list · q quit")
+		"a accept · r reject · e needs evidence · x clear · tab comment · →/n next · ←/p back · v whole answer · o overview · q quit",
+		"a accept · r reject · e evidence · x clear · tab comment · ←→ back/next · v whole · o list · q quit",
+		"a/r/e verdict · x clear · tab comment · ←→ back/next · v whole · o list · q quit")
 	switch {
 	case m.editing:
 		keys = "type the comment · enter/tab/esc done · pgdn/pgup next/back · ctrl+c quit"
 	case m.overview:
 		keys = "↑/↓ move · enter open · esc back · q quit"
+	case m.whole:
+		keys = "any key: back to the verdict"
 	}
 	footer := dimStyle.Render(strings.Repeat("─", w)) + "\n" + lipgloss.NewStyle().Width(w).Render(keys)
 	bodyH := h - lipgloss.Height(header) - lipgloss.Height(footer)
@@ -261,8 +276,10 @@ func (m *ReviewModel) View() string {
 		body = "The answers document has no answers to review. Press q to quit."
 	case m.overview:
 		body = m.overviewView(w - panelWidth - 3)
+	case m.whole:
+		return header + "\n" + clip(m.wholeView(w), bodyH, w) + "\n" + footer
 	default:
-		body = m.answerView(w - panelWidth - 3)
+		body = m.answerView(w-panelWidth-3, bodyH)
 	}
 	body = lipgloss.JoinHorizontal(lipgloss.Top,
 		clip(lipgloss.NewStyle().Width(w-panelWidth-3).Render(body), bodyH, w-panelWidth-3),
@@ -290,7 +307,66 @@ func verdictWord(v questionnaire.Verdict) string {
 	return openStyle.Render("open")
 }
 
-func (m *ReviewModel) answerView(w int) string {
+func (m *ReviewModel) answerView(w, h int) string {
+	qu := m.items[m.idx]
+	a := m.doc.Answers[qu.ID]
+	c, _ := qu.Choice(a.Choice)
+	e := m.rv.Verdicts[qu.ID]
+	head := fmt.Sprintf("%s · %s%s\n", titleStyle.Render(qu.ID), qu.Group, reqs(qu)) +
+		wrap(titleStyle.Render(qu.Text), w) + "\n" +
+		hang("Answer: ", selStyle.Render(c.Label), w)
+	// details renders the explanation and evidence with at most n lines
+	// each (0: no limit).
+	details := func(n int) string {
+		var b strings.Builder
+		b.WriteString(limitLines(hang("Explanation: ", orDefault(safetext.Term(a.Explanation), "(none)"), w), n))
+		if len(a.Evidence) == 0 {
+			b.WriteString("Evidence: (none)\n")
+		} else {
+			b.WriteString("Evidence:\n")
+			for _, ev := range a.Evidence {
+				b.WriteString(limitLines(underLabel("  • ", 4, strings.Split(lipgloss.NewStyle().Width(max(10, w-4)).Render(safetext.Term(ev)), "\n")), n))
+			}
+		}
+		fmt.Fprintf(&b, "Reviewed by the operator: %s\n\n", orDefault(a.Reviewed, "(no date)"))
+		return b.String()
+	}
+	var changes strings.Builder
+	if e.ChangedSinceReview && e.Answer != nil {
+		changes.WriteString(failStyle.Render("CHANGED SINCE REVIEW") + fmt.Sprintf(" (was %s)\n", stripStyle(verdictWord(e.PreviousVerdict))))
+		for _, d := range AnswerChanges(qu, *e.Answer, a) {
+			changes.WriteString(hang("  ", d, w))
+		}
+		changes.WriteString("\n")
+	}
+	marker := "  "
+	if m.editing {
+		marker = "> "
+	}
+	// The verdict and the comment field always stay on screen: the
+	// operator's text gives way first (the full text is one screen away
+	// on a taller terminal, and in the report).
+	tail := fmt.Sprintf("Verdict: %s\n", verdictWord(e.Verdict)) + fieldView(&m.comment, marker+"Comment: ", w, m.editing)
+	hint := dimStyle.Render("… v shows the whole answer") + "\n"
+	if out := head + details(0) + changes.String() + tail; lipgloss.Height(out)-1 <= h {
+		return out
+	}
+	for _, n := range []int{3, 1} {
+		if out := head + details(n) + changes.String() + hint + tail; lipgloss.Height(out)-1 <= h {
+			return out
+		}
+	}
+	top := strings.Split(strings.TrimSuffix(head+details(1)+changes.String(), "\n"), "\n")
+	room := max(1, h-(lipgloss.Height(tail)-1))
+	if len(top) > room {
+		top = append(top[:room-1], dimStyle.Render("… v shows the whole answer"))
+	}
+	return strings.Join(top, "\n") + "\n" + tail
+}
+
+// wholeView is the current answer at full width: the question, the answer,
+// its explanation and evidence, and what changed since the review.
+func (m *ReviewModel) wholeView(w int) string {
 	qu := m.items[m.idx]
 	a := m.doc.Answers[qu.ID]
 	c, _ := qu.Choice(a.Choice)
@@ -298,31 +374,30 @@ func (m *ReviewModel) answerView(w int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s · %s%s\n", titleStyle.Render(qu.ID), qu.Group, reqs(qu))
 	b.WriteString(wrap(titleStyle.Render(qu.Text), w) + "\n")
-	b.WriteString(wrap("Answer: "+selStyle.Render(c.Label), w) + "\n")
-	b.WriteString(wrap("Explanation: "+orDefault(safetext.Term(a.Explanation), "(none)"), w) + "\n")
-	if len(a.Evidence) == 0 {
-		b.WriteString("Evidence: (none)\n")
-	} else {
-		b.WriteString("Evidence:\n")
-		for _, ev := range a.Evidence {
-			b.WriteString(truncateCells("  • "+safetext.Term(ev), w) + "\n")
-		}
+	b.WriteString(hang("Answer: ", c.Label, w))
+	b.WriteString(hang("Explanation: ", orDefault(safetext.Term(a.Explanation), "(none)"), w))
+	for _, ev := range a.Evidence {
+		b.WriteString(hang("Evidence: ", safetext.Term(ev), w))
 	}
-	fmt.Fprintf(&b, "Reviewed by the operator: %s\n\n", orDefault(a.Reviewed, "(no date)"))
 	if e.ChangedSinceReview && e.Answer != nil {
-		b.WriteString(failStyle.Render("CHANGED SINCE REVIEW") + fmt.Sprintf(" (was %s)\n", stripStyle(verdictWord(e.PreviousVerdict))))
+		b.WriteString("\n" + failStyle.Render("CHANGED SINCE REVIEW") + fmt.Sprintf(" (was %s)\n", stripStyle(verdictWord(e.PreviousVerdict))))
 		for _, d := range AnswerChanges(qu, *e.Answer, a) {
 			b.WriteString(hang("  ", d, w))
 		}
-		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "Verdict: %s\n", verdictWord(e.Verdict))
-	marker := "  "
-	if m.editing {
-		marker = "> "
-	}
-	b.WriteString(fieldView(&m.comment, marker+"Comment: ", w, m.editing))
 	return b.String()
+}
+
+// limitLines keeps at most n lines of s (all when n is 0), marking a cut
+// with an ellipsis.
+func limitLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if n == 0 || len(lines) <= n {
+		return s
+	}
+	lines = lines[:n]
+	lines[n-1] = strings.TrimRight(lines[n-1], " ") + "…"
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // hang wraps s to w cells after prefix, indenting continuation lines by

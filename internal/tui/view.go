@@ -90,7 +90,7 @@ func (m *Model) header(w int) string {
 			ci = i + 1
 		}
 	}
-	left := titleStyle.Render("Hallmark") + " · SLSA build-platform questionnaire · " + m.opts.Path
+	left := titleStyle.Render("Hallmark") + " · SLSA build-platform questionnaire · " + screenSafe(m.opts.Path)
 	status := m.status
 	if status == "" {
 		status = "autosave on"
@@ -114,7 +114,18 @@ func (m *Model) header(w int) string {
 		line2 = fmt.Sprintf("Component %d of %d: %s (question %d of %d) · Answered %d of %d",
 			ci, len(m.q.Components), comp.Title, pos, len(in), a.Answered, a.Total)
 	}
-	return truncateCells(left, w) + "\n" + truncateCells(line2, w) + "\n" + truncateCells("["+status+"] "+strings.Repeat("─", w), w)
+	return truncateCells(left, w) + "\n" + truncateCells(line2, w) + "\n" + statusLine(status, w)
+}
+
+// statusLine renders "[status] ───" in w cells. A status too long for one
+// line (an error saying what a field accepts) wraps onto more lines instead
+// of being cut: the user must be able to read why something was not saved.
+func statusLine(status string, w int) string {
+	s := "[" + screenSafe(status) + "]"
+	if lipgloss.Width(s)+2 <= w {
+		return truncateCells(s+" "+strings.Repeat("─", w), w)
+	}
+	return wrap(s, w) + "\n" + dimStyle.Render(strings.Repeat("─", w))
 }
 
 func (m *Model) currentComponent() questionnaire.Component {
@@ -150,6 +161,7 @@ func (m *Model) footer(w int) string {
 			keys = fitKeys(w,
 				"↑/↓ move · enter/1-9 choose · x clear · tab fields · →/n next · ←/p back · o overview · r review · ? help · q quit",
 				"1-9/enter choose · tab fields · ←→ back/next · o overview · r review · ? help · q quit",
+				"1-9 choose · tab fields · ←→ back/next · o overview · r review · ? help · q quit",
 				"1-9 choose · tab fields · ←→ back/next · ? help · q quit")
 			if m.helpOpen {
 				keys = "any key: back to the question"
@@ -249,10 +261,11 @@ questions about external parameters, the control plane, the build
 environment, caches and output storage.
 
 For each question pick the choice that describes your platform, explain it in
-a sentence, and cite evidence (URIs or document names). A live panel shows
+a sentence, and cite evidence (https links, or doc:NAME for an internal
+document). A live panel shows
 which requirements your answers meet and the Build level they support.
 
-Every answer is saved to ` + m.opts.Path + ` as soon as you give it; you can
+Every answer is saved to ` + screenSafe(m.opts.Path) + ` as soon as you give it; you can
 quit at any time and pick up where you left off. Expect 30 to 60 minutes.
 
 When you are done, the review screen shows your level, what is missing for
@@ -283,7 +296,7 @@ func (m *Model) profileView(w int) string {
 		case pfBuilderID:
 			label = entry(m.builderSel, len(p.Builders), "Builder") + ": builder.id (^T next/new, ^X delete)"
 		case pfPublicKeyFile:
-			label = entry(m.signerSel, len(p.Signers), "Signer") + ": public key file (^T next/new, ^X delete)"
+			label = entry(m.signerSel, len(p.Signers), "Signer") + ": key file (^T next/new, ^X delete)"
 		}
 		fmt.Fprintf(&b, "%s%s\n%s", marker, truncateCells(label, w-2), fieldView(&m.profile[i], "    ", w, i == m.profileFocus))
 	}
@@ -326,22 +339,27 @@ func (m *Model) questionView(w, h int) string {
 		}
 		return b.String()
 	}
-	var fb strings.Builder
 	labels := [numQuestionFields]string{"", "Explanation", "Evidence", "Reviewed"}
-	for f := focusExplanation; f < numQuestionFields; f++ {
-		marker := "  "
-		if m.focus == f {
-			marker = "> "
+	fieldsIn := func(maxLines int) string {
+		var fb strings.Builder
+		for f := focusExplanation; f < numQuestionFields; f++ {
+			marker := "  "
+			if m.focus == f {
+				marker = "> "
+			}
+			fb.WriteString(fieldLines(&m.fields[f], fmt.Sprintf("%s%-12s ", marker, labels[f]+":"), w, m.focus == f, maxLines))
 		}
-		fb.WriteString(fieldView(&m.fields[f], fmt.Sprintf("%s%-12s ", marker, labels[f]+":"), w, m.focus == f))
+		return fb.String()
 	}
-	fields := fb.String()
+	fields, compact := fieldsIn(3), fieldsIn(1)
 	if a.NeedsReanswer != "" && !a.Answered() {
 		head += wrap(failStyle.Render(fmt.Sprintf("Answer again: your choice %q was split in questionnaire %s.", a.NeedsReanswer, m.q.Version)), w) + "\n"
 	}
 
 	// Fit the screen: the most useful layout whose height fits, dropping
-	// examples, then help (? opens it in full), then wrapped choice labels.
+	// examples, then help (? opens it in full), then the text fields'
+	// continuation lines, and only then wrapped choice labels: choices that
+	// differ late in their label (a split choice) must stay readable.
 	wrapped := choices(true)
 	helpHint := dimStyle.Render("  ? shows the help and examples") + "\n"
 	for _, l := range [][]string{
@@ -349,12 +367,14 @@ func (m *Model) questionView(w, h int) string {
 		{head, help, spec, wrapped, fields},
 		{head, spec, wrapped, fields, helpHint},
 		{head, wrapped, fields, helpHint},
+		{head, wrapped, compact, helpHint},
+		{head, wrapped, compact},
 	} {
 		if out := strings.Join(l, ""); lipgloss.Height(out)-1 <= h {
 			return out
 		}
 	}
-	return head + choices(false) + fields + helpHint
+	return head + choices(false) + compact + helpHint
 }
 
 // helpView shows everything about the current question.
@@ -381,11 +401,25 @@ func (m *Model) helpView(w int) string {
 // edited scrolls horizontally so the caret stays visible; the others wrap
 // under their label (at most three lines, then an ellipsis).
 func fieldView(in *textinput.Model, label string, w int, focused bool) string {
+	return fieldLines(in, label, w, focused, 3)
+}
+
+// fieldLines is fieldView with at most maxLines lines for a field not being
+// edited.
+func fieldLines(in *textinput.Model, label string, w int, focused bool, maxLines int) string {
 	lw := lipgloss.Width(label)
 	fw := max(10, w-lw-1)
 	if focused {
 		in.Width = fw
 		in.SetCursor(in.Position()) // recompute the visible window for this width
+		if v := in.Value(); screenSafe(v) != v {
+			// Show a copy with unsafe characters replaced one for one (the
+			// caret stays put); the value itself is refused on save.
+			shown := *in
+			shown.SetValue(screenSafe(v))
+			shown.SetCursor(in.Position())
+			return label + shown.View() + "\n"
+		}
 		return label + in.View() + "\n"
 	}
 	v := screenSafe(in.Value())
@@ -400,8 +434,8 @@ func fieldView(in *textinput.Model, label string, w int, focused bool) string {
 		return label + dimStyle.Render(truncateCells(in.Placeholder, fw)) + "\n"
 	}
 	lines := strings.Split(lipgloss.NewStyle().Width(fw).Render(v), "\n")
-	if len(lines) > 3 {
-		lines = append(lines[:2], truncateCells(strings.TrimRight(lines[2], " "), fw-1)+"…")
+	if len(lines) > maxLines {
+		lines = append(lines[:maxLines-1], truncateCells(strings.TrimRight(lines[maxLines-1], " "), fw-1)+"…")
 	}
 	return underLabel(label, lw, lines)
 }
@@ -506,9 +540,9 @@ func (m *Model) reviewView(w, h int) string {
 	if a.NextLevel != nil {
 		fmt.Fprintf(&b, "To reach %s:\n", render.LevelName(*a.NextLevel))
 		for _, g := range a.Gaps {
-			fmt.Fprintf(&b, "• %s %s (%s): %s\n", g.Code, g.Title, render.StatusLabel(g.Status), g.Reason)
-			b.WriteString(wrap("    threat: "+g.Threat, w) + "\n")
-			b.WriteString(wrap("    change: "+g.HowToMeet, w) + "\n")
+			b.WriteString(hang("• ", fmt.Sprintf("%s %s (%s): %s", g.Code, g.Title, render.StatusLabel(g.Status), g.Reason), w))
+			b.WriteString(hang("  threat: ", g.Threat, w))
+			b.WriteString(hang("  change: ", g.HowToMeet, w))
 		}
 	} else {
 		b.WriteString("Build L3 is the highest level: nothing is missing.\n")
@@ -523,10 +557,16 @@ func (m *Model) reviewView(w, h int) string {
 		b.WriteString("\nUnanswered: " + wrap(strings.Join(a.Unanswered, " "), w-12) + "\n")
 	}
 	b.WriteString("\n")
+	// The same decision as hallmark check and hallmark attest.
+	if level, err := a.Attestable(nil); err != nil {
+		b.WriteString(wrap(failStyle.Render("hallmark attest would refuse: ")+screenSafe(err.Error()), w) + "\n")
+	} else {
+		b.WriteString(wrap(fmt.Sprintf("hallmark attest would sign %s.", render.LevelName(level)), w) + "\n")
+	}
 	if m.opts.Sign != nil {
 		b.WriteString("Press s to sign a builder capability attestation.\n")
 	}
-	b.WriteString(wrap("Or sign from the command line: hallmark attest "+m.opts.Path+" --key KEY -o builder.capability.json", w) + "\n")
+	b.WriteString(wrap("Or sign from the command line: hallmark attest "+screenSafe(m.opts.Path)+" --key KEY -o builder.capability.json", w) + "\n")
 
 	lines := strings.Split(b.String(), "\n")
 	start := min(m.reviewScroll, max(0, len(lines)-h))
@@ -537,7 +577,7 @@ func (m *Model) reviewView(w, h int) string {
 func (m *Model) signView(w int) string {
 	var b strings.Builder
 	b.WriteString(titleStyle.Render("Sign a builder capability attestation") + "\n")
-	b.WriteString(wrap(dimStyle.Render("The attestation binds the sha256 of "+m.opts.Path+" and grants the level your answers support, for a limited time (at most 366d)."), w) + "\n\n")
+	b.WriteString(wrap(dimStyle.Render("The attestation binds the sha256 of "+screenSafe(m.opts.Path)+" and grants the level your answers support, for a limited time (at most 366d)."), w) + "\n\n")
 	for i := range m.sign {
 		if i == sfBuilder && len(m.doc.Profile.Builders) < 2 {
 			continue
@@ -557,9 +597,11 @@ func (m *Model) signView(w int) string {
 	b.WriteString("\n")
 	switch {
 	case m.signErr != nil:
-		b.WriteString(wrap(failStyle.Render("Not signed: ")+m.signErr.Error(), w) + "\n")
+		b.WriteString(wrap(failStyle.Render("Not signed: ")+screenSafe(m.signErr.Error()), w) + "\n")
 	case m.signResult != "":
-		b.WriteString(m.signResult + "\n")
+		for _, l := range strings.Split(m.signResult, "\n") {
+			b.WriteString(hang("", l, w))
+		}
 	}
 	return b.String()
 }
