@@ -40,8 +40,9 @@ type UploadRequest struct {
 	// or JSON Lines of them. An upload without provenance is verified like
 	// any other, and fails (ErrNoProvenance).
 	Provenance string `json:"provenance"`
-	// Attestations are other documents uploaded with the artifacts (VSAs),
-	// archived with the verdict.
+	// Attestations are other documents uploaded with the artifacts,
+	// archived with the verdict: VSAs (as trustmap verify --vsa) that may
+	// cover the source revision and the dependencies a policy requires.
 	Attestations []string `json:"attestations,omitempty"`
 }
 
