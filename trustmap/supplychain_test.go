@@ -329,3 +329,93 @@ func TestPolicyV3SupplyChainFields(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Verifier-trust documents are compiled like attestations: only a certifier
+// allowed to certify verifiers, revocable by payload digest or verifierId,
+// never past the certifier's maxLevel for BUILD, and with a valid window.
+func TestCompileVerifierTrust(t *testing.T) {
+	ctx := context.Background()
+	auditor := keyFile(t, "auditor.key", "auditor-test-password")
+	signed := readSC(t, "verifiers.signed.json")
+	cap := readSC(t, "../hosted-vm.capability.json")
+	compile := func(certsFile string, o trustmap.CompileOptions, docs ...[]byte) *trustmap.Compiled {
+		t.Helper()
+		b, _ := os.ReadFile(filepath.Join(verifyDir, certsFile))
+		if strings.HasPrefix(certsFile, "{") {
+			b = []byte(certsFile)
+		}
+		certs, err := trustmap.ParseCertifiers(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.At, o.ValidFor = compiledAt, 30*24*time.Hour
+		for i, d := range docs {
+			o.VerifierTrust = append(o.VerifierTrust, trustmap.Attestation{Name: "v" + string(rune('0'+i)), Envelope: d})
+		}
+		res, err := trustmap.Compile(ctx, certs, []trustmap.Attestation{{Name: "cap", Envelope: cap}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	rejected := func(res *trustmap.Compiled, want error) {
+		t.Helper()
+		if len(res.Rejected) != 1 || !errors.Is(res.Rejected[0].Err, want) || res.Roots.VerifierSet().Len() != 0 || res.Roots.Schema != trustmap.RootsSchema {
+			t.Fatalf("rejected %+v, verifiers %d, schema %s; want %v", res.Rejected, res.Roots.VerifierSet().Len(), res.Roots.Schema, want)
+		}
+	}
+	if res := compile("supplychain/certifiers.json", trustmap.CompileOptions{}, signed); len(res.Rejected) != 0 || res.Roots.VerifierSet().Len() != 2 {
+		t.Fatalf("accepted: %+v", res.Rejected)
+	}
+	// The main certifiers file does not let the auditor certify verifiers.
+	rejected(compile("certifiers.json", trustmap.CompileOptions{}, signed), trustmap.ErrUntrustedCertifier)
+	env, _ := attest.ParseEnvelope(signed)
+	payload, _ := attest.DecodePayload(env)
+	rev := func(js string) *trustmap.Revocations {
+		r, err := trustmap.ParseRevocations([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rejected(compile("supplychain/certifiers.json", trustmap.CompileOptions{Revoked: rev(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"` + hexSum(string(payload)) + `","reason":"key lost"}]}`)}, signed), trustmap.ErrRevoked)
+	rejected(compile("supplychain/certifiers.json", trustmap.CompileOptions{Revoked: rev(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"verifierId":"` + scDepsID + `","issuedBefore":"2026-11-10T00:00:00Z","reason":"re-assessed"}]}`)}, signed), trustmap.ErrRevoked)
+	// Re-encoded (another signature added) it is the same document: still revoked.
+	rogue := keyFile(t, "rogue.key", "")
+	cosigned, err := trustmap.CoSign(ctx, signed, trustmap.VerifierTrustPayloadType, []*attest.PrivateKey{rogue}, func([]byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected(compile("supplychain/certifiers.json", trustmap.CompileOptions{Revoked: rev(`{"schema":"https://hallmark.build/revocations/v1","revoked":[{"attestationDigest":"` + hexSum(string(payload)) + `","reason":"key lost"}]}`)}, cosigned), trustmap.ErrRevoked)
+	// A BUILD level above the certifier's maxLevel is lowered to it.
+	var doc map[string]any
+	json.Unmarshal(readSC(t, "verifiers.json"), &doc)
+	doc["verifiers"].([]any)[1].(map[string]any)["levels"] = map[string]any{"BUILD": 3}
+	var cf map[string]any
+	json.Unmarshal(readSC(t, "certifiers.json"), &cf)
+	cf["certifiers"].([]any)[1].(map[string]any)["maxLevel"] = 2
+	capped := mustJSON(t, cf)
+	signedDoc, err := trustmap.SignVerifierTrust(ctx, mustJSON(t, doc), []*attest.PrivateKey{auditor}, issuedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := compile(string(capped), trustmap.CompileOptions{}, signedDoc)
+	if len(res.Roots.Verifiers) != 2 {
+		t.Fatalf("capped: %+v", res.Rejected)
+	}
+	for _, v := range res.Roots.Verifiers {
+		if v.Levels["BUILD"] > 2 {
+			t.Fatalf("%s keeps BUILD %d above the certifier's maxLevel 2", v.ID, v.Levels["BUILD"])
+		}
+	}
+	// Expired at compile time: refused.
+	late := trustmap.CompileOptions{}
+	b, _ := os.ReadFile(filepath.Join(verifyDir, "supplychain/certifiers.json"))
+	c2, _ := trustmap.ParseCertifiers(b)
+	late.At, late.ValidFor = issuedAt.Add(200*24*time.Hour), 24*time.Hour
+	late.VerifierTrust = []trustmap.Attestation{{Name: "v", Envelope: signed}}
+	r2, err := trustmap.Compile(ctx, c2, nil, late)
+	if err != nil || len(r2.Rejected) != 1 || !errors.Is(r2.Rejected[0].Err, trustmap.ErrInvalidVerifier) {
+		t.Fatalf("expired verifier trust: %v %+v", err, r2)
+	}
+}
