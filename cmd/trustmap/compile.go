@@ -21,7 +21,8 @@ import (
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 func newCompileCmd(e *env) *cobra.Command {
-	var certifiers, out, at, revoked, signKey, validFor, format string
+	var certifiers, out, at, revoked, signKey, format string
+	var validFor time.Duration
 	var serial uint64
 	var caps, deny []string
 	var requireKeyTimestamp bool
@@ -42,7 +43,7 @@ Every map has a serial and an expiry. The serial is --serial, or one more
 than the serial of the map already at -o; a serial not larger than that one
 is refused, so serials only grow and verify (--roots-min-serial) can refuse
 an older map replayed in place of a newer one. The map expires --valid-for
-after --at (default 720h = 30 days, at most 8784h = 366 days); verify refuses
+after --at (default 30d, at most 366d; 720h works too); verify refuses
 an expired map.
 
 Each accepted attestation is shown with its identity, the sha256 of its DSSE
@@ -71,15 +72,11 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if err != nil {
 				return err
 			}
-			d, err := parseDuration("--valid-for", validFor)
-			if err != nil {
-				return err
-			}
 			next, err := nextSerial(out, serial)
 			if err != nil {
 				return err
 			}
-			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: d, RequireKeyTimestamp: requireKeyTimestamp}
+			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: validFor, RequireKeyTimestamp: requireKeyTimestamp}
 			for _, c := range caps {
 				id, lv, ok := strings.Cut(c, "=")
 				l, err := questionnaire.ParseLevel(lv)
@@ -179,7 +176,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&revoked, "revoked", "", "revocations file")
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
 	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")
-	fl.StringVar(&validFor, "valid-for", "", "how long the map is valid (default 720h, at most 8784h)")
+	cli.ValidityMaxVar(fl, &validFor, "valid-for", "30d", trustmap.MaxRootsValidity, "how long the map is valid, such as 30d or 168h, at most 366d")
 	fl.BoolVar(&requireKeyTimestamp, "require-key-timestamp", false, "key signers' provenance must carry a verified transparency-log entry or signed timestamp (a logged key-signed Sigstore bundle)")
 	return cmd
 }

@@ -50,7 +50,8 @@ change what the trust-on-first-use store expects:
 
 func newProposeCmd(e *env) *cobra.Command {
 	var f verifyFlags
-	var out, validFor string
+	var out string
+	var validFor time.Duration
 	var force bool
 	c := &cobra.Command{
 		Use:   "propose --package NAME --roots roots.json --provenance FILE -o approval.json ARTIFACT...",
@@ -58,7 +59,7 @@ func newProposeCmd(e *env) *cobra.Command {
 		Long: `propose verifies the provenance like verify (without the trust-on-first-use
 check) and writes what it shows — builder.id, buildType and parameters, as
 the store would pin them — as an approval document valid for --valid-for
-(default 168h, at most 2160h).`,
+(default 7d, at most 90d).`,
 		Example: `  trustmap expectations propose --package app --roots roots.json \
       --provenance app.intoto.jsonl -o approval.json app.tar.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,10 +73,6 @@ the store would pin them — as an approval document valid for --valid-for
 			}
 			if len(args) == 0 {
 				return cli.Usage(trustmap.ErrNoArtifacts)
-			}
-			d, err := parseDuration("--valid-for", validFor)
-			if err != nil {
-				return err
 			}
 			v, err := loadVerifier(cmd.Context(), e, f)
 			if err != nil {
@@ -109,7 +106,7 @@ the store would pin them — as an approval document valid for --valid-for
 				pp := v.policy.Packages[f.pkg]
 				pkg = &pp
 			}
-			a, err := trustmap.NewApproval(f.pkg, res, pkg, v.opts.At, d)
+			a, err := trustmap.NewApproval(f.pkg, res, pkg, v.opts.At, validFor)
 			if err != nil {
 				return cli.Usage(err)
 			}
@@ -128,7 +125,7 @@ the store would pin them — as an approval document valid for --valid-for
 	addVerifyInputFlags(fl, &f)
 	fl.StringVarP(&out, "output", "o", "", "where to write the approval document (- for standard output)")
 	fl.BoolVar(&force, "force", false, "replace an existing output file")
-	fl.StringVar(&validFor, "valid-for", "", "how long the approval may be applied (default 168h, at most 2160h)")
+	cli.ValidityMaxVar(fl, &validFor, "valid-for", "7d", trustmap.MaxApprovalValidity, "how long the approval may be applied, such as 7d or 72h, at most 90d")
 	f.format = "text"
 	return c
 }
@@ -291,17 +288,6 @@ func fingerprintsOf(keys []*attest.PrivateKey) string {
 		fps[i] = k.Fingerprint()
 	}
 	return strings.Join(fps, ", ")
-}
-
-func parseDuration(flag, s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, cli.Usage(fmt.Errorf("%s: expected a positive duration like 720h, got %q", flag, s))
-	}
-	return d, nil
 }
 
 // coSigner is what sign-policy and expectations sign share: read a document
