@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"github.com/spf13/pflag"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,10 +79,56 @@ func TestDoctypeIdentifiers(t *testing.T) {
 		{doctype.TOFUSchema, trustmap.TOFUSchema}, {doctype.ApprovalSchema, trustmap.ApprovalSchema}, {doctype.ApprovalPayloadType, trustmap.ApprovalPayloadType},
 		{doctype.RootsSchemaV1, trustmap.RootsSchemaV1}, {doctype.PolicySchemaV1, trustmap.PolicySchemaV1}, {doctype.TOFUSchemaV1, trustmap.TOFUSchemaV1}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
 		{doctype.ProvenanceV1, trustmap.ProvenanceV1}, {doctype.ProvenanceV02, trustmap.ProvenanceV02},
+		{doctype.RootsSchemaV3, trustmap.RootsSchemaV3}, {doctype.SerialStateSchema, trustmap.SerialStateSchema},
+		{doctype.VerifierTrustSchema, trustmap.VerifierTrustSchema}, {doctype.VerifierTrustPayloadType, trustmap.VerifierTrustPayloadType},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("doctype has %q, trustmap %q", c[0], c[1])
 		}
+	}
+}
+
+// Every document format trustmap defines (a hallmark.build schema or a
+// hallmark payload type) is one inspect recognises and wrong-file messages
+// name: a new format cannot be added without teaching doctype.
+func TestDoctypeKnowsEveryFormat(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "../../trustmap", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pkgs {
+		ast.Inspect(p, func(node ast.Node) bool {
+			lit, ok := node.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			v, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			var d doctype.Doc
+			switch {
+			case strings.HasPrefix(v, "https://hallmark.build/") && strings.Count(v, "/") == 4 && !strings.Contains(v, "builder-capability"):
+				d = doctype.Identify([]byte(`{"schema":` + strconv.Quote(v) + `}`))
+				if d.Kind == doctype.UnknownJSONSchema {
+					t.Errorf("doctype does not know the schema %s (trustmap %s)", v, fset.Position(lit.Pos()))
+				}
+			case strings.HasPrefix(v, "application/vnd.hallmark."):
+				d = doctype.Identify([]byte(`{"payloadType":` + strconv.Quote(v) + `,"payload":"","signatures":[]}`))
+				if d.Kind == doctype.Envelope {
+					t.Errorf("doctype does not know the payload type %s (trustmap %s)", v, fset.Position(lit.Pos()))
+				}
+			default:
+				return true
+			}
+			n++
+			return true
+		})
+	}
+	if n < 10 {
+		t.Fatalf("found only %d format identifiers in trustmap: is the scan broken?", n)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 const (
 	RootsSchema         = "https://hallmark.build/roots/v2"
 	RootsSchemaV1       = "https://hallmark.build/roots/v1"
+	RootsSchemaV3       = "https://hallmark.build/roots/v3"
 	RootsPayloadType    = "application/vnd.hallmark.roots+json"
 	PolicySchema        = "https://hallmark.build/policy/v2"
 	PolicySchemaV1      = "https://hallmark.build/policy/v1"
@@ -38,6 +39,10 @@ const (
 	ProvenanceV1        = "https://slsa.dev/provenance/v1"
 	ProvenanceV02       = "https://slsa.dev/provenance/v0.2"
 	BundleMediaTypePfx  = "application/vnd.dev.sigstore.bundle"
+
+	VerifierTrustSchema      = "https://hallmark.build/verifier-trust/v1"
+	VerifierTrustPayloadType = "application/vnd.hallmark.verifier-trust+json"
+	SerialStateSchema        = "https://hallmark.build/trust-state/v1"
 )
 
 // Kind is what a document is.
@@ -55,19 +60,22 @@ const (
 	Certifiers
 	Revocations
 	TOFU
-	Approval          // trust-on-first-use approval (unsigned)
-	SignedApproval    // DSSE envelope of an approval
-	VSA               // DSSE envelope of a SLSA VSA
-	Provenance        // DSSE envelope of SLSA provenance
-	InTotoEnvelope    // DSSE envelope of another in-toto statement
-	Envelope          // DSSE envelope of an unknown payload type
-	Bundle            // Sigstore bundle
-	ProvenanceLines   // JSON Lines of provenance envelopes or bundles
-	Statement         // an unsigned in-toto statement
-	PublicKey         // PEM public key
-	PrivateKey        // PEM private key
-	NotJSON           // neither JSON nor PEM
-	UnknownJSONSchema // JSON with a schema this tool does not know
+	Approval            // trust-on-first-use approval (unsigned)
+	SignedApproval      // DSSE envelope of an approval
+	VSA                 // DSSE envelope of a SLSA VSA
+	Provenance          // DSSE envelope of SLSA provenance
+	InTotoEnvelope      // DSSE envelope of another in-toto statement
+	Envelope            // DSSE envelope of an unknown payload type
+	Bundle              // Sigstore bundle
+	ProvenanceLines     // JSON Lines of provenance envelopes or bundles
+	Statement           // an unsigned in-toto statement
+	PublicKey           // PEM public key
+	PrivateKey          // PEM private key
+	NotJSON             // neither JSON nor PEM
+	UnknownJSONSchema   // JSON with a schema this tool does not know
+	VerifierTrust       // a certifier's list of trusted verifiers (unsigned)
+	SignedVerifierTrust // DSSE envelope of a verifier-trust document
+	SerialState         // the serials a verifier accepted (--trust-state)
 )
 
 var names = map[Kind]string{
@@ -80,6 +88,8 @@ var names = map[Kind]string{
 	Envelope: "DSSE envelope", Bundle: "Sigstore bundle", ProvenanceLines: "provenance (JSON Lines)",
 	Statement: "unsigned in-toto statement", PublicKey: "public key", PrivateKey: "private key",
 	NotJSON: "file that is neither JSON nor PEM", UnknownJSONSchema: "JSON document of an unknown kind",
+	VerifierTrust: "verifier-trust document", SignedVerifierTrust: "signed verifier-trust document",
+	SerialState: "serial state file",
 }
 
 func (k Kind) String() string { return names[k] }
@@ -92,6 +102,7 @@ var ids = map[Kind]string{
 	Provenance: "provenance", InTotoEnvelope: "in-toto-envelope", Envelope: "dsse-envelope",
 	Bundle: "sigstore-bundle", ProvenanceLines: "json-lines", Statement: "in-toto-statement",
 	PublicKey: "public-key", PrivateKey: "private-key", NotJSON: "not-json", UnknownJSONSchema: "unknown-json",
+	VerifierTrust: "verifier-trust", SignedVerifierTrust: "signed-verifier-trust", SerialState: "trust-state",
 }
 
 // ID is the kind's stable name in JSON output ("roots", "vsa"...).
@@ -120,6 +131,10 @@ func (k Kind) ReadBy() string {
 		return "trustmap expectations sign and approve --approval (trustmap inspect shows it)"
 	case VSA:
 		return "trustmap inspect"
+	case VerifierTrust, SignedVerifierTrust:
+		return "trustmap inspect (compiled into roots v3 as trusted verifiers)"
+	case SerialState:
+		return "trustmap verify --trust-state (trustmap inspect shows it)"
 	case Provenance, Bundle, ProvenanceLines:
 		return "trustmap verify --provenance (trustmap inspect shows it)"
 	case PublicKey:
@@ -209,7 +224,7 @@ func identifyOne(b []byte) Doc {
 		return Doc{Kind: Answers}
 	case questionnaire.ReviewSchema, questionnaire.ReviewSchemaV1:
 		return Doc{Kind: Review}
-	case RootsSchema, RootsSchemaV1:
+	case RootsSchema, RootsSchemaV1, RootsSchemaV3:
 		return Doc{Kind: Roots}
 	case PolicySchema, PolicySchemaV1:
 		return Doc{Kind: Policy}
@@ -221,6 +236,10 @@ func identifyOne(b []byte) Doc {
 		return Doc{Kind: Revocations}
 	case TOFUSchema, TOFUSchemaV1:
 		return Doc{Kind: TOFU}
+	case VerifierTrustSchema:
+		return Doc{Kind: VerifierTrust}
+	case SerialStateSchema:
+		return Doc{Kind: SerialState}
 	}
 	if strings.HasPrefix(p.MediaType, BundleMediaTypePfx) {
 		d := Doc{Kind: Bundle, Schema: p.MediaType}
@@ -247,6 +266,8 @@ func identifyOne(b []byte) Doc {
 			d.Kind = SignedPolicy
 		case ApprovalPayloadType:
 			d.Kind = SignedApproval
+		case VerifierTrustPayloadType:
+			d.Kind = SignedVerifierTrust
 		case attest.PayloadType:
 			var st probe
 			if strictjson.UnmarshalOpen(d.Payload, &st) == nil {
