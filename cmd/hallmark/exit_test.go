@@ -47,6 +47,13 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"inspect", "../../testdata"}, cli.ExitUsage},
 		{[]string{"inspect", "../../testdata/verify/roots.json"}, cli.ExitUsage},
 		{[]string{"version", "extra"}, cli.ExitUsage},
+		// The wrong kind of document is bad input, not a failed verification.
+		{[]string{"verify-attestation", "../../testdata/answers/l3-hosted.json", "--key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{[]string{"verify-attestation", "../../testdata/verify/roots.json", "--key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata/verify/roots.json"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata/verify/hosted-vm.answers.json", "--review", "../../testdata/verify/hosted-vm.capability.json"}, cli.ExitUsage},
+		{[]string{"report", "../../testdata/verify/hosted-vm.answers.json", "--attestation", "../../testdata/verify/hosted-vm.answers.json", "-o", "-"}, cli.ExitUsage},
 	}
 	for _, tc := range cases {
 		if code, _, stderr := runArgs(t, "", tc.args...); code != tc.want {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/report"
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -105,6 +106,9 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 	b, err := limitio.ReadFile(path, attest.MaxEnvelopeBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
+	}
+	if err := cli.CheckKind("--attestation "+path, b, "a builder capability attestation (from hallmark attest)", doctype.Capability); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256(b)
 	a := &report.Attestation{Path: filepath.Base(path), Digest: hex.EncodeToString(sum[:])}

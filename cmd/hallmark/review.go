@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/tui"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -134,6 +135,9 @@ func loadReview(path string, doc *questionnaire.Document) (*questionnaire.Review
 	b, err := limitio.ReadFile(path, questionnaire.MaxReviewBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
+	}
+	if err := cli.CheckKind("--review "+path, b, "a review (from hallmark review)", doctype.Review); err != nil {
+		return nil, err
 	}
 	rv, err := questionnaire.ParseReview(b, doc)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -92,6 +93,9 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if err != nil {
 				return cli.Usage(err)
 			}
+			if err := cli.CheckKind("--certifiers "+certifiers, cb, "a certifiers file (schema "+trustmap.CertifiersSchema+")", doctype.Certifiers); err != nil {
+				return err
+			}
 			certs, err := trustmap.ParseCertifiers(cb)
 			if err != nil {
 				return cli.Usage(fmt.Errorf("%s: %w", certifiers, err))
@@ -100,6 +104,9 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				rb, err := limitio.ReadFile(revoked, trustmap.MaxRevocationsBytes)
 				if err != nil {
 					return cli.Usage(err)
+				}
+				if err := cli.CheckKind("--revoked "+revoked, rb, "a revocations file (schema "+trustmap.RevocationsSchema+")", doctype.Revocations); err != nil {
+					return err
 				}
 				if opts.Revoked, err = trustmap.ParseRevocations(rb); err != nil {
 					return cli.Usage(fmt.Errorf("%s: %w", revoked, err))
@@ -116,6 +123,9 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				b, err := limitio.ReadFile(a, attest.MaxEnvelopeBytes)
 				if err != nil {
 					return cli.Usage(err)
+				}
+				if err := cli.CheckKind(a, b, "a builder capability attestation (from hallmark attest)", doctype.Capability); err != nil {
+					return err
 				}
 				atts = append(atts, trustmap.Attestation{Name: filepath.Base(a), Envelope: b})
 			}

@@ -142,7 +142,7 @@ document as it is; a key that already signed is refused.`,
   trustmap expectations sign approval.signed.json --key bob.key -o approval.signed.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cs.run(cmd.Context(), e, args[0], trustmap.MaxApprovalBytes, trustmap.SignApproval)
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxApprovalBytes, trustmap.SignApproval, "an approval (from trustmap expectations propose) or a signed one to add a signature to", doctype.Approval, doctype.SignedApproval)
 		},
 	}
 	cs.flags(c.Flags(), "approval")
@@ -185,6 +185,9 @@ locked for the whole read-modify-write.`,
 			b, err := limitio.ReadFile(approval, trustmap.MaxApprovalBytes)
 			if err != nil {
 				return cli.Usage(err)
+			}
+			if err := cli.CheckKind("--approval "+approval, b, "a signed approval (from trustmap expectations propose and sign)", doctype.SignedApproval, doctype.Approval); err != nil {
+				return err
 			}
 			va, err := trustmap.VerifyApproval(cmd.Context(), b, keys, threshold, when)
 			if err != nil {
@@ -263,7 +266,7 @@ signed payload is never changed; a key that already signed is refused.`,
   trustmap verify --policy policy.signed.json --policy-key alice.pub --policy-key bob.pub --policy-threshold 2 ...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignPolicy)
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignPolicy, "an expectations policy (schema "+trustmap.PolicySchema+") or a signed one to add a signature to", doctype.Policy, doctype.SignedPolicy)
 		},
 	}
 	cs.flags(cmd.Flags(), "policy")
@@ -305,12 +308,15 @@ func (c *coSigner) flags(fs *pflag.FlagSet, what string) {
 	fs.BoolVar(&c.force, "force", false, "replace an existing output file")
 }
 
-func (c *coSigner) run(ctx context.Context, e *env, in string, limit int64, sign func(context.Context, []byte, []*attest.PrivateKey, time.Time) ([]byte, error)) error {
+func (c *coSigner) run(ctx context.Context, e *env, in string, limit int64, sign func(context.Context, []byte, []*attest.PrivateKey, time.Time) ([]byte, error), expected string, accept ...doctype.Kind) error {
 	if len(c.keys) == 0 {
 		return cli.Usage(errors.New("--key is required: the private key of each signer"))
 	}
 	b, err := e.ReadInput(in, limit)
 	if err != nil {
+		return err
+	}
+	if err := cli.CheckKind(in, b, expected, accept...); err != nil {
 		return err
 	}
 	output := coSignOutput(c.out, c.force, in, b, c.keys)

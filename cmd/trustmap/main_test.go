@@ -160,6 +160,12 @@ func TestExitCodes(t *testing.T) {
 		{"threshold not a number", with("--policy-threshold", "x", "--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitUsage},
 		{"batch with --format text", []string{"verify", "--roots", V + "roots.json", "--batch", "m.jsonl", "--format", "text"}, cli.ExitUsage},
 		{"inspect a directory", []string{"inspect", V}, cli.ExitUsage},
+		{"policy given as roots", []string{"verify", "--roots", V + "policy.json", "--source-uri", "x", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
+		{"roots given as policy", []string{"verify", "--roots", V + "roots.json", "--policy", V + "roots.json", "--package", "example-app", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
+		{"answers given to compile", []string{"compile", "--certifiers", V + "certifiers.json", V + "hosted-vm.answers.json", "-o", "-"}, cli.ExitUsage},
+		{"roots given as approval", []string{"expectations", "approve", "--tofu-store", "t.json", "--package", "a", "--approval", V + "roots.json", "--approver-key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{"compile valid-for over the maximum", []string{"compile", "--valid-for", "367d", "--certifiers", V + "certifiers.json", V + "hosted-vm.capability.json", "-o", "-"}, cli.ExitUsage},
+		{"provenance given as artifact", with("--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"cases/fork-source.intoto.jsonl"), cli.ExitFailed},
 		{"compile format", []string{"compile", "--format", "yaml", "--certifiers", V + "certifiers.json", V + "hosted-vm.capability.json", "-o", "-"}, cli.ExitUsage},
 	}
 	for _, tc := range cases {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -160,6 +161,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
+	if err := cli.CheckKind("--roots "+f.roots, rb, "roots of trust (from trustmap compile)", doctype.Roots, doctype.SignedRoots); err != nil {
+		return nil, err
+	}
 	var roots *trustmap.Roots
 	err = withSerialState(ctx, f.trustState, trustmap.SerialRoots, rootsKeys, f.rootsMinSerial, func(min uint64) (uint64, error) {
 		var err error
@@ -194,6 +198,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		}
 		if v.policyData, err = limitio.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
 			return nil, cli.Usage(err)
+		}
+		if err := cli.CheckKind("--policy "+f.policy, v.policyData, "an expectations policy, plain or signed (schema "+trustmap.PolicySchema+")", doctype.Policy, doctype.SignedPolicy); err != nil {
+			return nil, err
 		}
 		err = withSerialState(ctx, f.trustState, trustmap.SerialPolicy, keys, f.policyMinSerial, func(min uint64) (uint64, error) {
 			var err error
