@@ -11,6 +11,7 @@ import (
 	"errors"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/clitest"
 	"github.com/hallmark-build/hallmark/internal/tui"
 	"os"
 	"path/filepath"
@@ -138,4 +139,14 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 			t.Errorf("README's command table does not list %s", c.CommandPath())
 		}
 	}
+}
+
+// The README's command table lists only commands that exist, with the
+// --format values they accept.
+func TestREADMEFormats(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clitest.CheckREADMETable(t, newRoot(&env{}), readme)
 }

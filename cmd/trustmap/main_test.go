@@ -217,3 +217,13 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// The README's command table lists only commands that exist, with the
+// --format values they accept.
+func TestREADMEFormats(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clitest.CheckREADMETable(t, newRoot(&env{}), readme)
+}

@@ -93,3 +93,53 @@ func RunDir(t *testing.T, dir string, vars, env map[string]string) {
 		},
 	})
 }
+
+// CheckREADMETable checks the README's command table against the binary:
+// every row "| `PROG SUB ...` | ... | `text`, `json` |" names a command that
+// exists, and its last column lists exactly the values its --format flag
+// accepts (empty when it has none).
+func CheckREADMETable(t *testing.T, root *cobra.Command, readme []byte) {
+	t.Helper()
+	prefix := "| `" + root.Name() + " "
+	rows := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		rows++
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		usage := strings.Trim(strings.SplitN(cells[0], "`", 3)[1], "`")
+		var path []string
+		for _, w := range strings.Fields(usage)[1:] {
+			if w == "" || strings.ContainsAny(w[:1], "-[.ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				break
+			}
+			path = append(path, w)
+		}
+		cmd, rest, err := root.Find(path)
+		if err != nil || len(rest) > 0 || cmd == root {
+			t.Errorf("README lists %q: no such command (%v)", usage, err)
+			continue
+		}
+		var documented []string
+		if last := cells[len(cells)-1]; len(cells) > 2 {
+			for i, part := range strings.Split(last, "`") {
+				if i%2 == 1 {
+					documented = append(documented, part)
+				}
+			}
+		}
+		var actual []string
+		if f := cmd.Flags().Lookup("format"); f != nil {
+			if a, ok := f.Value.(interface{ Allowed() []string }); ok {
+				actual = a.Allowed()
+			}
+		}
+		if strings.Join(documented, ",") != strings.Join(actual, ",") {
+			t.Errorf("README: %s --format %q, the binary accepts %q", cmd.CommandPath(), documented, actual)
+		}
+	}
+	if rows == 0 {
+		t.Errorf("README has no command table rows for %s", root.Name())
+	}
+}
