@@ -80,8 +80,7 @@ COSIGN_PASSWORD, for automation.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&algorithm, "algorithm", "ecdsa-p256", "key algorithm: ecdsa-p256 or ed25519")
-	cmd.RegisterFlagCompletionFunc("algorithm", cobra.FixedCompletions([]string{string(attest.ECDSAP256), string(attest.Ed25519)}, cobra.ShellCompDirectiveNoFileComp))
+	cli.ChoiceVar(cmd.Flags(), &algorithm, "algorithm", "key algorithm", string(attest.ECDSAP256), string(attest.Ed25519))
 	cmd.Flags().BoolVar(&unencrypted, "unencrypted", false, "write the private key without a password (only for keys protected by other means)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -226,4 +227,25 @@ func TestREADMEFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	clitest.CheckREADMETable(t, newRoot(&env{}), readme)
+}
+
+// Help text names only commands that exist.
+func TestHelpMentionsExistingCommands(t *testing.T) {
+	clitest.CheckHelpMentions(t, newRoot(&env{}))
+}
+
+// Every flag that takes a string is classified: file flags complete file
+// names, choice flags their values, the others are listed as not files.
+func TestFileFlagsComplete(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Deprecated != "" || (f.Value.Type() != "string" && f.Value.Type() != "stringArray") {
+				return
+			}
+			if _, choice := f.Value.(interface{ Allowed() []string }); choice || cli.IsFileFlag(f.Name) || slices.Contains(cli.NotFileFlags, f.Name) {
+				return
+			}
+			t.Errorf("%s --%s: add it to cli's fileFlags (completed as a file name) or NotFileFlags", c.CommandPath(), f.Name)
+		})
+	}
 }

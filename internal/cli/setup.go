@@ -20,6 +20,19 @@ var fileFlags = map[string][]string{
 	"roots": {"json"}, "policy": {"json"}, "certifiers": {"json"}, "revoked": {"json"},
 	"trusted-root": {"json"}, "tofu-store": {"json"}, "batch": {"jsonl", "json"},
 	"provenance": {"jsonl", "json"}, "output": nil, "vsa-out": {"json"},
+	"approval": {"json"}, "approver-key": {"pub"}, "trust-state": {"json"}, "tokens": nil,
+	"registry-ca": {"pem", "crt"}, "client-ca": {"pem", "crt"}, "tls-cert": {"pem", "crt"}, "tls-key": {"pem", "key"},
+}
+
+// NotFileFlags are the string flags that take something other than a file
+// name (a test checks that every string flag is classified).
+var NotFileFlags = []string{"assessor-id", "at", "build-type", "builder-id", "cap", "deny", "listen",
+	"not-before", "package", "reviewer", "source-ref", "source-uri", "store", "verifier-id", "waive"}
+
+// IsFileFlag reports whether the flag name is completed as a file name.
+func IsFileFlag(name string) bool {
+	_, ok := fileFlags[name]
+	return ok
 }
 
 // Setup finishes a command tree built by newRoot, after every subcommand has

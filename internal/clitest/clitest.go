@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +143,59 @@ func CheckREADMETable(t *testing.T, root *cobra.Command, readme []byte) {
 	if rows == 0 {
 		t.Errorf("README has no command table rows for %s", root.Name())
 	}
+}
+
+// mention is "hallmark check", "trustmap expectations sign" in help text;
+// group 1 is what precedes it.
+var mention = regexp.MustCompile("(^|[\\s`(])(hallmark|trustmap) ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
+
+// CheckHelpMentions checks that the commands the help of any command of the
+// roots names ("PROG COMMAND [SUBCOMMAND]") exist: every one in examples,
+// and in prose those in parentheses or backquotes, or whose first word is a
+// command (then a second word that looks like a subcommand must be one).
+func CheckHelpMentions(t *testing.T, roots ...*cobra.Command) {
+	t.Helper()
+	byName := map[string]*cobra.Command{}
+	for _, r := range roots {
+		byName[r.Name()] = r
+	}
+	for _, r := range roots {
+		for _, c := range cli.EveryCommand(r) {
+			for _, text := range []string{c.Example, c.Short + "\n" + c.Long} {
+				example := text == c.Example
+				for _, m := range mention.FindAllStringSubmatch(text, -1) {
+					root := byName[m[2]]
+					if root == nil {
+						continue
+					}
+					words := []string{m[3]}
+					if m[4] != "" {
+						words = append(words, m[4])
+					}
+					found, rest, err := root.Find(words)
+					bad := false
+					switch {
+					case err != nil || found == root:
+						bad = example || m[1] == "(" || m[1] == "`"
+					case len(rest) > 0 && !found.Runnable():
+						bad = example || looksLikeSubcommand(found, rest[0])
+					}
+					if bad {
+						t.Errorf("%s --help mentions %q: no such command", c.CommandPath(), strings.TrimSpace(m[0]))
+					}
+				}
+			}
+		}
+	}
+}
+
+// looksLikeSubcommand reports whether w shares a prefix with one of c's
+// subcommands ("sign-proposal" and "sign").
+func looksLikeSubcommand(c *cobra.Command, w string) bool {
+	for _, s := range c.Commands() {
+		if strings.HasPrefix(w, s.Name()) || strings.HasPrefix(s.Name(), w) {
+			return true
+		}
+	}
+	return false
 }
