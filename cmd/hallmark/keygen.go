@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -87,13 +86,11 @@ COSIGN_PASSWORD, for automation.`,
 
 // keygenArgs wants exactly one NAME, and says what it is for.
 func keygenArgs(cmd *cobra.Command, args []string) error {
-	switch {
-	case len(args) == 0:
-		return errors.New("keygen needs the NAME of the key pair (got none): hallmark keygen operator writes operator.key and operator.pub")
-	case len(args) > 1:
-		return fmt.Errorf("keygen takes one NAME, got %d arguments (%s): create one key pair per call", len(args), strings.Join(args, " "))
-	case strings.TrimSuffix(args[0], ".key") == "" || strings.HasSuffix(args[0], ".pub"):
-		return fmt.Errorf("keygen: expected a NAME such as operator or operator.key, got %q", args[0])
+	if err := cli.ExactArgs("the NAME of the key pair (one pair per call): NAME writes NAME.key and NAME.pub")(cmd, args); err != nil {
+		return err
+	}
+	if strings.TrimSuffix(args[0], ".key") == "" || strings.HasSuffix(args[0], ".pub") {
+		return cli.Usage(fmt.Errorf("keygen: expected a NAME such as operator or operator.key, got %q", args[0]))
 	}
 	return nil
 }

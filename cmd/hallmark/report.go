@@ -41,7 +41,7 @@ highlighted; everything from the answers is escaped for the format.`,
 		Example: `  hallmark report answers.json --attestation builder.capability.json --key operator.pub --format html -o report.html
   hallmark report answers.json --review answers.review.json --format md -o report.md
   hallmark report answers.json --format md -o - | less`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the answers document to report on (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			output := cli.Output{Path: out, Force: force, Inputs: []string{args[0], review, attestation, key}}
 			if err := output.Check(); err != nil {

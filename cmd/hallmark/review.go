@@ -47,7 +47,7 @@ lines, for screen readers. Then:
   hallmark attest ANSWERS.json --review REVIEW.json --key auditor.key --assessor-id URI`,
 		Example: `  hallmark review answers.json -o answers.review.json --reviewer https://audit.example/alice
   hallmark review --accessible answers.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the operator's answers document to review"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			doc, err := loadAnswers(args[0])
 			if err != nil {

@@ -56,7 +56,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 		Example: `  trustmap compile --certifiers certifiers.json builder.capability.json -o roots.json
   trustmap compile --certifiers certifiers.json *.capability.json --cap https://ci.example/b@v1=2 \
       --revoked revoked.json --sign-key verifier.key -o roots.json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cli.MinArgs("the capability attestations to compile (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if certifiers == "" {
 				return cli.Usage(errors.New("--certifiers is required: the file naming whom you trust to certify builders"))

@@ -140,7 +140,7 @@ another approver already signed, it adds a signature and leaves the signed
 document as it is; a key that already signed is refused.`,
 		Example: `  trustmap expectations sign approval.json --key alice.key -o approval.signed.json
   trustmap expectations sign approval.signed.json --key bob.key -o approval.signed.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the approval to sign (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cs.run(cmd.Context(), e, args[0], trustmap.MaxApprovalBytes, trustmap.SignApproval, "an approval (from trustmap expectations propose) or a signed one to add a signature to", doctype.Approval, doctype.SignedApproval)
 		},
@@ -163,7 +163,7 @@ replayed), and records it with the signers' key fingerprints. The store is
 locked for the whole read-modify-write.`,
 		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --approval approval.signed.json \
       --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2`,
-		Args: cobra.NoArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if store == "" || pkg == "" || approval == "" || len(approverKeys) == 0 {
 				return cli.Usage(errors.New("--tofu-store, --package, --approval and --approver-key are required"))
@@ -264,7 +264,7 @@ signed payload is never changed; a key that already signed is refused.`,
 		Example: `  trustmap sign-policy policy.json --key alice.key -o policy.signed.json
   trustmap sign-policy policy.signed.json --key bob.key -o policy.signed.json
   trustmap verify --policy policy.signed.json --policy-key alice.pub --policy-key bob.pub --policy-threshold 2 ...`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the policy to sign (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignPolicy, "an expectations policy (schema "+trustmap.PolicySchema+") or a signed one to add a signature to", doctype.Policy, doctype.SignedPolicy)
 		},

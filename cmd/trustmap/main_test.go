@@ -249,3 +249,6 @@ func TestFileFlagsComplete(t *testing.T) {
 		})
 	}
 }
+
+// A wrong number of arguments is explained, with an example (exit 2).
+func TestArgsErrors(t *testing.T) { clitest.CheckArgsErrors(t, newRoot(&env{})) }

@@ -79,7 +79,7 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
   trustmap serve --roots roots.json --store postgres://gate@db.internal/gate \
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt \
       --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2 --listen :8080`,
-		Args: cobra.NoArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.verify.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
 			if f.verify.provenance != "" || f.verify.pkg != "" || f.verify.tofu != "" {
@@ -314,7 +314,7 @@ func newTokenCmd(e *env) *cobra.Command {
 		Short: "Create a write token: its hash is appended to FILE, the token printed once",
 		Example: `  trustmap serve new-token ci --tokens tokens.txt
   curl -H "Authorization: Bearer $TOKEN" ...`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the NAME of the token's holder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if file == "" || strings.ContainsAny(name, " \t\n#") || !printableName(name) {

@@ -199,3 +199,29 @@ func looksLikeSubcommand(c *cobra.Command, w string) bool {
 	}
 	return false
 }
+
+// CheckArgsErrors checks that every command refusing its positional
+// arguments says what it expects, what it got and shows an example, never
+// cobra's bare "accepts 1 arg(s), received 0".
+func CheckArgsErrors(t *testing.T, root *cobra.Command) {
+	t.Helper()
+	for _, c := range cli.EveryCommand(root) {
+		if c.Args == nil || !c.Runnable() || c.Name() == "help" || strings.Contains(c.CommandPath(), " completion") {
+			continue
+		}
+		for _, args := range [][]string{nil, {"a", "b", "c", "d", "e", "f", "g"}} {
+			err := c.Args(c, args)
+			if err == nil {
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.CommandPath()+" expects ") || !strings.Contains(msg, "; got ") || !strings.Contains(msg, "example: ") {
+				t.Errorf("%s with %d arguments: %q: expected \"%s expects ...; got ...; example: ...\"", c.CommandPath(), len(args), msg, c.CommandPath())
+			}
+			var ee *cli.ExitError
+			if !errors.As(err, &ee) || ee.Code != cli.ExitUsage {
+				t.Errorf("%s with %d arguments: not a usage error (exit 2): %v", c.CommandPath(), len(args), err)
+			}
+		}
+	}
+}
