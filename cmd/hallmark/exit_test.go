@@ -49,6 +49,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"inspect", "../../testdata"}, cli.ExitUsage},
 		{[]string{"inspect", "../../testdata/verify/roots.json"}, cli.ExitUsage},
 		{[]string{"version", "extra"}, cli.ExitUsage},
+		{[]string{"completion", "tcsh"}, cli.ExitUsage},
+		{[]string{"report"}, cli.ExitUsage},
+		{[]string{"keygen", "a", "b"}, cli.ExitUsage},
 		// The wrong kind of document is bad input, not a failed verification.
 		{[]string{"verify-attestation", "../../testdata/answers/l3-hosted.json", "--key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
 		{[]string{"verify-attestation", "../../testdata/verify/roots.json", "--key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
@@ -133,7 +136,7 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cli.EveryCommand(newRoot(&env{})) {
-		if c.Hidden || !c.Runnable() || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "hallmark completion") || c.Name() == "version" || c == c.Root() {
+		if c.Hidden || !c.Runnable() || c.Annotations[cli.HelpOnly] != "" || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "hallmark completion") || c.Name() == "version" || c == c.Root() {
 			continue
 		}
 		if !bytes.Contains(readme, []byte("| `"+c.CommandPath())) {

@@ -161,6 +161,8 @@ func TestExitCodes(t *testing.T) {
 		{"threshold not a number", with("--policy-threshold", "x", "--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitUsage},
 		{"batch with --format text", []string{"verify", "--roots", V + "roots.json", "--batch", "m.jsonl", "--format", "text"}, cli.ExitUsage},
 		{"inspect a directory", []string{"inspect", V}, cli.ExitUsage},
+		{"unknown subcommand", []string{"expectations", "aprove"}, cli.ExitUsage},
+		{"no argument", []string{"sign-policy"}, cli.ExitUsage},
 		{"policy given as roots", []string{"verify", "--roots", V + "policy.json", "--source-uri", "x", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
 		{"roots given as policy", []string{"verify", "--roots", V + "roots.json", "--policy", V + "roots.json", "--package", "example-app", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
 		{"answers given to compile", []string{"compile", "--certifiers", V + "certifiers.json", V + "hosted-vm.answers.json", "-o", "-"}, cli.ExitUsage},
@@ -210,7 +212,7 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cli.EveryCommand(newRoot(&env{})) {
-		if c.Hidden || !c.Runnable() || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "trustmap completion") || c.Name() == "version" || c == c.Root() {
+		if c.Hidden || !c.Runnable() || c.Annotations[cli.HelpOnly] != "" || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "trustmap completion") || c.Name() == "version" || c == c.Root() {
 			continue
 		}
 		if !bytes.Contains(readme, []byte("| `"+c.CommandPath())) {

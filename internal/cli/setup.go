@@ -63,6 +63,26 @@ func Setup(root *cobra.Command, e *Env) {
 		}
 	}
 	walk(root, registerCompletions)
+	walk(root, refuseUnknownSubcommands)
+}
+
+// HelpOnly is the annotation of a command that only groups subcommands:
+// run alone it shows its help.
+const HelpOnly = "hallmark/help-only"
+
+// refuseUnknownSubcommands makes a command that only groups subcommands
+// ("trustmap expectations") refuse an unknown one (exit 2, naming those that
+// exist) instead of printing its help and exiting 0; alone, it shows its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if c.Runnable() || !c.HasSubCommands() || !c.HasParent() {
+		return
+	}
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[HelpOnly] = "true"
+	c.Args = NoArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 }
 
 func firstCommand(root *cobra.Command) string {
