@@ -89,9 +89,9 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			for _, d := range deny {
 				opts.Deny[d] = true
 			}
-			cb, err := limitio.ReadFile(certifiers, trustmap.MaxCertifiersBytes)
+			cb, err := e.ReadInput(certifiers, trustmap.MaxCertifiersBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
 			}
 			if err := cli.CheckKind("--certifiers "+certifiers, cb, "a certifiers file (schema "+trustmap.CertifiersSchema+")", doctype.Certifiers); err != nil {
 				return err
@@ -101,9 +101,9 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 				return cli.Usage(fmt.Errorf("%s: %w", certifiers, err))
 			}
 			if revoked != "" {
-				rb, err := limitio.ReadFile(revoked, trustmap.MaxRevocationsBytes)
+				rb, err := e.ReadInput(revoked, trustmap.MaxRevocationsBytes)
 				if err != nil {
-					return cli.Usage(err)
+					return err
 				}
 				if err := cli.CheckKind("--revoked "+revoked, rb, "a revocations file (schema "+trustmap.RevocationsSchema+")", doctype.Revocations); err != nil {
 					return err
@@ -120,9 +120,9 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			var atts []trustmap.Attestation
 			for _, a := range args {
-				b, err := limitio.ReadFile(a, attest.MaxEnvelopeBytes)
+				b, err := e.ReadInput(a, attest.MaxEnvelopeBytes)
 				if err != nil {
-					return cli.Usage(err)
+					return err
 				}
 				if err := cli.CheckKind(a, b, "a builder capability attestation (from hallmark attest)", doctype.Capability); err != nil {
 					return err

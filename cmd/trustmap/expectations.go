@@ -17,7 +17,6 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/doctype"
-	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
 	tmstore "github.com/hallmark-build/hallmark/trustmap/store"
@@ -182,9 +181,9 @@ locked for the whole read-modify-write.`,
 			if err := trustmap.DistinctKeys(keys); err != nil {
 				return cli.Usage(fmt.Errorf("--approver-key: %w", err))
 			}
-			b, err := limitio.ReadFile(approval, trustmap.MaxApprovalBytes)
+			b, err := e.ReadInput(approval, trustmap.MaxApprovalBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
 			}
 			if err := cli.CheckKind("--approval "+approval, b, "a signed approval (from trustmap expectations propose and sign)", doctype.SignedApproval, doctype.Approval); err != nil {
 				return err

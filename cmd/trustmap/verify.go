@@ -157,9 +157,9 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if err != nil {
 		return nil, err
 	}
-	rb, err := limitio.ReadFile(f.roots, trustmap.MaxRootsBytes)
+	rb, err := e.ReadInput(f.roots, trustmap.MaxRootsBytes)
 	if err != nil {
-		return nil, cli.Usage(err)
+		return nil, err
 	}
 	if err := cli.CheckKind("--roots "+f.roots, rb, "roots of trust (from trustmap compile)", doctype.Roots, doctype.SignedRoots); err != nil {
 		return nil, err
@@ -196,8 +196,8 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		if err != nil {
 			return nil, err
 		}
-		if v.policyData, err = limitio.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
-			return nil, cli.Usage(err)
+		if v.policyData, err = e.ReadInput(f.policy, trustmap.MaxPolicyBytes); err != nil {
+			return nil, err
 		}
 		if err := cli.CheckKind("--policy "+f.policy, v.policyData, "an expectations policy, plain or signed (schema "+trustmap.PolicySchema+")", doctype.Policy, doctype.SignedPolicy); err != nil {
 			return nil, err
