@@ -35,7 +35,7 @@ lines, for screen readers. NO_COLOR turns colours off.`,
 		Example: `  hallmark assess
   hallmark assess platform-answers.json
   hallmark assess --accessible answers.json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cli.MaxArgs(1, "the answers document to write (default answers.json)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "answers.json"
 			if len(args) == 1 {

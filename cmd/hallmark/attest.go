@@ -56,7 +56,7 @@ by hand, is refused until "hallmark assess FILE" saves it again.`,
   hallmark attest answers.json --review answers.review.json --key auditor.key --assessor-id https://audit.example
   hallmark attest answers.json --key operator.key --valid-for 30d --not-before 2027-01-01T00:00:00Z
   hallmark attest answers.json --key operator.key --waive AD5="restore drill booked for 2027-01-15"`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the answers document to attest"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAttest(cmd.Context(), e, args[0], f)
 		},

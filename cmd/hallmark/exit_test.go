@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"github.com/spf13/pflag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/clitest"
 	"github.com/hallmark-build/hallmark/internal/tui"
 	"os"
 	"path/filepath"
@@ -47,6 +49,16 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"inspect", "../../testdata"}, cli.ExitUsage},
 		{[]string{"inspect", "../../testdata/verify/roots.json"}, cli.ExitUsage},
 		{[]string{"version", "extra"}, cli.ExitUsage},
+		{[]string{"completion", "tcsh"}, cli.ExitUsage},
+		{[]string{"report"}, cli.ExitUsage},
+		{[]string{"keygen", "a", "b"}, cli.ExitUsage},
+		// The wrong kind of document is bad input, not a failed verification.
+		{[]string{"verify-attestation", "../../testdata/answers/l3-hosted.json", "--key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{[]string{"verify-attestation", "../../testdata/verify/roots.json", "--key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata/verify/roots.json"}, cli.ExitUsage},
+		{[]string{"check", "../../testdata/verify/hosted-vm.answers.json", "--review", "../../testdata/verify/hosted-vm.capability.json"}, cli.ExitUsage},
+		{[]string{"report", "../../testdata/verify/hosted-vm.answers.json", "--attestation", "../../testdata/verify/hosted-vm.answers.json", "-o", "-"}, cli.ExitUsage},
 	}
 	for _, tc := range cases {
 		if code, _, stderr := runArgs(t, "", tc.args...); code != tc.want {
@@ -124,7 +136,7 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cli.EveryCommand(newRoot(&env{})) {
-		if c.Hidden || !c.Runnable() || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "hallmark completion") || c.Name() == "version" || c == c.Root() {
+		if c.Hidden || !c.Runnable() || c.Annotations[cli.HelpOnly] != "" || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "hallmark completion") || c.Name() == "version" || c == c.Root() {
 			continue
 		}
 		if !bytes.Contains(readme, []byte("| `"+c.CommandPath())) {
@@ -132,3 +144,37 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// The README's command table lists only commands that exist, with the
+// --format values they accept.
+func TestREADMEFormats(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clitest.CheckREADMETable(t, newRoot(&env{}), readme)
+}
+
+// Help text names only commands that exist.
+func TestHelpMentionsExistingCommands(t *testing.T) {
+	clitest.CheckHelpMentions(t, newRoot(&env{}))
+}
+
+// Every flag that takes a string is classified: file flags complete file
+// names, choice flags their values, the others are listed as not files.
+func TestFileFlagsComplete(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Deprecated != "" || (f.Value.Type() != "string" && f.Value.Type() != "stringArray") {
+				return
+			}
+			if _, choice := f.Value.(interface{ Allowed() []string }); choice || cli.IsFileFlag(f.Name) || slices.Contains(cli.NotFileFlags, f.Name) {
+				return
+			}
+			t.Errorf("%s --%s: add it to cli's fileFlags (completed as a file name) or NotFileFlags", c.CommandPath(), f.Name)
+		})
+	}
+}
+
+// A wrong number of arguments is explained, with an example (exit 2).
+func TestArgsErrors(t *testing.T) { clitest.CheckArgsErrors(t, newRoot(&env{})) }

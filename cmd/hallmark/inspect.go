@@ -60,7 +60,7 @@ inspect; given one, inspect says so. FILE may be - for standard input.`,
 				render.Assessment(e.Stdout, args[0], doc.Q(), a)
 				return nil
 			case doctype.Review, doctype.Capability, doctype.VSA, doctype.Provenance, doctype.InTotoEnvelope,
-				doctype.Envelope, doctype.SignedRoots, doctype.SignedPolicy, doctype.SignedApproval, doctype.Statement:
+				doctype.Envelope, doctype.SignedRoots, doctype.SignedPolicy, doctype.SignedApproval, doctype.SignedVerifierTrust, doctype.Statement:
 				if d.PayloadType != "" {
 					if _, err := attest.ParseEnvelope(b); err != nil {
 						return cli.Usage(fmt.Errorf("%s: %w", args[0], err))

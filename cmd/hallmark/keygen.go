@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -80,21 +79,18 @@ COSIGN_PASSWORD, for automation.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&algorithm, "algorithm", "ecdsa-p256", "key algorithm: ecdsa-p256 or ed25519")
-	cmd.RegisterFlagCompletionFunc("algorithm", cobra.FixedCompletions([]string{string(attest.ECDSAP256), string(attest.Ed25519)}, cobra.ShellCompDirectiveNoFileComp))
+	cli.ChoiceVar(cmd.Flags(), &algorithm, "algorithm", "key algorithm", string(attest.ECDSAP256), string(attest.Ed25519))
 	cmd.Flags().BoolVar(&unencrypted, "unencrypted", false, "write the private key without a password (only for keys protected by other means)")
 	return cmd
 }
 
 // keygenArgs wants exactly one NAME, and says what it is for.
 func keygenArgs(cmd *cobra.Command, args []string) error {
-	switch {
-	case len(args) == 0:
-		return errors.New("keygen needs the NAME of the key pair (got none): hallmark keygen operator writes operator.key and operator.pub")
-	case len(args) > 1:
-		return fmt.Errorf("keygen takes one NAME, got %d arguments (%s): create one key pair per call", len(args), strings.Join(args, " "))
-	case strings.TrimSuffix(args[0], ".key") == "" || strings.HasSuffix(args[0], ".pub"):
-		return fmt.Errorf("keygen: expected a NAME such as operator or operator.key, got %q", args[0])
+	if err := cli.ExactArgs("the NAME of the key pair (one pair per call): NAME writes NAME.key and NAME.pub")(cmd, args); err != nil {
+		return err
+	}
+	if strings.TrimSuffix(args[0], ".key") == "" || strings.HasSuffix(args[0], ".pub") {
+		return cli.Usage(fmt.Errorf("keygen: expected a NAME such as operator or operator.key, got %q", args[0]))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/report"
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -40,22 +41,26 @@ highlighted; everything from the answers is escaped for the format.`,
 		Example: `  hallmark report answers.json --attestation builder.capability.json --key operator.pub --format html -o report.html
   hallmark report answers.json --review answers.review.json --format md -o report.md
   hallmark report answers.json --format md -o - | less`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the answers document to report on (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			output := cli.Output{Path: out, Force: force, Inputs: []string{args[0], review, attestation, key}}
 			if err := output.Check(); err != nil {
 				return err
 			}
-			doc, err := loadAnswers(args[0])
+			raw, err := e.ReadInput(args[0], questionnaire.MaxAnswersBytes)
 			if err != nil {
 				return err
 			}
-			raw, err := limitio.ReadFile(args[0], questionnaire.MaxAnswersBytes)
+			name := filepath.Base(args[0])
+			if args[0] == cli.Stdio {
+				name = "standard input"
+			}
+			doc, err := parseAnswersFile(name, raw)
 			if err != nil {
-				return cli.Usage(err)
+				return err
 			}
 			sum := sha256.Sum256(raw)
-			in := report.Input{AnswersName: filepath.Base(args[0]), Doc: doc, Generated: e.Now().UTC().Truncate(time.Second), AnswersDigest: hex.EncodeToString(sum[:])}
+			in := report.Input{AnswersName: name, Doc: doc, Generated: e.Now().UTC().Truncate(time.Second), AnswersDigest: hex.EncodeToString(sum[:])}
 			if review != "" {
 				if in.Review, err = loadReview(review, doc); err != nil {
 					return err
@@ -63,7 +68,7 @@ highlighted; everything from the answers is escaped for the format.`,
 				in.ReviewName = filepath.Base(review)
 			}
 			if attestation != "" {
-				if in.Attestation, err = loadReportAttestation(cmd, e, attestation, key, args[0]); err != nil {
+				if in.Attestation, err = loadReportAttestation(cmd, e, attestation, key, name, raw); err != nil {
 					return err
 				}
 			} else if key != "" {
@@ -101,17 +106,16 @@ highlighted; everything from the answers is escaped for the format.`,
 
 // loadReportAttestation reads the attestation for the report: verified with
 // key when given (failing closed), otherwise parsed and labelled unverified.
-func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPath string) (*report.Attestation, error) {
+func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersName string, answers []byte) (*report.Attestation, error) {
 	b, err := limitio.ReadFile(path, attest.MaxEnvelopeBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
+	if err := cli.CheckKind("--attestation "+path, b, "a builder capability attestation (from hallmark attest)", doctype.Capability); err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(b)
 	a := &report.Attestation{Path: filepath.Base(path), Digest: hex.EncodeToString(sum[:])}
-	answers, err := limitio.ReadFile(answersPath, questionnaire.MaxAnswersBytes)
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
 	if keyPath != "" {
 		pub, err := attest.LoadPublicKeyFile(keyPath)
 		if err != nil {
@@ -142,7 +146,7 @@ func loadReportAttestation(cmd *cobra.Command, e *env, path, keyPath, answersPat
 		if len(st.Subject) > 0 {
 			want = st.Subject[0].Digest["sha256"]
 		}
-		return nil, cli.Failed(fmt.Errorf("%s: %w: the attestation names sha256:%s, %s is sha256:%s", path, attest.ErrAnswersDigestMismatch, safetext.Term(want), answersPath, got))
+		return nil, cli.Failed(fmt.Errorf("%s: %w: the attestation names sha256:%s, %s is sha256:%s", path, attest.ErrAnswersDigestMismatch, safetext.Term(want), answersName, got))
 	}
 	a.Predicate = p
 	return a, nil

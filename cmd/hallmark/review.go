@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/tui"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -46,7 +47,7 @@ lines, for screen readers. Then:
   hallmark attest ANSWERS.json --review REVIEW.json --key auditor.key --assessor-id URI`,
 		Example: `  hallmark review answers.json -o answers.review.json --reviewer https://audit.example/alice
   hallmark review --accessible answers.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the operator's answers document to review"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			doc, err := loadAnswers(args[0])
 			if err != nil {
@@ -134,6 +135,9 @@ func loadReview(path string, doc *questionnaire.Document) (*questionnaire.Review
 	b, err := limitio.ReadFile(path, questionnaire.MaxReviewBytes)
 	if err != nil {
 		return nil, cli.Usage(err)
+	}
+	if err := cli.CheckKind("--review "+path, b, "a review (from hallmark review)", doctype.Review); err != nil {
+		return nil, err
 	}
 	rv, err := questionnaire.ParseReview(b, doc)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
-	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
 )
@@ -53,10 +53,16 @@ Exit codes: 0 everything holds; 1 a check failed; 2 unreadable input.`,
 			if err != nil {
 				return err
 			}
+			if err := cli.CheckKind(args[0], env, "a builder capability attestation (from hallmark attest)", doctype.Capability); err != nil {
+				return err
+			}
 			opts := attest.VerifyOptions{At: when}
 			if answers != "" {
-				if opts.Answers, err = limitio.ReadFile(answers, questionnaire.MaxAnswersBytes); err != nil {
-					return cli.Usage(err)
+				if opts.Answers, err = e.ReadInput(answers, questionnaire.MaxAnswersBytes); err != nil {
+					return err
+				}
+				if err := cli.CheckKind("--answers "+answers, opts.Answers, "the answers document the attestation names", doctype.Answers); err != nil {
+					return err
 				}
 			}
 			v, err := attest.Verify(cmd.Context(), env, pubs, opts)

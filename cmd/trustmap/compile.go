@@ -12,6 +12,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -21,7 +22,8 @@ import (
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 func newCompileCmd(e *env) *cobra.Command {
-	var certifiers, out, at, revoked, signKey, validFor, format string
+	var certifiers, out, at, revoked, signKey, format string
+	var validFor time.Duration
 	var serial uint64
 	var caps, deny, verifierTrust []string
 	var requireKeyTimestamp bool
@@ -42,7 +44,7 @@ Every map has a serial and an expiry. The serial is --serial, or one more
 than the serial of the map already at -o; a serial not larger than that one
 is refused, so serials only grow and verify (--roots-min-serial) can refuse
 an older map replayed in place of a newer one. The map expires --valid-for
-after --at (default 720h = 30 days, at most 8784h = 366 days); verify refuses
+after --at (default 30d, at most 366d; 720h works too); verify refuses
 an expired map.
 
 --verifiers adds signed verifier-trust documents: the verifiers whose VSAs
@@ -61,7 +63,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
   trustmap compile --certifiers certifiers.json builder.capability.json --verifiers verifiers.signed.json -o roots.json
   trustmap compile --certifiers certifiers.json *.capability.json --cap https://ci.example/b@v1=2 \
       --revoked revoked.json --sign-key verifier.key -o roots.json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cli.MinArgs("the capability attestations to compile (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if certifiers == "" {
 				return cli.Usage(errors.New("--certifiers is required: the file naming whom you trust to certify builders"))
@@ -78,15 +80,11 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			if err != nil {
 				return err
 			}
-			d, err := parseDuration("--valid-for", validFor)
-			if err != nil {
-				return err
-			}
 			next, err := nextSerial(out, serial)
 			if err != nil {
 				return err
 			}
-			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: d, RequireKeyTimestamp: requireKeyTimestamp}
+			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: validFor, RequireKeyTimestamp: requireKeyTimestamp}
 			for _, c := range caps {
 				id, lv, ok := strings.Cut(c, "=")
 				l, err := questionnaire.ParseLevel(lv)
@@ -98,18 +96,24 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			for _, d := range deny {
 				opts.Deny[d] = true
 			}
-			cb, err := limitio.ReadFile(certifiers, trustmap.MaxCertifiersBytes)
+			cb, err := e.ReadInput(certifiers, trustmap.MaxCertifiersBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
+			}
+			if err := cli.CheckKind("--certifiers "+certifiers, cb, "a certifiers file (schema "+trustmap.CertifiersSchema+")", doctype.Certifiers); err != nil {
+				return err
 			}
 			certs, err := trustmap.ParseCertifiers(cb)
 			if err != nil {
 				return cli.Usage(fmt.Errorf("%s: %w", certifiers, err))
 			}
 			if revoked != "" {
-				rb, err := limitio.ReadFile(revoked, trustmap.MaxRevocationsBytes)
+				rb, err := e.ReadInput(revoked, trustmap.MaxRevocationsBytes)
 				if err != nil {
-					return cli.Usage(err)
+					return err
+				}
+				if err := cli.CheckKind("--revoked "+revoked, rb, "a revocations file (schema "+trustmap.RevocationsSchema+")", doctype.Revocations); err != nil {
+					return err
 				}
 				if opts.Revoked, err = trustmap.ParseRevocations(rb); err != nil {
 					return cli.Usage(fmt.Errorf("%s: %w", revoked, err))
@@ -123,9 +127,12 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			var atts []trustmap.Attestation
 			for _, a := range args {
-				b, err := limitio.ReadFile(a, attest.MaxEnvelopeBytes)
+				b, err := e.ReadInput(a, attest.MaxEnvelopeBytes)
 				if err != nil {
-					return cli.Usage(err)
+					return err
+				}
+				if err := cli.CheckKind(a, b, "a builder capability attestation (from hallmark attest)", doctype.Capability); err != nil {
+					return err
 				}
 				atts = append(atts, trustmap.Attestation{Name: filepath.Base(a), Envelope: b})
 			}
@@ -194,7 +201,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&revoked, "revoked", "", "revocations file")
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
 	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")
-	fl.StringVar(&validFor, "valid-for", "", "how long the map is valid (default 720h, at most 8784h)")
+	cli.ValidityMaxVar(fl, &validFor, "valid-for", "30d", trustmap.MaxRootsValidity, "how long the map is valid, such as 30d or 168h, at most 366d")
 	fl.BoolVar(&requireKeyTimestamp, "require-key-timestamp", false, "key signers' provenance must carry a verified transparency-log entry or signed timestamp (a logged key-signed Sigstore bundle)")
 	return cmd
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/doctype"
-	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
 	tmstore "github.com/hallmark-build/hallmark/trustmap/store"
@@ -50,7 +49,8 @@ change what the trust-on-first-use store expects:
 
 func newProposeCmd(e *env) *cobra.Command {
 	var f verifyFlags
-	var out, validFor string
+	var out string
+	var validFor time.Duration
 	var force bool
 	c := &cobra.Command{
 		Use:   "propose --package NAME --roots roots.json --provenance FILE -o approval.json ARTIFACT...",
@@ -58,7 +58,7 @@ func newProposeCmd(e *env) *cobra.Command {
 		Long: `propose verifies the provenance like verify (without the trust-on-first-use
 check) and writes what it shows — builder.id, buildType and parameters, as
 the store would pin them — as an approval document valid for --valid-for
-(default 168h, at most 2160h).`,
+(default 7d, at most 90d).`,
 		Example: `  trustmap expectations propose --package app --roots roots.json \
       --provenance app.intoto.jsonl -o approval.json app.tar.gz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,10 +72,6 @@ the store would pin them — as an approval document valid for --valid-for
 			}
 			if len(args) == 0 {
 				return cli.Usage(trustmap.ErrNoArtifacts)
-			}
-			d, err := parseDuration("--valid-for", validFor)
-			if err != nil {
-				return err
 			}
 			v, err := loadVerifier(cmd.Context(), e, f)
 			if err != nil {
@@ -109,7 +105,7 @@ the store would pin them — as an approval document valid for --valid-for
 				pp := v.policy.Packages[f.pkg]
 				pkg = &pp
 			}
-			a, err := trustmap.NewApproval(f.pkg, res, pkg, v.opts.At, d)
+			a, err := trustmap.NewApproval(f.pkg, res, pkg, v.opts.At, validFor)
 			if err != nil {
 				return cli.Usage(err)
 			}
@@ -128,7 +124,7 @@ the store would pin them — as an approval document valid for --valid-for
 	addVerifyInputFlags(fl, &f)
 	fl.StringVarP(&out, "output", "o", "", "where to write the approval document (- for standard output)")
 	fl.BoolVar(&force, "force", false, "replace an existing output file")
-	fl.StringVar(&validFor, "valid-for", "", "how long the approval may be applied (default 168h, at most 2160h)")
+	cli.ValidityMaxVar(fl, &validFor, "valid-for", "7d", trustmap.MaxApprovalValidity, "how long the approval may be applied, such as 7d or 72h, at most 90d")
 	f.format = "text"
 	return c
 }
@@ -143,9 +139,9 @@ another approver already signed, it adds a signature and leaves the signed
 document as it is; a key that already signed is refused.`,
 		Example: `  trustmap expectations sign approval.json --key alice.key -o approval.signed.json
   trustmap expectations sign approval.signed.json --key bob.key -o approval.signed.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the approval to sign (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cs.run(cmd.Context(), e, args[0], trustmap.MaxApprovalBytes, trustmap.SignApproval)
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxApprovalBytes, trustmap.SignApproval, "an approval (from trustmap expectations propose) or a signed one to add a signature to", doctype.Approval, doctype.SignedApproval)
 		},
 	}
 	cs.flags(c.Flags(), "approval")
@@ -166,7 +162,7 @@ replayed), and records it with the signers' key fingerprints. The store is
 locked for the whole read-modify-write.`,
 		Example: `  trustmap expectations approve --tofu-store tofu.json --package app --approval approval.signed.json \
       --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2`,
-		Args: cobra.NoArgs,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if store == "" || pkg == "" || approval == "" || len(approverKeys) == 0 {
 				return cli.Usage(errors.New("--tofu-store, --package, --approval and --approver-key are required"))
@@ -185,9 +181,12 @@ locked for the whole read-modify-write.`,
 			if err := trustmap.DistinctKeys(keys); err != nil {
 				return cli.Usage(fmt.Errorf("--approver-key: %w", err))
 			}
-			b, err := limitio.ReadFile(approval, trustmap.MaxApprovalBytes)
+			b, err := e.ReadInput(approval, trustmap.MaxApprovalBytes)
 			if err != nil {
-				return cli.Usage(err)
+				return err
+			}
+			if err := cli.CheckKind("--approval "+approval, b, "a signed approval (from trustmap expectations propose and sign)", doctype.SignedApproval, doctype.Approval); err != nil {
+				return err
 			}
 			va, err := trustmap.VerifyApproval(cmd.Context(), b, keys, threshold, when)
 			if err != nil {
@@ -264,9 +263,9 @@ signed payload is never changed; a key that already signed is refused.`,
 		Example: `  trustmap sign-policy policy.json --key alice.key -o policy.signed.json
   trustmap sign-policy policy.signed.json --key bob.key -o policy.signed.json
   trustmap verify --policy policy.signed.json --policy-key alice.pub --policy-key bob.pub --policy-threshold 2 ...`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the policy to sign (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignPolicy)
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignPolicy, "an expectations policy (schema "+trustmap.PolicySchema+") or a signed one to add a signature to", doctype.Policy, doctype.SignedPolicy)
 		},
 	}
 	cs.flags(cmd.Flags(), "policy")
@@ -293,17 +292,6 @@ func fingerprintsOf(keys []*attest.PrivateKey) string {
 	return strings.Join(fps, ", ")
 }
 
-func parseDuration(flag, s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, cli.Usage(fmt.Errorf("%s: expected a positive duration like 720h, got %q", flag, s))
-	}
-	return d, nil
-}
-
 // coSigner is what sign-policy and expectations sign share: read a document
 // (or a signed envelope to add a signature to), sign it with every --key and
 // write it.
@@ -319,12 +307,15 @@ func (c *coSigner) flags(fs *pflag.FlagSet, what string) {
 	fs.BoolVar(&c.force, "force", false, "replace an existing output file")
 }
 
-func (c *coSigner) run(ctx context.Context, e *env, in string, limit int64, sign func(context.Context, []byte, []*attest.PrivateKey, time.Time) ([]byte, error)) error {
+func (c *coSigner) run(ctx context.Context, e *env, in string, limit int64, sign func(context.Context, []byte, []*attest.PrivateKey, time.Time) ([]byte, error), expected string, accept ...doctype.Kind) error {
 	if len(c.keys) == 0 {
 		return cli.Usage(errors.New("--key is required: the private key of each signer"))
 	}
 	b, err := e.ReadInput(in, limit)
 	if err != nil {
+		return err
+	}
+	if err := cli.CheckKind(in, b, expected, accept...); err != nil {
 		return err
 	}
 	output := coSignOutput(c.out, c.force, in, b, c.keys)

@@ -151,7 +151,7 @@ loopback registries.
 
 Exit codes: 0 attached; 1 the registry refused; 2 bad usage or unreadable input.`,
 		Example: `  trustmap attach --provenance app.intoto.jsonl oci://registry.example.com/app:v1.2.3`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cli.ExactArgs("the image to attach to (oci://REGISTRY/REPO:TAG or @sha256:…)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if provenance == "" {

@@ -21,7 +21,8 @@ func newInspectCmd(e *env) *cobra.Command {
 		Short: "Show roots, policies, certifiers, revocations, TOFU stores, VSAs or provenance without verifying",
 		Long: `inspect says what a file is and shows what it contains: roots of trust
 (plain or signed), expectations policies (plain or signed), certifiers,
-revocations, trust-on-first-use stores, VSAs, capability attestations and
+revocations, trust-on-first-use stores and approvals, verifier-trust
+documents, serial state (--trust-state), VSAs, capability attestations and
 provenance (DSSE envelopes, Sigstore bundles, or JSON Lines of either).
 
 Nothing is verified: no signature, validity window or digest is checked, and
@@ -78,6 +79,9 @@ func inspectFacts(d doctype.Doc, b []byte) ([]doctype.Fact, error) {
 		}
 		add("compiledAt", "%s", r.CompiledAt.UTC().Format(time.RFC3339))
 		add("entries", "%d", len(r.Entries))
+		if len(r.Verifiers) > 0 {
+			add("trusted verifiers", "%d", len(r.Verifiers))
+		}
 		for _, en := range r.Entries {
 			id := en.BuilderID
 			if id == "" {
@@ -132,6 +136,22 @@ func inspectFacts(d doctype.Doc, b []byte) ([]doctype.Fact, error) {
 			add("level", "Build L%d", p.SLSABuildLevel)
 			add("valid", "%s to %s", p.ValidFrom.UTC().Format(time.RFC3339), p.ValidUntil.UTC().Format(time.RFC3339))
 		}
+	case doctype.VerifierTrust, doctype.SignedVerifierTrust:
+		vt, err := trustmap.ParseVerifierTrust(b)
+		if err != nil {
+			return nil, err
+		}
+		add("issuedAt", "%s", vt.IssuedAt.UTC().Format(time.RFC3339))
+		for _, v := range vt.Verifiers {
+			add("verifier", "%s  resources %s  %s to %s", v.ID, v.ResourceURIRegexp,
+				v.ValidFrom.UTC().Format(time.RFC3339), v.ValidUntil.UTC().Format(time.RFC3339))
+		}
+	case doctype.SerialState:
+		st, err := trustmap.ParseSerialState(b)
+		if err != nil {
+			return nil, err
+		}
+		add("serials", "%d", len(st.Serials))
 	case doctype.PublicKey:
 		k, err := attest.ParsePublicKey(b)
 		if err != nil {

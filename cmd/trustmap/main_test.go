@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"github.com/spf13/pflag"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,12 +80,56 @@ func TestDoctypeIdentifiers(t *testing.T) {
 		{doctype.TOFUSchema, trustmap.TOFUSchema}, {doctype.ApprovalSchema, trustmap.ApprovalSchema}, {doctype.ApprovalPayloadType, trustmap.ApprovalPayloadType},
 		{doctype.RootsSchemaV1, trustmap.RootsSchemaV1}, {doctype.PolicySchemaV1, trustmap.PolicySchemaV1}, {doctype.TOFUSchemaV1, trustmap.TOFUSchemaV1}, {doctype.VSAPredicateType, trustmap.VSAPredicateType},
 		{doctype.ProvenanceV1, trustmap.ProvenanceV1}, {doctype.ProvenanceV02, trustmap.ProvenanceV02},
-		{doctype.RootsSchemaV3, trustmap.RootsSchemaV3}, {doctype.PolicySchemaV3, trustmap.PolicySchemaV3},
+		{doctype.RootsSchemaV3, trustmap.RootsSchemaV3}, {doctype.PolicySchemaV3, trustmap.PolicySchemaV3}, {doctype.SerialStateSchema, trustmap.SerialStateSchema},
 		{doctype.VerifierTrustSchema, trustmap.VerifierTrustSchema}, {doctype.VerifierTrustPayloadType, trustmap.VerifierTrustPayloadType},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("doctype has %q, trustmap %q", c[0], c[1])
 		}
+	}
+}
+
+// Every document format trustmap defines (a hallmark.build schema or a
+// hallmark payload type) is one inspect recognises and wrong-file messages
+// name: a new format cannot be added without teaching doctype.
+func TestDoctypeKnowsEveryFormat(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "../../trustmap", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pkgs {
+		ast.Inspect(p, func(node ast.Node) bool {
+			lit, ok := node.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			v, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			var d doctype.Doc
+			switch {
+			case strings.HasPrefix(v, "https://hallmark.build/") && strings.Count(v, "/") == 4 && !strings.Contains(v, "builder-capability"):
+				d = doctype.Identify([]byte(`{"schema":` + strconv.Quote(v) + `}`))
+				if d.Kind == doctype.UnknownJSONSchema {
+					t.Errorf("doctype does not know the schema %s (trustmap %s)", v, fset.Position(lit.Pos()))
+				}
+			case strings.HasPrefix(v, "application/vnd.hallmark."):
+				d = doctype.Identify([]byte(`{"payloadType":` + strconv.Quote(v) + `,"payload":"","signatures":[]}`))
+				if d.Kind == doctype.Envelope {
+					t.Errorf("doctype does not know the payload type %s (trustmap %s)", v, fset.Position(lit.Pos()))
+				}
+			default:
+				return true
+			}
+			n++
+			return true
+		})
+	}
+	if n < 10 {
+		t.Fatalf("found only %d format identifiers in trustmap: is the scan broken?", n)
 	}
 }
 
@@ -111,6 +161,14 @@ func TestExitCodes(t *testing.T) {
 		{"threshold not a number", with("--policy-threshold", "x", "--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"app-1.2.3.tar.gz"), cli.ExitUsage},
 		{"batch with --format text", []string{"verify", "--roots", V + "roots.json", "--batch", "m.jsonl", "--format", "text"}, cli.ExitUsage},
 		{"inspect a directory", []string{"inspect", V}, cli.ExitUsage},
+		{"unknown subcommand", []string{"expectations", "aprove"}, cli.ExitUsage},
+		{"no argument", []string{"sign-policy"}, cli.ExitUsage},
+		{"policy given as roots", []string{"verify", "--roots", V + "policy.json", "--source-uri", "x", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
+		{"roots given as policy", []string{"verify", "--roots", V + "roots.json", "--policy", V + "roots.json", "--package", "example-app", "--provenance", V + "cases/pass-policy-l3.intoto.jsonl", V + "app-1.2.3.tar.gz"}, cli.ExitUsage},
+		{"answers given to compile", []string{"compile", "--certifiers", V + "certifiers.json", V + "hosted-vm.answers.json", "-o", "-"}, cli.ExitUsage},
+		{"roots given as approval", []string{"expectations", "approve", "--tofu-store", "t.json", "--package", "a", "--approval", V + "roots.json", "--approver-key", "../../testdata/keys/operator.pub"}, cli.ExitUsage},
+		{"compile valid-for over the maximum", []string{"compile", "--valid-for", "367d", "--certifiers", V + "certifiers.json", V + "hosted-vm.capability.json", "-o", "-"}, cli.ExitUsage},
+		{"provenance given as artifact", with("--provenance", V+"cases/pass-policy-l3.intoto.jsonl", V+"cases/fork-source.intoto.jsonl"), cli.ExitFailed},
 		{"compile format", []string{"compile", "--format", "yaml", "--certifiers", V + "certifiers.json", V + "hosted-vm.capability.json", "-o", "-"}, cli.ExitUsage},
 	}
 	for _, tc := range cases {
@@ -154,7 +212,7 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cli.EveryCommand(newRoot(&env{})) {
-		if c.Hidden || !c.Runnable() || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "trustmap completion") || c.Name() == "version" || c == c.Root() {
+		if c.Hidden || !c.Runnable() || c.Annotations[cli.HelpOnly] != "" || c.Name() == "help" || strings.HasPrefix(c.CommandPath(), "trustmap completion") || c.Name() == "version" || c == c.Root() {
 			continue
 		}
 		if !bytes.Contains(readme, []byte("| `"+c.CommandPath())) {
@@ -162,3 +220,37 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// The README's command table lists only commands that exist, with the
+// --format values they accept.
+func TestREADMEFormats(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clitest.CheckREADMETable(t, newRoot(&env{}), readme)
+}
+
+// Help text names only commands that exist.
+func TestHelpMentionsExistingCommands(t *testing.T) {
+	clitest.CheckHelpMentions(t, newRoot(&env{}))
+}
+
+// Every flag that takes a string is classified: file flags complete file
+// names, choice flags their values, the others are listed as not files.
+func TestFileFlagsComplete(t *testing.T) {
+	for _, c := range cli.EveryCommand(newRoot(&env{})) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Deprecated != "" || (f.Value.Type() != "string" && f.Value.Type() != "stringArray") {
+				return
+			}
+			if _, choice := f.Value.(interface{ Allowed() []string }); choice || cli.IsFileFlag(f.Name) || slices.Contains(cli.NotFileFlags, f.Name) {
+				return
+			}
+			t.Errorf("%s --%s: add it to cli's fileFlags (completed as a file name) or NotFileFlags", c.CommandPath(), f.Name)
+		})
+	}
+}
+
+// A wrong number of arguments is explained, with an example (exit 2).
+func TestArgsErrors(t *testing.T) { clitest.CheckArgsErrors(t, newRoot(&env{})) }

@@ -66,8 +66,8 @@ received and issued (content-addressed) in the store:
 
 Each package's first passing upload pins its builder, buildType and
 parameters (trust on first use); later uploads must match. A change is
-proposed (POST /v1/packages/{name}/proposals), signed by --approval-threshold
-distinct --approver-key holders (trustmap expectations sign-proposal) and
+proposed (POST /v1/packages/{name}/proposals), signed by --approvals-threshold
+distinct --approver-key holders (trustmap expectations sign) and
 applied atomically, with an append-only audit log (GET /v1/audit).
 
 Writes need a bearer token listed (hashed) in --tokens, or a client
@@ -79,8 +79,8 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt
   trustmap serve --roots roots.json --store postgres://gate@db.internal/gate \
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt \
-      --approver-key alice.pub --approver-key bob.pub --approval-threshold 2 --listen :8080`,
-		Args: cobra.NoArgs,
+      --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2 --listen :8080`,
+		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.verify.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
 			if f.verify.provenance != "" || f.verify.pkg != "" || f.verify.tofu != "" {
@@ -107,7 +107,9 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
 	fl.StringVar(&f.tokens, "tokens", "", "file of write tokens, one 'NAME sha256:HEX' per line (trustmap serve new-token)")
 	fl.BoolVar(&f.publicArchive, "public-archive", false, "let anyone read the archive and the audit log (default: token holders only)")
 	fl.StringArrayVar(&f.approverKeys, "approver-key", nil, "public key allowed to approve expectation changes (repeatable)")
-	fl.IntVar(&f.approvalThresh, "approval-threshold", 1, "how many distinct --approver-key signatures apply a change")
+	fl.IntVar(&f.approvalThresh, "approvals-threshold", 1, "how many distinct --approver-key signatures apply a change (as expectations approve)")
+	fl.IntVar(&f.approvalThresh, "approval-threshold", 1, "")
+	fl.MarkDeprecated("approval-threshold", "use --approvals-threshold, as expectations approve does")
 	fl.Int64Var(&f.maxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
 	fl.DurationVar(&f.timeout, "timeout", server.DefaultTimeout, "deadline of each request")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
@@ -132,7 +134,7 @@ func loadTrust(ctx context.Context, e *env, f serveFlags, vsaKey *attest.Private
 		return nil, err
 	}
 	if len(approvers) > 0 && (f.approvalThresh < 1 || f.approvalThresh > len(approvers)) {
-		return nil, cli.Usage(fmt.Errorf("--approval-threshold %d: expected 1 to %d (the number of --approver-key)", f.approvalThresh, len(approvers)))
+		return nil, cli.CheckThreshold("--approvals-threshold", f.approvalThresh, "--approver-key", len(approvers))
 	}
 	t := &server.Trust{
 		Roots: v.roots, Policy: v.policy, PolicyData: v.policyData, PolicyURI: trustmap.TOFUStoreURI, VerifierVersion: buildVersion(),
@@ -316,7 +318,7 @@ func newTokenCmd(e *env) *cobra.Command {
 		Short: "Create a write token: its hash is appended to FILE, the token printed once",
 		Example: `  trustmap serve new-token ci --tokens tokens.txt
   curl -H "Authorization: Bearer $TOKEN" ...`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the NAME of the token's holder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if file == "" || strings.ContainsAny(name, " \t\n#") || !printableName(name) {

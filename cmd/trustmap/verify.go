@@ -18,6 +18,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -172,7 +173,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if f.noExpectations && (expect != nil || f.policy != "" || f.tofu != "") {
 		return nil, cli.Usage(errors.New("--insecure-no-expectations contradicts the expectations given (--policy, --tofu-store or inline flags)"))
 	}
-	roots, rb, err := loadRootsFile(ctx, f, when)
+	roots, rb, err := loadRootsFile(ctx, e, f, when)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +205,11 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 		if err != nil {
 			return nil, err
 		}
-		if v.policyData, err = limitio.ReadFile(f.policy, trustmap.MaxPolicyBytes); err != nil {
-			return nil, cli.Usage(err)
+		if v.policyData, err = e.ReadInput(f.policy, trustmap.MaxPolicyBytes); err != nil {
+			return nil, err
+		}
+		if err := cli.CheckKind("--policy "+f.policy, v.policyData, "an expectations policy, plain or signed (schema "+trustmap.PolicySchema+")", doctype.Policy, doctype.SignedPolicy); err != nil {
+			return nil, err
 		}
 		err = withSerialState(ctx, f.trustState, trustmap.SerialPolicy, keys, f.policyMinSerial, func(min uint64) (uint64, error) {
 			var err error
@@ -229,14 +233,17 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 
 // loadRootsFile reads --roots, checks its signature with --roots-key, its
 // expiry and its serial (--roots-min-serial, --trust-state).
-func loadRootsFile(ctx context.Context, f verifyFlags, when time.Time) (*trustmap.Roots, []byte, error) {
+func loadRootsFile(ctx context.Context, e *env, f verifyFlags, when time.Time) (*trustmap.Roots, []byte, error) {
 	rootsKeys, err := loadPublicKeys(f.rootsKeys)
 	if err != nil {
 		return nil, nil, err
 	}
-	rb, err := limitio.ReadFile(f.roots, trustmap.MaxRootsBytes)
+	rb, err := e.ReadInput(f.roots, trustmap.MaxRootsBytes)
 	if err != nil {
-		return nil, nil, cli.Usage(err)
+		return nil, nil, err
+	}
+	if err := cli.CheckKind("--roots "+f.roots, rb, "roots of trust (from trustmap compile)", doctype.Roots, doctype.SignedRoots); err != nil {
+		return nil, nil, err
 	}
 	var roots *trustmap.Roots
 	err = withSerialState(ctx, f.trustState, trustmap.SerialRoots, rootsKeys, f.rootsMinSerial, func(min uint64) (uint64, error) {

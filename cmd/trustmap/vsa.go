@@ -13,6 +13,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/internal/doctype"
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
 )
@@ -35,9 +36,9 @@ trustmap compile --verifiers turns signed documents into the roots' verifiers,
 when the certifiers file gives the signer "verifiers": true.`,
 		Example: `  trustmap sign-verifiers verifiers.json --key certifier.key -o verifiers.signed.json
   trustmap compile --certifiers certifiers.json builder.capability.json --verifiers verifiers.signed.json -o roots.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cli.ExactArgs("the verifier-trust document to sign (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignVerifierTrust)
+			return cs.run(cmd.Context(), e, args[0], trustmap.MaxPolicyBytes, trustmap.SignVerifierTrust, "a verifier-trust document (schema "+trustmap.VerifierTrustSchema+") or a signed one to add a signature to", doctype.VerifierTrust, doctype.SignedVerifierTrust)
 		},
 	}
 	cs.flags(cmd.Flags(), "verifier-trust document")
@@ -163,7 +164,7 @@ func runVerifyVSA(ctx context.Context, e *env, f verifyVSAFlags, args []string) 
 			res.Digests[alg] = v
 		}
 	}
-	set, err := vsaVerifiers(ctx, f, when)
+	set, err := vsaVerifiers(ctx, e, f, when)
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func runVerifyVSA(ctx context.Context, e *env, f verifyVSAFlags, args []string) 
 
 // vsaVerifiers is the set of trusted verifiers: the roots', or one given
 // directly on the command line.
-func vsaVerifiers(ctx context.Context, f verifyVSAFlags, when time.Time) (*trustmap.VerifierSet, error) {
+func vsaVerifiers(ctx context.Context, e *env, f verifyVSAFlags, when time.Time) (*trustmap.VerifierSet, error) {
 	direct := f.key != "" || f.certIdentity != "" || f.certIdentityRegexp != "" || f.certOIDC != ""
 	switch {
 	case direct && f.roots != "":
@@ -201,7 +202,7 @@ func vsaVerifiers(ctx context.Context, f verifyVSAFlags, when time.Time) (*trust
 	case !direct && f.roots == "":
 		return nil, cli.Usage(errors.New("--roots is required (or trust one verifier directly with --key or --certificate-identity, and --verifier-id)"))
 	case !direct:
-		roots, _, err := loadRootsFile(ctx, verifyFlags{roots: f.roots, rootsKeys: f.rootsKeys, rootsMinSerial: f.rootsMinSerial, trustState: f.trustState}, when)
+		roots, _, err := loadRootsFile(ctx, e, verifyFlags{roots: f.roots, rootsKeys: f.rootsKeys, rootsMinSerial: f.rootsMinSerial, trustState: f.trustState}, when)
 		if err != nil {
 			return nil, err
 		}

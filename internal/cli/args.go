@@ -31,6 +31,39 @@ func MinArgs(what string) cobra.PositionalArgs {
 	}
 }
 
+// MaxArgs accepts up to n positional arguments.
+func MaxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) <= n {
+			return nil
+		}
+		return argsError(cmd, fmt.Sprintf("at most %d argument(s), %s", n, what), args)
+	}
+}
+
+// NoArgs accepts no positional argument (a subcommand name that does not
+// exist is reported as such, with the ones that do).
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	expected := "no arguments"
+	if names := subcommandNames(cmd); names != "" {
+		expected = "no arguments, or a subcommand (" + names + ")"
+	}
+	return argsError(cmd, expected, args)
+}
+
+func subcommandNames(cmd *cobra.Command) string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 func argsError(cmd *cobra.Command, expected string, args []string) error {
 	got := "none"
 	if len(args) > 0 {

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
 )
@@ -180,6 +181,32 @@ func TestParseValidity(t *testing.T) {
 	for in, ok := range map[string]bool{"90d": true, "366d": true, "367d": false, "720h": true, "0d": false, "-1d": false, "soon": false, "9000h": false} {
 		if _, err := ParseValidity(in); (err == nil) != ok {
 			t.Errorf("%s: %v", in, err)
+		}
+	}
+}
+
+func TestParseValidityMax(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  time.Duration
+		want time.Duration
+		err  string
+	}{
+		{"30d", 366 * 24 * time.Hour, 30 * 24 * time.Hour, ""},
+		{"720h", 366 * 24 * time.Hour, 720 * time.Hour, ""},
+		{"91d", 90 * 24 * time.Hour, 0, "expected at most 90d (2160h0m0s), got 91d"},
+		{"99999999999d", 90 * 24 * time.Hour, 0, "expected a positive number of days"},
+		{"90m", time.Hour, 90 * time.Minute, "expected at most 1h0m0s (1h0m0s), got 90m"},
+	} {
+		got, err := ParseValidityMax(tc.in, tc.max)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %v %v", tc.in, got, err)
 		}
 	}
 }

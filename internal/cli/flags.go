@@ -94,11 +94,15 @@ func OptionalLevelVar(fs *pflag.FlagSet, p *questionnaire.Level, set *bool, name
 
 // ParseValidity reads a validity period: "90d", "12h" or a Go duration,
 // positive and at most attest.MaxValidity (366 days).
-func ParseValidity(s string) (time.Duration, error) {
+func ParseValidity(s string) (time.Duration, error) { return ParseValidityMax(s, attest.MaxValidity) }
+
+// ParseValidityMax reads a validity period ("90d", "12h" or a Go duration),
+// positive and at most max.
+func ParseValidityMax(s string, max time.Duration) (time.Duration, error) {
 	var v time.Duration
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 {
+		if err != nil || n <= 0 || n > 100000 {
 			return 0, fmt.Errorf("expected a positive number of days like 90d, got %q", s)
 		}
 		v = time.Duration(n) * 24 * time.Hour
@@ -109,22 +113,31 @@ func ParseValidity(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("expected a duration like 90d or 720h, got %q", s)
 		}
 	}
-	if v > attest.MaxValidity {
-		return 0, fmt.Errorf("expected at most 366d (%s), got %s: give a shorter --valid-for", attest.MaxValidity, s)
+	if v > max {
+		return 0, fmt.Errorf("expected at most %s (%s), got %s: give a shorter --valid-for", days(max), max, s)
 	}
 	return v, nil
+}
+
+// days is "366d" for whole days, else the duration.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 // validityValue is a --valid-for flag checked when it is parsed.
 type validityValue struct {
 	p   *time.Duration
+	max time.Duration
 	raw string
 }
 
 func (v *validityValue) String() string { return v.raw }
 func (v *validityValue) Type() string   { return "duration" }
 func (v *validityValue) Set(s string) error {
-	d, err := ParseValidity(s)
+	d, err := ParseValidityMax(s, v.max)
 	if err != nil {
 		return err
 	}
@@ -132,11 +145,20 @@ func (v *validityValue) Set(s string) error {
 	return nil
 }
 
-// ValidityVar defines a validity flag ("90d") with a default.
+// ValidityVar defines a validity flag ("90d") with a default, at most
+// attest.MaxValidity.
 func ValidityVar(fs *pflag.FlagSet, p *time.Duration, name, def, usage string) {
-	v := &validityValue{p: p}
-	if err := v.Set(def); err != nil {
-		panic(err)
+	ValidityMaxVar(fs, p, name, def, attest.MaxValidity, usage)
+}
+
+// ValidityMaxVar defines a validity flag ("30d", "720h") checked against max
+// when it is parsed. An empty def leaves *p zero: the library's default.
+func ValidityMaxVar(fs *pflag.FlagSet, p *time.Duration, name, def string, max time.Duration, usage string) {
+	v := &validityValue{p: p, max: max}
+	if def != "" {
+		if err := v.Set(def); err != nil {
+			panic(err)
+		}
 	}
 	fs.Var(v, name, usage)
 }

@@ -45,8 +45,13 @@ func (e *Env) ReadInput(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// CheckFile returns a usage error unless path is a regular file.
+// CheckFile returns a usage error unless path is a regular file. "-" is
+// refused with a message saying so: a command that reads standard input
+// reads it with ReadInput before it would get here.
 func CheckFile(path string) error {
+	if path == Stdio {
+		return Usage(errors.New("- (standard input) is not read here: expected a file name"))
+	}
 	if err := limitio.CheckRegular(path); err != nil {
 		if errors.Is(err, ErrNotAFile) {
 			return Usage(fmt.Errorf("%w; expected a file", err))

@@ -20,6 +20,21 @@ var fileFlags = map[string][]string{
 	"roots": {"json"}, "policy": {"json"}, "certifiers": {"json"}, "revoked": {"json"},
 	"trusted-root": {"json"}, "tofu-store": {"json"}, "batch": {"jsonl", "json"},
 	"provenance": {"jsonl", "json"}, "output": nil, "vsa-out": {"json"},
+	"approval": {"json"}, "approver-key": {"pub"}, "trust-state": {"json"}, "tokens": nil,
+	"vsa": nil, "vsa-dir": nil, "verifiers": {"json"}, "dependency-provenance": {"jsonl", "json"},
+	"registry-ca": {"pem", "crt"}, "client-ca": {"pem", "crt"}, "tls-cert": {"pem", "crt"}, "tls-key": {"pem", "key"},
+}
+
+// NotFileFlags are the string flags that take something other than a file
+// name (a test checks that every string flag is classified).
+var NotFileFlags = []string{"assessor-id", "at", "build-type", "builder-id", "cap", "deny", "listen",
+	"not-before", "package", "reviewer", "source-ref", "source-uri", "store", "verifier-id", "waive",
+	"resource-uri", "level", "digest", "certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer"}
+
+// IsFileFlag reports whether the flag name is completed as a file name.
+func IsFileFlag(name string) bool {
+	_, ok := fileFlags[name]
+	return ok
 }
 
 // Setup finishes a command tree built by newRoot, after every subcommand has
@@ -50,6 +65,26 @@ func Setup(root *cobra.Command, e *Env) {
 		}
 	}
 	walk(root, registerCompletions)
+	walk(root, refuseUnknownSubcommands)
+}
+
+// HelpOnly is the annotation of a command that only groups subcommands:
+// run alone it shows its help.
+const HelpOnly = "hallmark/help-only"
+
+// refuseUnknownSubcommands makes a command that only groups subcommands
+// ("trustmap expectations") refuse an unknown one (exit 2, naming those that
+// exist) instead of printing its help and exiting 0; alone, it shows its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if c.Runnable() || !c.HasSubCommands() || !c.HasParent() {
+		return
+	}
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[HelpOnly] = "true"
+	c.Args = NoArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 }
 
 func firstCommand(root *cobra.Command) string {

@@ -80,7 +80,7 @@ func newVersionCmd(e *Env, program string) *cobra.Command {
 the binary's build information, whether the tree had local modifications,
 and the Go version. --version on the command itself prints the same line.`,
 		Example: fmt.Sprintf("  %[1]s version\n  %[1]s version --format json\n  %[1]s --version", program),
-		Args:    cobra.NoArgs,
+		Args:    NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := Version(program)
 			if format == "json" {

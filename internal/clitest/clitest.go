@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +93,135 @@ func RunDir(t *testing.T, dir string, vars, env map[string]string) {
 			return nil
 		},
 	})
+}
+
+// CheckREADMETable checks the README's command table against the binary:
+// every row "| `PROG SUB ...` | ... | `text`, `json` |" names a command that
+// exists, and its last column lists exactly the values its --format flag
+// accepts (empty when it has none).
+func CheckREADMETable(t *testing.T, root *cobra.Command, readme []byte) {
+	t.Helper()
+	prefix := "| `" + root.Name() + " "
+	rows := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		rows++
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		usage := strings.Trim(strings.SplitN(cells[0], "`", 3)[1], "`")
+		var path []string
+		for _, w := range strings.Fields(usage)[1:] {
+			if w == "" || strings.ContainsAny(w[:1], "-[.ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				break
+			}
+			path = append(path, w)
+		}
+		cmd, rest, err := root.Find(path)
+		if err != nil || len(rest) > 0 || cmd == root {
+			t.Errorf("README lists %q: no such command (%v)", usage, err)
+			continue
+		}
+		var documented []string
+		if last := cells[len(cells)-1]; len(cells) > 2 {
+			for i, part := range strings.Split(last, "`") {
+				if i%2 == 1 {
+					documented = append(documented, part)
+				}
+			}
+		}
+		var actual []string
+		if f := cmd.Flags().Lookup("format"); f != nil {
+			if a, ok := f.Value.(interface{ Allowed() []string }); ok {
+				actual = a.Allowed()
+			}
+		}
+		if strings.Join(documented, ",") != strings.Join(actual, ",") {
+			t.Errorf("README: %s --format %q, the binary accepts %q", cmd.CommandPath(), documented, actual)
+		}
+	}
+	if rows == 0 {
+		t.Errorf("README has no command table rows for %s", root.Name())
+	}
+}
+
+// mention is "hallmark check", "trustmap expectations sign" in help text;
+// group 1 is what precedes it.
+var mention = regexp.MustCompile("(^|[\\s`(])(hallmark|trustmap) ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
+
+// CheckHelpMentions checks that the commands the help of any command of the
+// roots names ("PROG COMMAND [SUBCOMMAND]") exist: every one in examples,
+// and in prose those in parentheses or backquotes, or whose first word is a
+// command (then a second word that looks like a subcommand must be one).
+func CheckHelpMentions(t *testing.T, roots ...*cobra.Command) {
+	t.Helper()
+	byName := map[string]*cobra.Command{}
+	for _, r := range roots {
+		byName[r.Name()] = r
+	}
+	for _, r := range roots {
+		for _, c := range cli.EveryCommand(r) {
+			for _, text := range []string{c.Example, c.Short + "\n" + c.Long} {
+				example := text == c.Example
+				for _, m := range mention.FindAllStringSubmatch(text, -1) {
+					root := byName[m[2]]
+					if root == nil {
+						continue
+					}
+					words := []string{m[3]}
+					if m[4] != "" {
+						words = append(words, m[4])
+					}
+					found, rest, err := root.Find(words)
+					bad := false
+					switch {
+					case err != nil || found == root:
+						bad = example || m[1] == "(" || m[1] == "`"
+					case len(rest) > 0 && !found.Runnable():
+						bad = example || looksLikeSubcommand(found, rest[0])
+					}
+					if bad {
+						t.Errorf("%s --help mentions %q: no such command", c.CommandPath(), strings.TrimSpace(m[0]))
+					}
+				}
+			}
+		}
+	}
+}
+
+// looksLikeSubcommand reports whether w shares a prefix with one of c's
+// subcommands ("sign-proposal" and "sign").
+func looksLikeSubcommand(c *cobra.Command, w string) bool {
+	for _, s := range c.Commands() {
+		if strings.HasPrefix(w, s.Name()) || strings.HasPrefix(s.Name(), w) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckArgsErrors checks that every command refusing its positional
+// arguments says what it expects, what it got and shows an example, never
+// cobra's bare "accepts 1 arg(s), received 0".
+func CheckArgsErrors(t *testing.T, root *cobra.Command) {
+	t.Helper()
+	for _, c := range cli.EveryCommand(root) {
+		if c.Args == nil || !c.Runnable() || c.Name() == "help" || strings.Contains(c.CommandPath(), " completion") {
+			continue
+		}
+		for _, args := range [][]string{nil, {"a", "b", "c", "d", "e", "f", "g"}} {
+			err := c.Args(c, args)
+			if err == nil {
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.CommandPath()+" expects ") || !strings.Contains(msg, "; got ") || !strings.Contains(msg, "example: ") {
+				t.Errorf("%s with %d arguments: %q: expected \"%s expects ...; got ...; example: ...\"", c.CommandPath(), len(args), msg, c.CommandPath())
+			}
+			var ee *cli.ExitError
+			if !errors.As(err, &ee) || ee.Code != cli.ExitUsage {
+				t.Errorf("%s with %d arguments: not a usage error (exit 2): %v", c.CommandPath(), len(args), err)
+			}
+		}
+	}
 }

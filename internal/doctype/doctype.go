@@ -42,6 +42,7 @@ const (
 	ProvenanceV1             = "https://slsa.dev/provenance/v1"
 	ProvenanceV02            = "https://slsa.dev/provenance/v0.2"
 	BundleMediaTypePfx       = "application/vnd.dev.sigstore.bundle"
+	SerialStateSchema        = "https://hallmark.build/trust-state/v1"
 )
 
 // Kind is what a document is.
@@ -72,8 +73,9 @@ const (
 	PrivateKey          // PEM private key
 	NotJSON             // neither JSON nor PEM
 	UnknownJSONSchema   // JSON with a schema this tool does not know
-	VerifierTrust       // verifier-trust document (unsigned)
+	VerifierTrust       // a certifier's list of trusted verifiers (unsigned)
 	SignedVerifierTrust // DSSE envelope of a verifier-trust document
+	SerialState         // the serials a verifier accepted (--trust-state)
 )
 
 var names = map[Kind]string{
@@ -87,6 +89,7 @@ var names = map[Kind]string{
 	Statement: "unsigned in-toto statement", PublicKey: "public key", PrivateKey: "private key",
 	NotJSON: "file that is neither JSON nor PEM", UnknownJSONSchema: "JSON document of an unknown kind",
 	VerifierTrust: "verifier-trust document", SignedVerifierTrust: "signed verifier-trust document",
+	SerialState: "serial state file",
 }
 
 func (k Kind) String() string { return names[k] }
@@ -99,7 +102,7 @@ var ids = map[Kind]string{
 	Provenance: "provenance", InTotoEnvelope: "in-toto-envelope", Envelope: "dsse-envelope",
 	Bundle: "sigstore-bundle", ProvenanceLines: "json-lines", Statement: "in-toto-statement",
 	PublicKey: "public-key", PrivateKey: "private-key", NotJSON: "not-json", UnknownJSONSchema: "unknown-json",
-	VerifierTrust: "verifier-trust", SignedVerifierTrust: "signed-verifier-trust",
+	VerifierTrust: "verifier-trust", SignedVerifierTrust: "signed-verifier-trust", SerialState: "trust-state",
 }
 
 // ID is the kind's stable name in JSON output ("roots", "vsa"...).
@@ -132,6 +135,8 @@ func (k Kind) ReadBy() string {
 		return "trustmap sign-verifiers (trustmap inspect shows it)"
 	case SignedVerifierTrust:
 		return "trustmap compile --verifiers (trustmap inspect shows it)"
+	case SerialState:
+		return "trustmap verify --trust-state (trustmap inspect shows it)"
 	case Provenance, Bundle, ProvenanceLines:
 		return "trustmap verify --provenance (trustmap inspect shows it)"
 	case PublicKey:
@@ -235,6 +240,8 @@ func identifyOne(b []byte) Doc {
 		return Doc{Kind: Revocations}
 	case TOFUSchema, TOFUSchemaV1:
 		return Doc{Kind: TOFU}
+	case SerialStateSchema:
+		return Doc{Kind: SerialState}
 	}
 	if strings.HasPrefix(p.MediaType, BundleMediaTypePfx) {
 		d := Doc{Kind: Bundle, Schema: p.MediaType}

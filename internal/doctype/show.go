@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/hallmark-build/hallmark/internal/safetext"
 )
@@ -91,20 +90,11 @@ func (s Shown) writeBody(w io.Writer, indent string) {
 	if len(s.Document) > 0 {
 		var pretty bytes.Buffer
 		if json.Indent(&pretty, s.Document, indent+"  ", "  ") == nil {
-			fmt.Fprintf(w, "%scontent:\n%s  %s\n", indent, indent, TermLines(pretty.String()))
+			fmt.Fprintf(w, "%scontent:\n%s  %s\n", indent, indent, safetext.JSON(pretty.String()))
 		}
 	}
 	for _, l := range s.Lines {
 		fmt.Fprintf(w, "\n%s%s: %s\n", indent, safetext.Term(l.File), l.Description)
 		l.writeBody(w, indent+"  ")
 	}
-}
-
-// TermLines escapes each line of s for a terminal, keeping the line breaks.
-func TermLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = safetext.Term(l)
-	}
-	return strings.Join(lines, "\n")
 }

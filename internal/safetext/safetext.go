@@ -6,6 +6,7 @@
 package safetext
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -32,6 +33,32 @@ func Term(s string) string {
 		case unsafeRune(r):
 			q := strconv.QuoteRuneToASCII(r)
 			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// JSON returns JSON text (such as the output of json.Indent) with every
+// control character other than the line breaks and tabs between tokens,
+// every bidirectional formatting character and every invalid UTF-8 byte
+// written as a JSON \u escape. The result is still JSON and means the same:
+// backslashes are left alone, since in JSON they only start escapes (a
+// forged "\u202e" in the input is "\\u202e" in its JSON text already).
+func JSON(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\ufffd`)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
 		}

@@ -37,3 +37,18 @@ func FuzzTerm(f *testing.F) {
 		}
 	})
 }
+
+// JSON text stays JSON: escapes are not doubled, unsafe runes become \u
+// escapes, line breaks between tokens stay.
+func TestJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		"{\n  \"k\": \"-----BEGIN\\nAB\\n\"\n}": "{\n  \"k\": \"-----BEGIN\\nAB\\n\"\n}",
+		"\"\x1b[31mPASSED\u202e\"":              `"\u001b[31mPASSED\u202e"`,
+		"\"\\u202e\"":                           `"\u202e"`, // a JSON escape in the input stays one
+		"\"\xff\"":                              `"\ufffd"`,
+	} {
+		if got := JSON(in); got != want {
+			t.Errorf("JSON(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

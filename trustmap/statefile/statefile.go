@@ -20,6 +20,11 @@ import (
 // while holding path.lock, and writes the state back when fn reports a
 // change.
 func Update(ctx context.Context, path string, fn func(*trustmap.SerialState) (changed bool, err error)) error {
+	// A path that exists must be a regular file: no lock file is created
+	// next to a directory or a device.
+	if err := limitio.CheckRegular(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	unlock, err := filelock.Lock(ctx, path+".lock")
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ func (s *Store) LockPath() string { return s.path + ".lock" }
 // UpdatePackage implements trustmap.TOFUStore: the whole store is locked
 // from the read to the write.
 func (s *Store) UpdatePackage(ctx context.Context, pkg string, fn func(cur *trustmap.TOFUEntry) (*trustmap.TOFUEntry, error)) error {
+	if err := checkPath(s.path); err != nil {
+		return err
+	}
 	unlock, err := filelock.Lock(ctx, s.LockPath())
 	if err != nil {
 		return err
@@ -61,12 +64,24 @@ func (s *Store) UpdatePackage(ctx context.Context, pkg string, fn func(cur *trus
 
 // Load reads the whole store (under the lock, so never half an update).
 func (s *Store) Load(ctx context.Context) (*trustmap.TOFU, error) {
+	if err := checkPath(s.path); err != nil {
+		return nil, err
+	}
 	unlock, err := filelock.Lock(ctx, s.LockPath())
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	return s.read()
+}
+
+// checkPath refuses, before a lock file is created next to it, a store path
+// that exists and is not a regular file (a directory, a device).
+func checkPath(path string) error {
+	if err := limitio.CheckRegular(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (s *Store) read() (*trustmap.TOFU, error) {
