@@ -417,7 +417,7 @@ func TestVSA(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "https://verifier.example/registry", ResourceURI: "pkg:example-app@1.2.3",
-		Subjects: map[string]string{"app-1.2.3.tar.gz": "aa"}, PolicyURI: "policy.json", PolicyData: []byte("{}"), At: verifyAt})
+		Subjects: map[string]string{"app-1.2.3.tar.gz": strings.Repeat("aa", 32)}, PolicyURI: "policy.json", PolicyData: []byte("{}"), At: verifyAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +447,7 @@ func TestVSA(t *testing.T) {
 	}
 
 	failed := &trustmap.Result{Passed: false, Level: 3}
-	st, _ = trustmap.NewVSA(failed, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "b"}, At: verifyAt})
+	st, _ = trustmap.NewVSA(failed, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": strings.Repeat("ab", 32)}, At: verifyAt})
 	json.Unmarshal(st, &got)
 	if got.Predicate.VerificationResult != "FAILED" || len(got.Predicate.VerifiedLevels) != 0 {
 		t.Fatalf("failed VSA %+v", got.Predicate)
@@ -533,7 +533,7 @@ func TestNoExpectationsNeverYieldsAPassedVSA(t *testing.T) {
 	if err != nil || !res.Passed || !res.NoExpectations() || !strings.Contains(res.Expectations, "none") {
 		t.Fatalf("insecure run: %v %+v", err, res)
 	}
-	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "b"}, At: verifyAt})
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": strings.Repeat("ab", 32)}, At: verifyAt})
 	if err != nil {
 		t.Fatal(err)
 	}

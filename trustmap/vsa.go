@@ -93,7 +93,18 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	for _, name := range sortedKeys(o.Subjects) {
 		st.Subject = append(st.Subject, subject{Name: name, Digest: map[string]string{"sha256": o.Subjects[name]}})
 	}
-	return json.Marshal(st)
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	// What Hallmark writes, other in-toto tools must read: the in-toto
+	// attestation library parses and validates the statement and its VSA
+	// predicate (a subject digest that is not 64 hex digits is refused
+	// here, not by the consumer).
+	if err := inTotoParseVSA(b); err != nil {
+		return nil, fmt.Errorf("vsa: %w", err)
+	}
+	return b, nil
 }
 
 func buildLevelName(l questionnaire.Level) string { return fmt.Sprintf("SLSA_BUILD_LEVEL_%d", int(l)) }
