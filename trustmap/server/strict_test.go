@@ -1,10 +1,12 @@
 package server
 
 import (
+	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
@@ -33,5 +35,28 @@ func TestUploadRequestOneReading(t *testing.T) {
 		if !errors.Is(err, ErrMalformedRequest) || !strings.Contains(err.Error(), tc.want.Error()) {
 			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
 		}
+	}
+}
+
+// A threshold counts distinct approvers: a configuration that lists one
+// approver's key twice (even from two differently wrapped PEM files) is
+// refused when loaded, and the previous one stays.
+func TestApproverKeyGivenTwiceRefused(t *testing.T) {
+	key, err := attest.GenerateKey(attest.ECDSAP256, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := testTrust(t)
+	pub := key.Public()
+	pemBytes, _ := pub.MarshalPEM()
+	again, err := attest.ParsePublicKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust.Approvers, trust.Threshold = []*attest.PublicKey{pub, again}, 2
+	srv := newTestServer(t, nil, nil, Options{})
+	before := srv.Trust()
+	if err := srv.SetTrust(trust); !errors.Is(err, attest.ErrDuplicateKey) || srv.Trust() != before {
+		t.Fatalf("approver key twice: err = %v", err)
 	}
 }
