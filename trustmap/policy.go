@@ -261,6 +261,11 @@ func LoadPolicy(ctx context.Context, b []byte, keys []*attest.PublicKey, thresho
 	if err := checkFresh("policy", p.Serial, p.Expires, opts, ErrPolicyExpired, ErrPolicyRollback); err != nil {
 		return nil, err
 	}
+	if p.Expires.Sub(opts.At) > MaxPolicyValidity {
+		// sign-policy never signs one valid this long: it would outlive
+		// every stricter version signed after it.
+		return nil, fmt.Errorf("%w: expected expires at most %s after now (%s), got %s", ErrMalformedPolicy, MaxPolicyValidity, opts.At.UTC().Format(time.RFC3339), p.Expires.Format(time.RFC3339))
+	}
 	return p, nil
 }
 
