@@ -534,7 +534,6 @@ func TestSignedDocumentsCannotBeRolledBack(t *testing.T) {
 	}
 }
 
-
 // Class 8 (approvals): the approver is who signed, N of M; an unsigned,
 // under-signed, expired or replayed approval changes nothing.
 func TestSignedApproval(t *testing.T) {
