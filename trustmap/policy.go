@@ -264,7 +264,7 @@ func LoadPolicy(ctx context.Context, b []byte, keys []*attest.PublicKey, thresho
 	if p.Expires.Sub(opts.At) > MaxPolicyValidity {
 		// sign-policy never signs one valid this long: it would outlive
 		// every stricter version signed after it.
-		return nil, fmt.Errorf("%w: expected expires at most %s after now (%s), got %s", ErrMalformedPolicy, MaxPolicyValidity, opts.At.UTC().Format(time.RFC3339), p.Expires.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: expected expires at most %s after the verification time %s, got %s (signed for longer than sign-policy allows, or verified at a time before it was signed)", ErrMalformedPolicy, MaxPolicyValidity, opts.At.UTC().Format(time.RFC3339), p.Expires.Format(time.RFC3339))
 	}
 	return p, nil
 }
