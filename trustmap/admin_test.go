@@ -643,6 +643,11 @@ func TestSerialState(t *testing.T) {
 	if _, err := st.Accept(trustmap.SerialRoots, nil, 9); err == nil {
 		t.Fatal("unsigned serial recorded")
 	}
+	// Adding a key (rotation from the auditor's key to both) does not
+	// reopen the window for maps the auditor signed before.
+	if got := st.Min(trustmap.SerialRoots, []*attest.PublicKey{op, au}); got != 3 {
+		t.Fatalf("roots checked against a set with the auditor's key: min %d, want 3", got)
+	}
 	b, _ := st.Marshal()
 	back, err := trustmap.ParseSerialState(b)
 	if err != nil || back.Min(trustmap.SerialRoots, []*attest.PublicKey{au}) != 3 {
