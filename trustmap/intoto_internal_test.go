@@ -215,6 +215,34 @@ func TestWrittenVSAReadByInToto(t *testing.T) {
 		p.GetPolicy().GetUri() != "policy.json" || len(p.GetPolicy().GetDigest()["sha256"]) != 64 || !p.GetTimeVerified().AsTime().Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("VSA as the library reads it: %v", &p)
 	}
+	// The VSAs Hallmark writes are well formed for VerifyVSA too: a
+	// FAILED one says FAILED in verifiedLevels (SLSA VSA v1), a PASSED one
+	// made with loosening options records them as properties.
+	for _, tc := range []struct {
+		res    *Result
+		levels string
+	}{
+		{&Result{Passed: false}, "FAILED"},
+		{&Result{Passed: true, Level: 3, Insecure: []string{InsecureNoExpectations}}, "FAILED"},
+		{&Result{Passed: true, Level: 2, Insecure: []string{InsecureLegacyPredicate, InsecureIgnoreCertExpiry}},
+			"SLSA_BUILD_LEVEL_2,HALLMARK_INSECURE_ALLOW_LEGACY_PREDICATE,HALLMARK_INSECURE_IGNORE_CERTIFICATION_EXPIRY"},
+		{&Result{Passed: true, Level: 0, Insecure: []string{InsecureUncertified}}, "SLSA_BUILD_LEVEL_0,HALLMARK_MIN_LEVEL_0"},
+	} {
+		b, err := NewVSA(tc.res, VSAOptions{VerifierID: "https://verifier.example/v", ResourceURI: "pkg:app@1", Subjects: map[string]string{"a": digest}, At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vst vsaStatement
+		if err := strictjson.UnmarshalOpen(b, &vst); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(vst.Predicate.VerifiedLevels, ","); got != tc.levels {
+			t.Errorf("%+v: verifiedLevels %s, want %s", tc.res, got, tc.levels)
+		}
+		if err := checkVSAShape(&vst); err != nil {
+			t.Errorf("%+v: a VSA Hallmark wrote is malformed for VerifyVSA: %v", tc.res, err)
+		}
+	}
 	// A subject digest the library would refuse is refused when writing.
 	if _, err := NewVSA(res, VSAOptions{VerifierID: "v", Subjects: map[string]string{"a": "not-hex"}}); !errors.Is(err, ErrInTotoRejected) {
 		t.Fatalf("bad subject digest: %v", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -54,7 +55,8 @@ type VSAOptions struct {
 }
 
 // NewVSA builds the VSA statement for a verification result: PASSED with the
-// level reached, or FAILED with no level. A verification that checked no
+// level reached (and the loosening options used, as HALLMARK_… properties),
+// or FAILED with verifiedLevels ["FAILED"]. A verification that checked no
 // expectations (VerifyOptions.NoExpectationsUnsafe) is never PASSED.
 func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if o.VerifierID == "" {
@@ -68,8 +70,9 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 		TimeVerified:       o.At.UTC(),
 		ResourceURI:        o.ResourceURI,
 		VerificationResult: "FAILED",
-		VerifiedLevels:     []string{},
-		SLSAVersion:        "1.0",
+		// SLSA VSA v1: verifiedLevels is "FAILED" if verification failed.
+		VerifiedLevels: []string{"FAILED"},
+		SLSAVersion:    "1.0",
 	}
 	if o.VerifierVersion != "" {
 		p.Verifier.Version = map[string]string{"hallmark": o.VerifierVersion}
@@ -84,6 +87,12 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if res.Passed && !res.NoExpectations() {
 		p.VerificationResult = "PASSED"
 		p.VerifiedLevels = []string{buildLevelName(res.Level)}
+		// The loosening options used are recorded as properties (custom
+		// verifiedLevels values, which the specification allows outside
+		// the SLSA_ prefix): the VSA says the result is weaker.
+		for _, opt := range res.Insecure {
+			p.VerifiedLevels = append(p.VerifiedLevels, insecureProperty(opt))
+		}
 	}
 	raw, err := json.Marshal(p)
 	if err != nil {
@@ -105,6 +114,12 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 		return nil, fmt.Errorf("vsa: %w", err)
 	}
 	return b, nil
+}
+
+// insecureProperty names a loosening option as a verifiedLevels property:
+// "insecure-allow-legacy-predicate" is HALLMARK_INSECURE_ALLOW_LEGACY_PREDICATE.
+func insecureProperty(opt string) string {
+	return "HALLMARK_" + strings.ToUpper(strings.ReplaceAll(opt, "-", "_"))
 }
 
 func buildLevelName(l questionnaire.Level) string { return fmt.Sprintf("SLSA_BUILD_LEVEL_%d", int(l)) }
