@@ -473,6 +473,17 @@ func TestSignedDocumentsCannotBeRolledBack(t *testing.T) {
 			t.Errorf("%s: err = %v", doc, err)
 		}
 	}
+	// A map valid longer than compile ever writes is refused when read, so
+	// a signer's mistake cannot outlive the revocations compiled after it.
+	long := compileExample(t, 7)
+	long.Expires = long.CompiledAt.Add(trustmap.MaxRootsValidity + time.Hour)
+	longSigned, err := long.Sign(ctx, auditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trustmap.LoadRoots(ctx, longSigned, rootsKey, trustmap.LoadOptions{At: verifyAt}); !errors.Is(err, trustmap.ErrMalformedRoots) || !strings.Contains(err.Error(), "expected expires at most") {
+		t.Errorf("roots valid beyond the maximum: err = %v, want ErrMalformedRoots", err)
+	}
 	// Compile refuses a validity beyond the maximum.
 	if _, err := trustmap.Compile(ctx, exampleCertifiers(t), nil, trustmap.CompileOptions{At: compiledAt, ValidFor: trustmap.MaxRootsValidity + time.Hour}); err == nil {
 		t.Error("validity beyond the maximum accepted")
@@ -506,6 +517,20 @@ func TestSignedDocumentsCannotBeRolledBack(t *testing.T) {
 	}
 	if _, err := trustmap.LoadPolicy(ctx, readVerify(t, "policy.json"), nil, 0, trustmap.LoadOptions{At: verifyAt}); err != nil {
 		t.Errorf("unsigned v1 policy: %v", err)
+	}
+	// A signed policy valid longer than sign-policy ever signs (signed by
+	// other tooling) is refused when loaded.
+	var lp map[string]any
+	json.Unmarshal(v2Policy(t, 9), &lp)
+	lp["expires"] = verifyAt.Add(trustmap.MaxPolicyValidity + time.Hour).Format(time.RFC3339)
+	lb, _ := json.Marshal(lp)
+	lenv, err := attest.Sign(ctx, trustmap.PolicyPayloadType, lb, operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longPolicy, _ := attest.MarshalEnvelope(lenv)
+	if _, err := trustmap.LoadPolicy(ctx, longPolicy, []*attest.PublicKey{operator.Public()}, 1, trustmap.LoadOptions{At: verifyAt}); !errors.Is(err, trustmap.ErrMalformedPolicy) || !strings.Contains(err.Error(), "expected expires at most") {
+		t.Errorf("policy valid beyond the maximum: err = %v, want ErrMalformedPolicy", err)
 	}
 }
 
@@ -617,6 +642,11 @@ func TestSerialState(t *testing.T) {
 	}
 	if _, err := st.Accept(trustmap.SerialRoots, nil, 9); err == nil {
 		t.Fatal("unsigned serial recorded")
+	}
+	// Adding a key (rotation from the auditor's key to both) does not
+	// reopen the window for maps the auditor signed before.
+	if got := st.Min(trustmap.SerialRoots, []*attest.PublicKey{op, au}); got != 3 {
+		t.Fatalf("roots checked against a set with the auditor's key: min %d, want 3", got)
 	}
 	b, _ := st.Marshal()
 	back, err := trustmap.ParseSerialState(b)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +156,18 @@ func FuzzCompileAnchored(f *testing.F) {
 		if re.MatchString(s) {
 			if loc := re.FindStringIndex(s); loc == nil || loc[0] != 0 || loc[1] != len(s) {
 				t.Fatalf("%q matches %q only in part: %v", p, s, loc)
+			}
+		}
+		// p parsed on its own, so wrapping its text cannot break out
+		// (but for an unterminated \Q, which would quote the wrapper):
+		// the parsed anchoring matches exactly what the textual one does.
+		if !strings.Contains(p, `\Q`) {
+			text, err := regexp.Compile(`\A(?:` + p + `)\z`)
+			if err != nil {
+				t.Fatalf("%q: accepted alone, refused wrapped: %v", p, err)
+			}
+			if text.MatchString(s) != re.MatchString(s) {
+				t.Fatalf("%q on %q: parsed anchoring %v, textual %v", p, s, re.MatchString(s), text.MatchString(s))
 			}
 		}
 	})

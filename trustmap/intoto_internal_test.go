@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	vsa1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -177,4 +180,72 @@ func FuzzInTotoDifferential(f *testing.F) {
 			sameAsInToto(t, payload, st, prov)
 		}
 	})
+}
+
+// What Hallmark writes, the in-toto library reads the same way: a VSA
+// statement parses and validates with the library's Statement and VSA v1
+// types, with the same subject, verifier, result, levels and inputs.
+func TestWrittenVSAReadByInToto(t *testing.T) {
+	res := &Result{Passed: true, Level: 3, InputDigests: []string{strings.Repeat("cd", 32)}}
+	digest := strings.Repeat("ab", 32)
+	b, err := NewVSA(res, VSAOptions{VerifierID: "https://verifier.example/v", ResourceURI: "pkg:app@1", Subjects: map[string]string{"app.tar.gz": digest},
+		PolicyURI: "file:///srv/policy.json", PolicyData: []byte("{}"), At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+		InputAttestations: []VSARef{{URI: "file:///srv/app.intoto.jsonl", Digest: map[string]string{"sha256": res.InputDigests[0]}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+	var st ita1.Statement
+	if err := opts.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if st.GetPredicateType() != VSAPredicateType || len(st.GetSubject()) != 1 || st.GetSubject()[0].GetName() != "app.tar.gz" || st.GetSubject()[0].GetDigest()["sha256"] != digest {
+		t.Fatalf("statement as the library reads it: %v", &st)
+	}
+	raw, _ := protojson.Marshal(st.GetPredicate())
+	var p vsa1.VerificationSummary
+	if err := opts.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.GetVerifier().GetId() != "https://verifier.example/v" || p.GetResourceUri() != "pkg:app@1" || p.GetVerificationResult() != "PASSED" ||
+		!reflect.DeepEqual(p.GetVerifiedLevels(), []string{"SLSA_BUILD_LEVEL_3"}) || p.GetSlsaVersion() != "1.0" ||
+		len(p.GetInputAttestations()) != 1 || p.GetInputAttestations()[0].GetDigest()["sha256"] != res.InputDigests[0] ||
+		p.GetPolicy().GetUri() != "file:///srv/policy.json" || len(p.GetPolicy().GetDigest()["sha256"]) != 64 || !p.GetTimeVerified().AsTime().Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("VSA as the library reads it: %v", &p)
+	}
+	// The VSAs Hallmark writes are well formed for VerifyVSA too: a
+	// FAILED one says FAILED in verifiedLevels (SLSA VSA v1), a PASSED one
+	// made with loosening options records them as properties.
+	for _, tc := range []struct {
+		res    *Result
+		levels string
+	}{
+		{&Result{Passed: false}, "FAILED"},
+		{&Result{Passed: true, Level: 3, Insecure: []string{InsecureNoExpectations}}, "FAILED"},
+		{&Result{Passed: true, Level: 2, Insecure: []string{InsecureLegacyPredicate, InsecureIgnoreCertExpiry}},
+			"SLSA_BUILD_LEVEL_2,HALLMARK_INSECURE_ALLOW_LEGACY_PREDICATE,HALLMARK_INSECURE_IGNORE_CERTIFICATION_EXPIRY"},
+		{&Result{Passed: true, Level: 0, Insecure: []string{InsecureUncertified}}, "SLSA_BUILD_LEVEL_0,HALLMARK_MIN_LEVEL_0"},
+	} {
+		b, err := NewVSA(tc.res, VSAOptions{VerifierID: "https://verifier.example/v", ResourceURI: "pkg:app@1", PolicyURI: InlineExpectationsURI, Subjects: map[string]string{"a": digest}, At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vst vsaStatement
+		if err := strictjson.UnmarshalOpen(b, &vst); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(vst.Predicate.VerifiedLevels, ","); got != tc.levels {
+			t.Errorf("%+v: verifiedLevels %s, want %s", tc.res, got, tc.levels)
+		}
+		if err := checkVSAShape(&vst); err != nil {
+			t.Errorf("%+v: a VSA Hallmark wrote is malformed for VerifyVSA: %v", tc.res, err)
+		}
+	}
+	// A subject digest the library would refuse is refused when writing.
+	if _, err := NewVSA(res, VSAOptions{VerifierID: "https://verifier.example/v", ResourceURI: "pkg:app@1", PolicyURI: InlineExpectationsURI, Subjects: map[string]string{"a": "not-hex"}}); !errors.Is(err, ErrInTotoRejected) {
+		t.Fatalf("bad subject digest: %v", err)
+	}
 }

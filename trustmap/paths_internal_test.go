@@ -1,8 +1,12 @@
 package trustmap
 
 import (
+	"encoding/json"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Parameter paths are unambiguous: every leaf's JSON Pointer leads back to
@@ -59,5 +63,67 @@ func TestParameterPathsKeepLiteralKeysApart(t *testing.T) {
 		if _, err := parsePath(bad); err == nil {
 			t.Errorf("parsePath(%q) accepted", bad)
 		}
+	}
+}
+
+// The review's examples, end to end through the policy check and the TOFU
+// pin: a literal key containing the separator never poses as the nested
+// parameter a policy or a pin names.
+func TestLiteralDottedKeysCannotPoseAsNestedParameters(t *testing.T) {
+	policy, err := ParsePolicy([]byte(`{"schema":"https://hallmark.build/policy/v2","packages":{"app":{
+		"builderIds":["https://b.example/b"],"buildTypes":["https://b.example/t"],
+		"externalParameters":{"workflow.repository":{"equals":"good"},"/repository":{"equals":"good"}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := policy.Packages["app"]
+	prov := func(ext string) *Provenance {
+		return &Provenance{BuilderID: "https://b.example/b", BuildType: "https://b.example/t", extRaw: json.RawMessage(ext)}
+	}
+	check := func(p *Provenance) Check {
+		ext, _, err := p.Parameters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return checkParameters("external-parameters", any(ext), pkg.ExternalParameters, pkg.IgnoreParameters, true)
+	}
+	if c := check(prov(`{"workflow":{"repository":"good"},"repository":"good"}`)); !c.Passed {
+		t.Fatalf("expected parameters refused: %v", c.err)
+	}
+	for ext, literal := range map[string]string{
+		`{"workflow":{"repository":"good"},"workflow.repository":"attacker","repository":"good"}`: "/workflow.repository",
+		`{"workflow":{"repository":"good"},"repository":"good","repository.override":"attacker"}`: "/repository.override",
+		`{"workflow":{"repository":"good"},"repository":"good","workflow/repository":"attacker"}`: "/workflow~1repository",
+	} {
+		c := check(prov(ext))
+		if !errors.Is(c.err, ErrUnexpectedParameter) || !strings.Contains(c.err.Error(), literal) {
+			t.Errorf("%s: err = %v, want ErrUnexpectedParameter naming %s", ext, c.err, literal)
+		}
+	}
+
+	// TOFU pins by the same pointers: a literal "workflow.repository"
+	// added next to the pinned /workflow/repository is a change.
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	store := NewTOFU()
+	if c := store.check("app", prov(`{"workflow":{"repository":"good"}}`), nil, at); !c.Passed {
+		t.Fatal(c.err)
+	}
+	if _, ok := store.Packages["app"].Parameters["/workflow/repository"]; !ok {
+		t.Fatalf("pinned %v", store.Packages["app"].Parameters)
+	}
+	if c := store.check("app", prov(`{"workflow":{"repository":"good"},"workflow.repository":"attacker"}`), nil, at); !errors.Is(c.err, ErrTOFUMismatch) || !strings.Contains(c.err.Error(), "/workflow.repository") {
+		t.Errorf("literal key beside the pin: %v", c.err)
+	}
+	// A store written with dotted paths reads them as nested members.
+	old, err := ParseTOFU([]byte(`{"schema":"https://hallmark.build/tofu/v1","packages":{"app":{"builderId":"https://b.example/b","buildType":"https://b.example/t",
+		"parameters":{"workflow.repository":"good"},"firstSeen":"2026-11-01T00:00:00Z"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := old.check("app", prov(`{"workflow":{"repository":"good"}}`), nil, at); !c.Passed {
+		t.Errorf("dotted pin: %v", c.err)
+	}
+	if c := old.check("app", prov(`{"workflow.repository":"good"}`), nil, at); !errors.Is(c.err, ErrTOFUMismatch) {
+		t.Errorf("literal key in place of the nested pin: %v", c.err)
 	}
 }

@@ -284,6 +284,11 @@ func LoadPolicy(ctx context.Context, b []byte, keys []*attest.PublicKey, thresho
 	if err := checkFresh("policy", p.Serial, p.Expires, opts, ErrPolicyExpired, ErrPolicyRollback); err != nil {
 		return nil, err
 	}
+	if p.Expires.Sub(opts.At) > MaxPolicyValidity {
+		// sign-policy never signs one valid this long: it would outlive
+		// every stricter version signed after it.
+		return nil, fmt.Errorf("%w: expected expires at most %s after the verification time %s, got %s (signed for longer than sign-policy allows, or verified at a time before it was signed)", ErrMalformedPolicy, MaxPolicyValidity, opts.At.UTC().Format(time.RFC3339), p.Expires.Format(time.RFC3339))
+	}
 	return p, nil
 }
 

@@ -319,6 +319,10 @@ func ParseRoots(b []byte) (*Roots, error) {
 		return nil, fmt.Errorf("%w: a %s map needs a serial (1 or more) and expires", ErrMalformedRoots, schema)
 	case schema != RootsSchemaV1 && !r.Expires.After(r.CompiledAt):
 		return nil, fmt.Errorf("%w: expires %s is not after compiledAt %s", ErrMalformedRoots, r.Expires.Format(time.RFC3339), r.CompiledAt.Format(time.RFC3339))
+	case schema != RootsSchemaV1 && r.Expires.Sub(r.CompiledAt) > MaxRootsValidity:
+		// A map valid for years would outlive every revocation compiled
+		// after it: compile never writes one, and none is read.
+		return nil, fmt.Errorf("%w: expected expires at most %s after compiledAt %s, got %s", ErrMalformedRoots, MaxRootsValidity, r.CompiledAt.Format(time.RFC3339), r.Expires.Format(time.RFC3339))
 	}
 	if err := r.buildIndex(); err != nil {
 		return nil, err

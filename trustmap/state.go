@@ -60,10 +60,27 @@ func serialKey(kind string, keys []*attest.PublicKey) string {
 	return kind + " " + strings.Join(fps, ",")
 }
 
-// Min is the last serial accepted for documents of kind signed by keys (0
-// when none was).
+// Min is the last serial accepted for documents of kind checked against
+// any of keys (0 when none was): the highest serial recorded for a set of
+// keys that shares a key with these. A verifier that adds a key (rotating
+// from A to A and B) keeps refusing the maps A signed before; a set of keys
+// of its own starts from 0.
 func (s *SerialState) Min(kind string, keys []*attest.PublicKey) uint64 {
-	return s.Serials[serialKey(kind, keys)]
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k.Fingerprint] = true
+	}
+	var out uint64
+	for k, serial := range s.Serials {
+		kk, fps, ok := strings.Cut(k, " ")
+		if !ok || kk != kind || serial <= out {
+			continue
+		}
+		if slices.ContainsFunc(strings.Split(fps, ","), func(fp string) bool { return want[fp] }) {
+			out = serial
+		}
+	}
+	return out
 }
 
 // Accept records serial as accepted; it reports whether the state changed.

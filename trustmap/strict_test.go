@@ -93,6 +93,24 @@ func TestDocumentsRefuseDuplicateAndCaseVariantNames(t *testing.T) {
 			func(b []byte) error { _, err := trustmap.ParseRevocations(b); return err }},
 		{"TOFU store", []byte(`{"schema":"https://hallmark.build/tofu/v1","packages":{"app":{"builderId":"b","buildType":"t","parameters":{"/repository":"\"x\""},"firstSeen":"2026-11-20T00:00:00Z"}}}`),
 			func(b []byte) error { _, err := trustmap.ParseTOFU(b); return err }},
+		{"TOFU approval", read(filepath.Join(verifyDir, "admin", "approval.json")), func(b []byte) error { _, err := trustmap.ParseApproval(b); return err }},
+		{"signed TOFU approval", read(filepath.Join(verifyDir, "admin", "approval.signed.json")), func(b []byte) error {
+			_, err := trustmap.VerifyApproval(ctx, b, []*attest.PublicKey{operator.Public(), keyFile(t, "auditor.key", "auditor-test-password").Public()}, 2, approvalAt)
+			return err
+		}},
+		{"signed TOFU approval payload", read(filepath.Join(verifyDir, "admin", "approval.json")), func(b []byte) error {
+			// The approvers sign what they read: a payload with a duplicate
+			// or case-variant name is refused before it is signed, and a
+			// signed one is refused when applied.
+			env, err := trustmap.SignApproval(ctx, b, []*attest.PrivateKey{operator}, approvalAt)
+			if err != nil {
+				return err
+			}
+			_, err = trustmap.VerifyApproval(ctx, env, []*attest.PublicKey{operator.Public()}, 1, approvalAt)
+			return err
+		}},
+		{"serial state", []byte(`{"schema":"https://hallmark.build/trust-state/v1","serials":{"roots SHA256:abc":3}}`),
+			func(b []byte) error { _, err := trustmap.ParseSerialState(b); return err }},
 		{"batch manifest line", []byte(`{"artifact":"a","provenance":"p","package":"x"}`), func(b []byte) error {
 			var msg string
 			_, err := trustmap.RunBatch(ctx, strings.NewReader(string(b)), 1,

@@ -89,11 +89,12 @@ type VSAOptions struct {
 	At                time.Time
 }
 
-// Insecure options as VSAs record them: an organisation-defined value in
-// verifiedLevels, next to the level, so that a consumer sees that the
-// verdict was reached with a loosened check.
-func insecureLevel(opt string) string {
-	return "HALLMARK_INSECURE_" + strings.ToUpper(strings.NewReplacer("-", "_").Replace(strings.TrimPrefix(opt, "insecure-")))
+// insecureProperty names a loosening option as a verifiedLevels property
+// (an organisation-defined value next to the level), so that a consumer
+// sees the verdict was reached with a loosened check:
+// "insecure-allow-legacy-predicate" is HALLMARK_INSECURE_ALLOW_LEGACY_PREDICATE.
+func insecureProperty(opt string) string {
+	return "HALLMARK_" + strings.ToUpper(strings.ReplaceAll(opt, "-", "_"))
 }
 
 // NewVSA builds the VSA statement for a verification result with the
@@ -142,7 +143,7 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 		p.VerificationResult = "PASSED"
 		p.VerifiedLevels = []string{buildLevelName(res.Level)}
 		for _, opt := range res.Insecure {
-			p.VerifiedLevels = append(p.VerifiedLevels, insecureLevel(opt))
+			p.VerifiedLevels = append(p.VerifiedLevels, insecureProperty(opt))
 		}
 		if len(res.DependencyLevels) > 0 {
 			p.DependencyLevels = res.DependencyLevels
@@ -178,7 +179,7 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 		st.Subject = append(st.Subject, &ita1.ResourceDescriptor{Name: name, Digest: map[string]string{"sha256": o.Subjects[name]}})
 	}
 	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("VSA statement: %w", err)
+		return nil, fmt.Errorf("%w: VSA statement: %v", ErrInTotoRejected, err)
 	}
 	raw, err := protojson.Marshal(st)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,6 +236,8 @@ func nextSerial(out string, given uint64) (uint64, error) {
 		}
 	}
 	switch {
+	case given == 0 && prev == math.MaxUint64:
+		return 0, cli.Usage(fmt.Errorf("--serial: %s has the largest serial there is (%d): no later map can be numbered; start a new series with other signing keys", out, prev))
 	case given == 0:
 		return prev + 1, nil
 	case given <= prev:

@@ -451,7 +451,11 @@ func writeResult(w io.Writer, res *trustmap.Result) {
 		fmt.Fprintf(w, "expectations: %s\n", res.Expectations)
 	}
 	for _, opt := range res.Insecure {
-		fmt.Fprintf(w, "WARNING: --%s was given: this result is weaker than the default\n", opt)
+		flag := "--" + opt
+		if opt == trustmap.InsecureUncertified {
+			flag = "--min-level 0" // "min-level-0" names it in JSON
+		}
+		fmt.Fprintf(w, "WARNING: %s was given: this result is weaker than the default\n", flag)
 	}
 	for _, d := range res.Documents {
 		fmt.Fprintf(w, "\nprovenance document %d of %d", d.Index+1, len(res.Documents))

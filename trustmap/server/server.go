@@ -198,6 +198,11 @@ func (s *Server) SetTrust(t *Trust) error {
 	if t.VSAKey == nil || t.VerifierID == "" {
 		return errors.New("server: a VSA key and a verifier id are required")
 	}
+	if err := trustmap.DistinctKeys(t.Approvers); err != nil {
+		// N of M counts distinct keys: one approver's key given twice
+		// would let one signature count as two.
+		return fmt.Errorf("server: approver keys: %w", err)
+	}
 	if len(t.Approvers) > 0 && (t.Threshold < 1 || t.Threshold > len(t.Approvers)) {
 		return fmt.Errorf("server: approval threshold %d with %d approver keys", t.Threshold, len(t.Approvers))
 	}
