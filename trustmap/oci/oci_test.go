@@ -413,12 +413,34 @@ func testRejections(t *testing.T, start starter) {
 	})
 
 	t.Run("plain HTTP only on loopback", func(t *testing.T) {
-		_, err := c.Discover(ctx, "oci://10.1.2.3:5000/app:v1")
-		if !errors.Is(err, oci.ErrInsecure) {
-			t.Fatalf("got %v, want ErrInsecure", err)
+		// Private addresses are the ones the registry
+		// client would try over plain HTTP. No request leaves the process:
+		// the base transport refuses everything and records what reached it.
+		var mu sync.Mutex
+		var seen []string
+		offline := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			seen = append(seen, r.URL.Scheme+"://"+r.URL.Host)
+			mu.Unlock()
+			return nil, errors.New("no network in tests")
+		})
+		for _, host := range []string{"10.1.2.3:5000", "192.168.1.10", "172.16.0.1:443"} {
+			_, err := oci.New(oci.Options{Transport: offline}).Discover(ctx, "oci://"+host+"/app:v1")
+			if !errors.Is(err, oci.ErrInsecure) {
+				t.Errorf("%s: got %v, want ErrInsecure", host, err)
+			}
+		}
+		for _, s := range seen {
+			if !strings.HasPrefix(s, "https://") {
+				t.Errorf("a plain HTTP request reached the transport: %s", s)
+			}
 		}
 	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func sizeOf(t testing.TB, c *oci.Client, host, digest string) int {
 	return len(resolve(t, c, "oci://"+host+"/app@"+digest).Manifest)
