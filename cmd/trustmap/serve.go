@@ -44,6 +44,7 @@ type serveFlags struct {
 	tlsCert, tlsKey string
 	clientCA        string
 	noTOFU          bool
+	imageRegistries []string
 }
 
 func newServeCmd(e *env) *cobra.Command { return newServeCmdWith(e, nil) }
@@ -68,6 +69,12 @@ parameters (trust on first use); later uploads must match. A change is
 proposed (POST /v1/packages/{name}/proposals), signed by --approval-threshold
 distinct --approver-key holders (trustmap expectations sign-proposal) and
 applied atomically, with an append-only audit log (GET /v1/audit).
+
+With --image-registry HOST, an upload may name an image in that registry
+({"package": …, "image": "oci://HOST/REPO:TAG"}) instead of artifact
+digests: the gate resolves it and verifies the provenance attached to it (as
+'trustmap verify oci://…'), reading registries with the Docker config's
+credentials and --registry-ca. It reaches no registry that is not listed.
 
 Writes need a bearer token listed (hashed) in --tokens, or a client
 certificate signed by --client-ca. SIGHUP reloads roots and policy (a bad
@@ -113,6 +120,8 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fl.StringVar(&f.clientCA, "client-ca", "", "accept client certificates signed by these CAs (PEM) for writes (mTLS)")
+	fl.StringArrayVar(&f.imageRegistries, "image-registry", nil, "registry host (HOST[:PORT]) whose images uploads may name instead of artifact digests; the gate reads no other (repeatable)")
+	addRegistryFlags(fl, &v.registryFlags)
 	fl.BoolVar(&f.noTOFU, "insecure-no-tofu", false, "UNSAFE: do not pin packages on first use (only the policy's expectations are checked)")
 	cmd.AddCommand(newTokenCmd(e))
 	return cmd
@@ -180,6 +189,16 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 	if len(tokens) == 0 && f.clientCA == "" {
 		log.Warn("no --tokens and no --client-ca: every write will be refused")
 	}
+	var images *server.Images
+	if len(f.imageRegistries) > 0 {
+		c, err := registryClient(f.verify.registryFlags)
+		if err != nil {
+			return err
+		}
+		images = &server.Images{Client: c, Registries: f.imageRegistries}
+	} else if f.verify.registryCA != "" {
+		return cli.Usage(errors.New("--registry-ca is for the registries of --image-registry"))
+	}
 	st, err := store.Open(ctx, f.storeURI)
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--store: %w", err))
@@ -187,7 +206,7 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 	defer st.Close()
 	srv, err := server.New(trust, st, server.Options{
 		Tokens: tokens, PublicArchive: f.publicArchive, MaxBodyBytes: f.maxBody, Timeout: f.timeout,
-		Now: e.Now, Logger: log,
+		Now: e.Now, Logger: log, Images: images,
 	})
 	if err != nil {
 		return cli.Usage(err)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/trustmap/oci/ocitest"
 	"github.com/hallmark-build/hallmark/trustmap/server"
 )
 
@@ -271,5 +272,24 @@ func TestReadTokens(t *testing.T) {
 		} else if strings.Contains(err.Error(), "tmk_plaintext") {
 			t.Errorf("the error echoes the file's content: %v", err)
 		}
+	}
+}
+
+// TestServeImageRegistry: with --image-registry, an upload names an image
+// in that registry and the gate verifies the provenance attached to it;
+// an image in another registry is refused without a request to it.
+func TestServeImageRegistry(t *testing.T) {
+	reg := ocitest.Start(t, false) // the referrers tag, as distribution 2.8
+	ocitest.PushLayout(t, "../../testdata/oci/cosign-key", reg.Host+"/hallmark/app")
+	other := ocitest.Start(t, true)
+	r := startServe(t, "--policy", "../../testdata/verify/policy.json", "--image-registry", reg.Host, "--at", "2026-12-01T00:00:00Z")
+	code, body := post(t, r.url+"/v1/verify", r.token, strings.NewReader(`{"package":"example-app","image":"oci://`+reg.Host+`/hallmark/app:v1"}`))
+	var v server.VerifyResponse
+	if err := json.Unmarshal(body, &v); err != nil || code != 200 || !v.Passed || v.Level != 3 {
+		t.Fatalf("image upload: %d %s", code, body)
+	}
+	code, body = post(t, r.url+"/v1/verify", r.token, strings.NewReader(`{"package":"example-app","image":"oci://`+other.Host+`/hallmark/app:v1"}`))
+	if code != 403 || !strings.Contains(string(body), `"ErrImageNotAllowed"`) || len(other.Requests()) != 0 {
+		t.Fatalf("another registry: %d %s (%d requests to it)", code, body, len(other.Requests()))
 	}
 }
