@@ -85,7 +85,10 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt
   trustmap serve --roots roots.json --store postgres://gate@db.internal/gate \
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt \
-      --approver-key alice.pub --approver-key bob.pub --approval-threshold 2 --listen :8080`,
+      --approver-key alice.pub --approver-key bob.pub --approval-threshold 2 --listen :8080
+  trustmap serve --roots roots.json --store sqlite:gate.db --vsa-key gate.key \
+      --verifier-id https://registry.example/gate --tokens tokens.txt \
+      --image-registry registry.example.com --registry-ca internal-ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.verify.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
