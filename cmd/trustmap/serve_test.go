@@ -293,3 +293,45 @@ func TestServeImageRegistry(t *testing.T) {
 		t.Fatalf("another registry: %d %s (%d requests to it)", code, body, len(other.Requests()))
 	}
 }
+
+// SIGHUP applies a changed policy to the next upload (the same upload
+// posted again is verified anew, not replayed); a broken policy file keeps
+// the one in force.
+func TestServeReloadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.json")
+	copyFile(t, "../../testdata/verify/policy.json", policy)
+	r := startServe(t, "--policy", policy, "--insecure-no-tofu")
+	body := uploadBody(t, "example-app", "cases/pass-policy-l3.intoto.jsonl")
+	if code, b := post(t, r.url+"/v1/verify", r.token, bytes.NewReader(body)); code != 200 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	// Broken: kept.
+	if err := os.WriteFile(policy, []byte(`{"packages":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.sigs <- syscall.SIGHUP
+	waitFor(t, "the failed reload", func() bool { rd := readyz(t, r.url); return rd.LastReload != nil && rd.LastReload.Error != "" })
+	if code, b := post(t, r.url+"/v1/verify", r.token, bytes.NewReader(body)); code != 200 || !strings.Contains(string(b), `"replayed":true`) {
+		t.Fatalf("after a bad reload: %d %s", code, b)
+	}
+	// Changed: the package now comes from another repository.
+	b, err := os.ReadFile("../../testdata/verify/policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), `"equals": "https://git.example.com/app"`, `"equals": "https://git.example.com/moved"`, 1)
+	if changed == string(b) {
+		t.Fatal("the policy does not pin the repository")
+	}
+	if err := os.WriteFile(policy, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.sigs <- syscall.SIGHUP
+	waitFor(t, "the good reload", func() bool { rd := readyz(t, r.url); return rd.LastReload != nil && rd.LastReload.Error == "" })
+	code, got := post(t, r.url+"/v1/verify", r.token, bytes.NewReader(body))
+	var v server.VerifyResponse
+	if err := json.Unmarshal(got, &v); err != nil || code != 422 || v.Replayed || v.Error == nil || v.Error.Code != "ErrParameterMismatch" {
+		t.Fatalf("after the policy changed: %d %s", code, got)
+	}
+}
