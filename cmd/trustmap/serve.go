@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -194,6 +195,11 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 	}
 	var images *server.Images
 	if len(f.imageRegistries) > 0 {
+		for _, h := range f.imageRegistries {
+			if _, err := name.NewRegistry(h, name.StrictValidation); err != nil || strings.ContainsAny(h, "/@") {
+				return cli.Usage(fmt.Errorf("--image-registry %q: expected a registry host, HOST[:PORT]", h))
+			}
+		}
 		c, err := registryClient(f.verify.registryFlags)
 		if err != nil {
 			return err

@@ -292,6 +292,17 @@ func TestServeImageRegistry(t *testing.T) {
 	if code != 403 || !strings.Contains(string(body), `"ErrImageNotAllowed"`) || len(other.Requests()) != 0 {
 		t.Fatalf("another registry: %d %s (%d requests to it)", code, body, len(other.Requests()))
 	}
+	// --image-registry names hosts, not repositories or references.
+	dir := t.TempDir()
+	copyFile(t, "../../testdata/keys/auditor.key", filepath.Join(dir, "vsa.key"))
+	for _, bad := range []string{reg.Host + "/hallmark", "oci://" + reg.Host, "Registry Example"} {
+		var stderr bytes.Buffer
+		args := []string{"serve", "--roots", "../../testdata/verify/roots.json", "--vsa-key", filepath.Join(dir, "vsa.key"), "--verifier-id", "x",
+			"--store", "sqlite:" + filepath.Join(dir, "gate.db"), "--image-registry", bad}
+		if code := cli.Execute(newRoot(testEnv(io.Discard, &stderr)), args); code != cli.ExitUsage || !strings.Contains(stderr.String(), "expected a registry host") {
+			t.Errorf("--image-registry %q: exit %d: %s", bad, code, stderr.String())
+		}
+	}
 }
 
 // SIGHUP applies a changed policy to the next upload (the same upload

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/hallmark-build/hallmark/trustmap/oci"
 )
 
@@ -65,7 +67,7 @@ func (s *Server) resolveImage(ctx context.Context, req *UploadRequest) error {
 		return fmt.Errorf("%w: image: %w", ErrMalformedRequest, err)
 	}
 	im := s.opts.Images
-	if im == nil || im.Client == nil || ref.Layout() || !slices.Contains(im.Registries, ref.Registry()) {
+	if im == nil || im.Client == nil || ref.Layout() || !slices.ContainsFunc(im.Registries, func(h string) bool { return sameRegistry(h, ref.Registry()) }) {
 		allowed := "none"
 		if im != nil && len(im.Registries) > 0 {
 			allowed = strings.Join(im.Registries, ", ")
@@ -86,4 +88,18 @@ func (s *Server) resolveImage(ctx context.Context, req *UploadRequest) error {
 	}
 	req.Artifacts = []ArtifactRef{{Name: image.Pinned, Digest: map[string]string{"sha256": strings.TrimPrefix(image.Digest, "sha256:")}}}
 	return nil
+}
+
+// sameRegistry compares registry hosts as the registry client names them
+// (docker.io is index.docker.io).
+func sameRegistry(a, b string) bool {
+	if a == "" || b == "" { // an empty name would mean Docker Hub
+		return false
+	}
+	ra, err := name.NewRegistry(a)
+	if err != nil {
+		return false
+	}
+	rb, err := name.NewRegistry(b)
+	return err == nil && ra.RegistryStr() == rb.RegistryStr()
 }

@@ -138,3 +138,21 @@ func TestImageUploads(t *testing.T) {
 		t.Errorf("no image registries configured: %d %s", a.Code, a.Body)
 	}
 }
+
+func TestSameRegistry(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"ghcr.io", "ghcr.io", true},
+		{"docker.io", "index.docker.io", true},
+		{"127.0.0.1:5000", "127.0.0.1:5000", true},
+		{"127.0.0.1:5000", "127.0.0.1:5001", false},
+		{"ghcr.io", "ghcr.io.evil.example", false},
+		{"", "", false},
+	} {
+		if got := sameRegistry(c.a, c.b); got != c.same {
+			t.Errorf("sameRegistry(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
