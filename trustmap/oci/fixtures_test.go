@@ -301,3 +301,77 @@ func (v verifier) keyless(t *testing.T, d *oci.Discovery) (*trustmap.Result, err
 	return trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
 		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
 }
+
+// TestLayoutToolVariants: layouts as other tools write them verify the
+// same. skopeo and oras name tags bare in org.opencontainers.image.ref.name
+// ("v1", not "REPO:v1"); a layout may also hold a referrer manifest without
+// the referrers tag index, found by its own subject.
+func TestLayoutToolVariants(t *testing.T) {
+	var idx struct {
+		SchemaVersion int              `json:"schemaVersion"`
+		MediaType     string           `json:"mediaType"`
+		Manifests     []map[string]any `json:"manifests"`
+	}
+	b, err := os.ReadFile(filepath.Join(cosignLayout, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	variant := func(keep func(m map[string]any) bool, rename func(string) string) string {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(cosignLayout)); err != nil {
+			t.Fatal(err)
+		}
+		out := idx
+		out.Manifests = nil
+		for _, m := range idx.Manifests {
+			if !keep(m) {
+				continue
+			}
+			c := map[string]any{}
+			for k, v := range m {
+				c[k] = v
+			}
+			ann := map[string]any{}
+			for k, v := range m["annotations"].(map[string]any) {
+				ann[k] = v
+			}
+			if n, ok := ann["org.opencontainers.image.ref.name"].(string); ok {
+				ann["org.opencontainers.image.ref.name"] = rename(n)
+			}
+			c["annotations"] = ann
+			out.Manifests = append(out.Manifests, c)
+		}
+		nb, _ := json.Marshal(out)
+		os.Chmod(filepath.Join(dir, "index.json"), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "index.json"), nb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	all := func(map[string]any) bool { return true }
+	bare := func(n string) string { return n[strings.LastIndex(n, ":")+1:] }
+	c := oci.New(oci.Options{})
+	// Bare tags (skopeo copy … oci:DIR:v1, oras copy --to-oci-layout).
+	checkCosignFixture(t, c, "oci-layout://"+variant(all, func(n string) string {
+		if strings.Contains(n, "@") {
+			return n
+		}
+		return bare(n)
+	})+":v1")
+	// No referrers tag index: the bundle referrer is found by its subject.
+	noIndex := variant(func(m map[string]any) bool { return !strings.Contains(m["mediaType"].(string), "index") }, func(n string) string { return n })
+	checkCosignFixture(t, c, "oci-layout://"+noIndex+"@"+cosignDigest)
+	// A tag that names two different manifests is refused.
+	dup := variant(all, func(n string) string {
+		if strings.Contains(n, "@") {
+			return n
+		}
+		return "v1"
+	})
+	if _, err := c.Discover(context.Background(), "oci-layout://"+dup+":v1"); !errors.Is(err, oci.ErrMalformed) {
+		t.Fatalf("a tag naming several manifests: got %v, want ErrMalformed", err)
+	}
+}
