@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -63,6 +64,21 @@ func imageArgs(args []string) (bool, error) {
 		return true, nil
 	}
 	return false, cli.Usage(errors.New("verify one image per run (use --batch for many), and images and files separately"))
+}
+
+// imageWithoutScheme refuses an artifact argument that is no file but reads
+// as an image reference without its scheme (ghcr.io/example/app:v1.2.3),
+// saying how to name the image.
+func imageWithoutScheme(args []string) error {
+	for _, a := range args {
+		if _, err := os.Lstat(a); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if _, err := oci.ParseReference(oci.RegistryScheme + a); err == nil {
+			return cli.Usage(fmt.Errorf("%s: no such file; to verify an image in a registry, name it %s%s (or oci-layout://DIR:TAG for a layout)", safetext.Term(a), oci.RegistryScheme, safetext.Term(a)))
+		}
+	}
+	return nil
 }
 
 // imageInputs finds the image and its provenance: from --provenance when

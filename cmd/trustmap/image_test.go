@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,4 +91,43 @@ func TestImageRegistryCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	clitest.RunDir(t, "testdata/image-tls", map[string]string{"V": "testdata/verify"}, map[string]string{"REGISTRY": reg.Host, "CA": ca})
+}
+
+// TestRegistryClientCredentialHelper: the client trustmap verify and attach
+// use reads credentials from the Docker config's credential helpers.
+func TestRegistryClientCredentialHelper(t *testing.T) {
+	reg := ocitest.Start(t, true)
+	ocitest.PushLayout(t, "../../testdata/oci/cosign-key", reg.Host+"/hallmark/app")
+	reg.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if u, p, ok := r.BasicAuth(); ok && u == "ci" && p == "s3cret" {
+			return false
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return true
+	}
+	bin, cfg := t.TempDir(), t.TempDir()
+	script := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci\",\"Secret\":\"s3cret\"}' \"$server\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-hallmarktest"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf, _ := json.Marshal(map[string]any{"credHelpers": map[string]string{reg.Host: "hallmarktest"}})
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ref := "oci://" + reg.Host + "/hallmark/app:v1"
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials
+	c, err := registryClient(registryFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Discover(context.Background(), ref); !errors.Is(err, oci.ErrUnauthorized) {
+		t.Fatalf("without credentials: got %v, want ErrUnauthorized", err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DOCKER_CONFIG", cfg)
+	d, err := c.Discover(context.Background(), ref)
+	if err != nil || len(d.Attestations) != 2 {
+		t.Fatalf("with the credential helper: %v", err)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -45,6 +46,7 @@ type serveFlags struct {
 	tlsCert, tlsKey string
 	clientCA        string
 	noTOFU          bool
+	imageRegistries []string
 }
 
 func newServeCmd(e *env) *cobra.Command { return newServeCmdWith(e, nil) }
@@ -70,6 +72,12 @@ proposed (POST /v1/packages/{name}/proposals), signed by --approvals-threshold
 distinct --approver-key holders (trustmap expectations sign) and
 applied atomically, with an append-only audit log (GET /v1/audit).
 
+With --image-registry HOST, an upload may name an image in that registry
+({"package": …, "image": "oci://HOST/REPO:TAG"}) instead of artifact
+digests: the gate resolves it and verifies the provenance attached to it (as
+'trustmap verify oci://…'), reading registries with the Docker config's
+credentials and --registry-ca. It reaches no registry that is not listed.
+
 Writes need a bearer token listed (hashed) in --tokens, or a client
 certificate signed by --client-ca. SIGHUP reloads roots and policy (a bad
 file keeps the previous ones); SIGTERM finishes requests in flight and stops.
@@ -79,7 +87,10 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt
   trustmap serve --roots roots.json --store postgres://gate@db.internal/gate \
       --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt \
-      --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2 --listen :8080`,
+      --approver-key alice.pub --approver-key bob.pub --approvals-threshold 2 --listen :8080
+  trustmap serve --roots roots.json --store sqlite:gate.db --vsa-key gate.key \
+      --verifier-id https://registry.example/gate --tokens tokens.txt \
+      --image-registry registry.example.com --registry-ca internal-ca.pem`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.verify.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
@@ -116,6 +127,8 @@ The API is described at /v1/openapi.json; /healthz, /readyz, /metrics.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fl.StringVar(&f.clientCA, "client-ca", "", "accept client certificates signed by these CAs (PEM) for writes (mTLS)")
+	fl.StringArrayVar(&f.imageRegistries, "image-registry", nil, "registry host (HOST[:PORT]) whose images uploads may name instead of artifact digests; the gate reads no other (repeatable)")
+	addRegistryFlags(fl, &v.registryFlags)
 	fl.BoolVar(&f.noTOFU, "insecure-no-tofu", false, "UNSAFE: do not pin packages on first use (only the policy's expectations are checked)")
 	cmd.AddCommand(newTokenCmd(e))
 	return cmd
@@ -186,6 +199,21 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 	if len(tokens) == 0 && f.clientCA == "" {
 		log.Warn("no --tokens and no --client-ca: every write will be refused")
 	}
+	var images *server.Images
+	if len(f.imageRegistries) > 0 {
+		for _, h := range f.imageRegistries {
+			if _, err := name.NewRegistry(h, name.StrictValidation); err != nil || strings.ContainsAny(h, "/@") {
+				return cli.Usage(fmt.Errorf("--image-registry %q: expected a registry host, HOST[:PORT]", h))
+			}
+		}
+		c, err := registryClient(f.verify.registryFlags)
+		if err != nil {
+			return err
+		}
+		images = &server.Images{Client: c, Registries: f.imageRegistries}
+	} else if f.verify.registryCA != "" {
+		return cli.Usage(errors.New("--registry-ca is for the registries of --image-registry"))
+	}
 	st, err := store.Open(ctx, f.storeURI)
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--store: %w", err))
@@ -193,7 +221,7 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 	defer st.Close()
 	srv, err := server.New(trust, st, server.Options{
 		Tokens: tokens, PublicArchive: f.publicArchive, MaxBodyBytes: f.maxBody, Timeout: f.timeout,
-		Now: e.Now, Logger: log,
+		Now: e.Now, Logger: log, Images: images,
 	})
 	if err != nil {
 		return cli.Usage(err)

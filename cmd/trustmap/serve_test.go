@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
+	"github.com/hallmark-build/hallmark/trustmap/oci/ocitest"
 	"github.com/hallmark-build/hallmark/trustmap/server"
 )
 
@@ -271,5 +272,77 @@ func TestReadTokens(t *testing.T) {
 		} else if strings.Contains(err.Error(), "tmk_plaintext") {
 			t.Errorf("the error echoes the file's content: %v", err)
 		}
+	}
+}
+
+// TestServeImageRegistry: with --image-registry, an upload names an image
+// in that registry and the gate verifies the provenance attached to it;
+// an image in another registry is refused without a request to it.
+func TestServeImageRegistry(t *testing.T) {
+	reg := ocitest.Start(t, false) // the referrers tag, as distribution 2.8
+	ocitest.PushLayout(t, "../../testdata/oci/cosign-key", reg.Host+"/hallmark/app")
+	other := ocitest.Start(t, true)
+	r := startServe(t, "--policy", "../../testdata/verify/policy.json", "--image-registry", reg.Host, "--at", "2026-12-01T00:00:00Z")
+	code, body := post(t, r.url+"/v1/verify", r.token, strings.NewReader(`{"package":"example-app","image":"oci://`+reg.Host+`/hallmark/app:v1"}`))
+	var v server.VerifyResponse
+	if err := json.Unmarshal(body, &v); err != nil || code != 200 || !v.Passed || v.Level != 3 {
+		t.Fatalf("image upload: %d %s", code, body)
+	}
+	code, body = post(t, r.url+"/v1/verify", r.token, strings.NewReader(`{"package":"example-app","image":"oci://`+other.Host+`/hallmark/app:v1"}`))
+	if code != 403 || !strings.Contains(string(body), `"ErrImageNotAllowed"`) || len(other.Requests()) != 0 {
+		t.Fatalf("another registry: %d %s (%d requests to it)", code, body, len(other.Requests()))
+	}
+	// --image-registry names hosts, not repositories or references.
+	dir := t.TempDir()
+	copyFile(t, "../../testdata/keys/auditor.key", filepath.Join(dir, "vsa.key"))
+	for _, bad := range []string{reg.Host + "/hallmark", "oci://" + reg.Host, "Registry Example"} {
+		var stderr bytes.Buffer
+		args := []string{"serve", "--roots", "../../testdata/verify/roots.json", "--vsa-key", filepath.Join(dir, "vsa.key"), "--verifier-id", "x",
+			"--store", "sqlite:" + filepath.Join(dir, "gate.db"), "--image-registry", bad}
+		if code := cli.Execute(newRoot(testEnv(io.Discard, &stderr)), args); code != cli.ExitUsage || !strings.Contains(stderr.String(), "expected a registry host") {
+			t.Errorf("--image-registry %q: exit %d: %s", bad, code, stderr.String())
+		}
+	}
+}
+
+// SIGHUP applies a changed policy to the next upload (the same upload
+// posted again is verified anew, not replayed); a broken policy file keeps
+// the one in force.
+func TestServeReloadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.json")
+	copyFile(t, "../../testdata/verify/policy.json", policy)
+	r := startServe(t, "--policy", policy, "--insecure-no-tofu")
+	body := uploadBody(t, "example-app", "cases/pass-policy-l3.intoto.jsonl")
+	if code, b := post(t, r.url+"/v1/verify", r.token, bytes.NewReader(body)); code != 200 {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	// Broken: kept.
+	if err := os.WriteFile(policy, []byte(`{"packages":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.sigs <- syscall.SIGHUP
+	waitFor(t, "the failed reload", func() bool { rd := readyz(t, r.url); return rd.LastReload != nil && rd.LastReload.Error != "" })
+	if code, b := post(t, r.url+"/v1/verify", r.token, bytes.NewReader(body)); code != 200 || !strings.Contains(string(b), `"replayed":true`) {
+		t.Fatalf("after a bad reload: %d %s", code, b)
+	}
+	// Changed: the package now comes from another repository.
+	b, err := os.ReadFile("../../testdata/verify/policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), `"equals": "https://git.example.com/app"`, `"equals": "https://git.example.com/moved"`, 1)
+	if changed == string(b) {
+		t.Fatal("the policy does not pin the repository")
+	}
+	if err := os.WriteFile(policy, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.sigs <- syscall.SIGHUP
+	waitFor(t, "the good reload", func() bool { rd := readyz(t, r.url); return rd.LastReload != nil && rd.LastReload.Error == "" })
+	code, got := post(t, r.url+"/v1/verify", r.token, bytes.NewReader(body))
+	var v server.VerifyResponse
+	if err := json.Unmarshal(got, &v); err != nil || code != 422 || v.Replayed || v.Error == nil || v.Error.Code != "ErrParameterMismatch" {
+		t.Fatalf("after the policy changed: %d %s", code, got)
 	}
 }

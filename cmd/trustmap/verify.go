@@ -299,6 +299,11 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	if !image {
+		if err := imageWithoutScheme(args); err != nil {
+			return err
+		}
+	}
 	if f.provenance == "" && !image {
 		return cli.Usage(fmt.Errorf("%w: give --provenance", trustmap.ErrNoProvenance))
 	}

@@ -29,7 +29,7 @@ var fileFlags = map[string][]string{
 // name (a test checks that every string flag is classified).
 var NotFileFlags = []string{"assessor-id", "at", "build-type", "builder-id", "cap", "deny", "listen",
 	"not-before", "package", "reviewer", "source-ref", "source-uri", "store", "verifier-id", "waive",
-	"resource-uri", "level", "digest", "certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer"}
+	"resource-uri", "level", "digest", "image-registry", "certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer"}
 
 // IsFileFlag reports whether the flag name is completed as a file name.
 func IsFileFlag(name string) bool {

@@ -40,6 +40,20 @@ func TestDistributionCosignFixture(t *testing.T) {
 	}
 }
 
+// TestDistributionKeylessFixture: the keyless fixture (oras attached the
+// corpus bundle through the referrers tag) pushed to docker-registry.
+func TestDistributionKeylessFixture(t *testing.T) {
+	reg := distribution(t)
+	ocitest.PushLayout(t, keylessLayout, reg.Host+"/bcr/module")
+	reg.Reset()
+	checkKeylessFixture(t, oci.New(oci.Options{}), "oci://"+reg.Host+"/bcr/module:v1")
+	for p, n := range reg.Count() {
+		if n != 1 {
+			t.Errorf("GET %s served %d times, want once", p, n)
+		}
+	}
+}
+
 // TestDistributionAuth: a registry that requires credentials refuses
 // anonymous reads (ErrUnauthorized) and accepts the credentials of the
 // Docker config, read through authn.DefaultKeychain.

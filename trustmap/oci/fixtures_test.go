@@ -75,35 +75,61 @@ func TestCosignFixtureRegistry(t *testing.T) {
 	}
 }
 
-// TestKeylessCorpusReferrer attaches a real keyless bundle (the shared
-// corpus, GitHub Actions) to an image as a referrer: it is found and its
-// Sigstore signature verifies offline, but its statement names another
-// artifact, so the image fails with ErrSubjectMismatch.
-func TestKeylessCorpusReferrer(t *testing.T) {
-	bundle, err := os.ReadFile(filepath.Join("../../testdata/corpus/slsa-verifier/bcr", "MODULE.bazel.intoto.jsonl"))
+// The keyless fixture (testdata/oci/README.md): a synthetic image holding
+// MODULE.bazel, with the corpus's real GitHub Actions Sigstore bundle for
+// that file attached by oras as a referrer (listed in the referrers tag:
+// distribution 2.8 has no referrers API).
+const (
+	keylessLayout = "../../testdata/oci/keyless-corpus"
+	keylessDigest = "sha256:44a1e0b6751873138694a00c12597d5a7cc4260d016d01e24720fd81b7c9267b"
+)
+
+// checkKeylessFixture: the bundle is found as a referrer, its keyless
+// Sigstore signature verifies offline, but its statement names the file
+// MODULE.bazel, not the image: ErrSubjectMismatch.
+func checkKeylessFixture(t *testing.T, c *oci.Client, ref string) {
+	t.Helper()
+	d, err := c.Discover(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("%s: %v", ref, err)
+	}
+	if d.Image.Digest != keylessDigest || len(d.Attestations) != 1 || d.Attestations[0].MediaType != oci.BundleMediaType || d.Attestations[0].Source != "referrers" {
+		t.Fatalf("%s: image %s, found %+v", ref, d.Image.Digest, d.Attestations)
+	}
+	corpus, err := os.ReadFile(filepath.Join("../../testdata/corpus/slsa-verifier/bcr", "MODULE.bazel.intoto.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := ocitest.Start(t, true)
-	ocitest.PushImage(t, reg.Host+"/bcr/module:v1", "module")
-	c := oci.New(oci.Options{})
-	im := resolve(t, c, "oci://"+reg.Host+"/bcr/module:v1")
-	attach(t, c, im, bundle)
-	d, err := c.Discover(context.Background(), "oci://"+reg.Host+"/bcr/module:v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(d.Attestations) != 1 || d.Attestations[0].MediaType != oci.BundleMediaType {
-		t.Fatalf("found %+v", d.Attestations)
+	if !bytes.Equal(d.Attestations[0].Document, corpus) {
+		t.Fatalf("%s: the document found is not the corpus bundle", ref)
 	}
 	v := loadVerifier(t)
 	res, err := v.keyless(t, d)
 	if !errors.Is(err, trustmap.ErrSubjectMismatch) {
-		t.Fatalf("got %v, want ErrSubjectMismatch", err)
+		t.Fatalf("%s: got %v, want ErrSubjectMismatch", ref, err)
 	}
 	sig := res.Documents[0].Checks[0]
 	if sig.ID != "signature" || !sig.Passed {
-		t.Fatalf("the keyless signature should verify before the subject fails: %+v", res.Documents[0].Checks)
+		t.Fatalf("%s: the keyless signature should verify before the subject fails: %+v", ref, res.Documents[0].Checks)
+	}
+}
+
+// TestKeylessCorpusReferrer reads the keyless fixture from its layout and
+// from registries it was pushed to, with and without the referrers API.
+func TestKeylessCorpusReferrer(t *testing.T) {
+	c := oci.New(oci.Options{})
+	checkKeylessFixture(t, c, "oci-layout://"+keylessLayout+":v1")
+	checkKeylessFixture(t, c, "oci-layout://"+keylessLayout+"@"+keylessDigest)
+	for _, api := range []bool{true, false} {
+		reg := ocitest.Start(t, api)
+		ocitest.PushLayout(t, keylessLayout, reg.Host+"/bcr/module")
+		reg.Reset()
+		checkKeylessFixture(t, c, "oci://"+reg.Host+"/bcr/module:v1")
+		for p, n := range reg.Count() {
+			if n != 1 {
+				t.Errorf("referrers API %v: GET %s served %d times, want once", api, p, n)
+			}
+		}
 	}
 }
 
@@ -274,4 +300,78 @@ func (v verifier) keyless(t *testing.T, d *oci.Discovery) (*trustmap.Result, err
 	}
 	return trustmap.Verify(context.Background(), v.roots, d.Provenance(), []*trustmap.Artifact{d.Image.Artifact()},
 		trustmap.VerifyOptions{At: verifyAt, Sigstore: trust, Policy: v.policy, Package: "example-app"})
+}
+
+// TestLayoutToolVariants: layouts as other tools write them verify the
+// same. skopeo and oras name tags bare in org.opencontainers.image.ref.name
+// ("v1", not "REPO:v1"); a layout may also hold a referrer manifest without
+// the referrers tag index, found by its own subject.
+func TestLayoutToolVariants(t *testing.T) {
+	var idx struct {
+		SchemaVersion int              `json:"schemaVersion"`
+		MediaType     string           `json:"mediaType"`
+		Manifests     []map[string]any `json:"manifests"`
+	}
+	b, err := os.ReadFile(filepath.Join(cosignLayout, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	variant := func(keep func(m map[string]any) bool, rename func(string) string) string {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(cosignLayout)); err != nil {
+			t.Fatal(err)
+		}
+		out := idx
+		out.Manifests = nil
+		for _, m := range idx.Manifests {
+			if !keep(m) {
+				continue
+			}
+			c := map[string]any{}
+			for k, v := range m {
+				c[k] = v
+			}
+			ann := map[string]any{}
+			for k, v := range m["annotations"].(map[string]any) {
+				ann[k] = v
+			}
+			if n, ok := ann["org.opencontainers.image.ref.name"].(string); ok {
+				ann["org.opencontainers.image.ref.name"] = rename(n)
+			}
+			c["annotations"] = ann
+			out.Manifests = append(out.Manifests, c)
+		}
+		nb, _ := json.Marshal(out)
+		os.Chmod(filepath.Join(dir, "index.json"), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "index.json"), nb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	all := func(map[string]any) bool { return true }
+	bare := func(n string) string { return n[strings.LastIndex(n, ":")+1:] }
+	c := oci.New(oci.Options{})
+	// Bare tags (skopeo copy … oci:DIR:v1, oras copy --to-oci-layout).
+	checkCosignFixture(t, c, "oci-layout://"+variant(all, func(n string) string {
+		if strings.Contains(n, "@") {
+			return n
+		}
+		return bare(n)
+	})+":v1")
+	// No referrers tag index: the bundle referrer is found by its subject.
+	noIndex := variant(func(m map[string]any) bool { return !strings.Contains(m["mediaType"].(string), "index") }, func(n string) string { return n })
+	checkCosignFixture(t, c, "oci-layout://"+noIndex+"@"+cosignDigest)
+	// A tag that names two different manifests is refused.
+	dup := variant(all, func(n string) string {
+		if strings.Contains(n, "@") {
+			return n
+		}
+		return "v1"
+	})
+	if _, err := c.Discover(context.Background(), "oci-layout://"+dup+":v1"); !errors.Is(err, oci.ErrMalformed) {
+		t.Fatalf("a tag naming several manifests: got %v, want ErrMalformed", err)
+	}
 }

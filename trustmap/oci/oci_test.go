@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/trustmap"
 	"github.com/hallmark-build/hallmark/trustmap/oci"
@@ -411,12 +413,34 @@ func testRejections(t *testing.T, start starter) {
 	})
 
 	t.Run("plain HTTP only on loopback", func(t *testing.T) {
-		_, err := c.Discover(ctx, "oci://10.1.2.3:5000/app:v1")
-		if !errors.Is(err, oci.ErrInsecure) {
-			t.Fatalf("got %v, want ErrInsecure", err)
+		// Private addresses are the ones the registry
+		// client would try over plain HTTP. No request leaves the process:
+		// the base transport refuses everything and records what reached it.
+		var mu sync.Mutex
+		var seen []string
+		offline := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			seen = append(seen, r.URL.Scheme+"://"+r.URL.Host)
+			mu.Unlock()
+			return nil, errors.New("no network in tests")
+		})
+		for _, host := range []string{"10.1.2.3:5000", "192.168.1.10", "172.16.0.1:443"} {
+			_, err := oci.New(oci.Options{Transport: offline}).Discover(ctx, "oci://"+host+"/app:v1")
+			if !errors.Is(err, oci.ErrInsecure) {
+				t.Errorf("%s: got %v, want ErrInsecure", host, err)
+			}
+		}
+		for _, s := range seen {
+			if !strings.HasPrefix(s, "https://") {
+				t.Errorf("a plain HTTP request reached the transport: %s", s)
+			}
 		}
 	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func sizeOf(t testing.TB, c *oci.Client, host, digest string) int {
 	return len(resolve(t, c, "oci://"+host+"/app@"+digest).Manifest)
@@ -575,5 +599,45 @@ func TestLayoutBlobThatNeverEnds(t *testing.T) {
 	_, err = oci.New(oci.Options{}).Discover(context.Background(), "oci-layout://"+dir+"@"+cosignDigest)
 	if !errors.Is(err, oci.ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}
+
+// TestCredentialHelper: a registry that requires credentials refuses
+// anonymous reads (ErrUnauthorized) and is read with the credentials a
+// Docker credential helper named in the Docker config gives
+// (authn.DefaultKeychain, as trustmap uses it), and wrong ones are refused.
+func TestCredentialHelper(t *testing.T) {
+	reg := ocitest.Start(t, true)
+	ocitest.PushLayout(t, cosignLayout, reg.Host+"/hallmark/app")
+	reg.Intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if u, p, ok := r.BasicAuth(); ok && u == "ci" && p == "s3cret" {
+			return false
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return true
+	}
+	ref := "oci://" + reg.Host + "/hallmark/app:v1"
+	if _, err := oci.New(oci.Options{}).Discover(context.Background(), ref); !errors.Is(err, oci.ErrUnauthorized) {
+		t.Fatalf("anonymous: got %v, want ErrUnauthorized", err)
+	}
+	bin, cfg := t.TempDir(), t.TempDir()
+	helper := func(secret string) {
+		script := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"ci\",\"Secret\":\"" + secret + "\"}' \"$server\"\n"
+		if err := os.WriteFile(filepath.Join(bin, "docker-credential-hallmarktest"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	helper("s3cret")
+	conf, _ := json.Marshal(map[string]any{"credHelpers": map[string]string{reg.Host: "hallmarktest"}})
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DOCKER_CONFIG", cfg)
+	checkCosignFixture(t, oci.New(oci.Options{Keychain: authn.DefaultKeychain}), ref)
+	helper("wrong")
+	if _, err := oci.New(oci.Options{Keychain: authn.DefaultKeychain}).Discover(context.Background(), ref); !errors.Is(err, oci.ErrUnauthorized) {
+		t.Fatalf("wrong credentials from the helper: got %v, want ErrUnauthorized", err)
 	}
 }

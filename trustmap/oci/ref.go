@@ -38,6 +38,15 @@ func (r Reference) String() string { return r.raw }
 // Layout reports whether the reference names an OCI image layout.
 func (r Reference) Layout() bool { return r.dir != "" }
 
+// Registry returns the registry host (HOST[:PORT]) of a registry
+// reference, "" for a layout.
+func (r Reference) Registry() string {
+	if r.dir != "" {
+		return ""
+	}
+	return r.repo.RegistryStr()
+}
+
 // Tag returns the tag, or "" when the reference is by digest only.
 func (r Reference) Tag() string { return r.tag }
 

@@ -107,6 +107,12 @@ func (s *Server) handlePropose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Package = name
+	if req.Image != "" {
+		if err := s.resolveImage(r.Context(), req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	at := s.opts.Now()
 	o := t.Options
 	o.At, o.Package, o.Policy = at, name, t.Policy

@@ -70,6 +70,7 @@ var requestErrors = []struct {
 	{"ErrConflict", ErrConflict},
 	{"ErrProposalApplied", store.ErrProposalApplied},
 	{"ErrProposalStale", store.ErrProposalStale},
+	{"ErrImageNotAllowed", ErrImageNotAllowed},
 }
 
 // Trust is what verification is configured with; it is replaced as a whole
@@ -125,6 +126,9 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock (required).
 	Now func() time.Time
+	// Images, when set, lets uploads name images in the registries it
+	// lists (UploadRequest.Image); otherwise such uploads are refused.
+	Images *Images
 	// Logger receives operational messages (default: discard).
 	Logger *slog.Logger
 	// ApprovalValidity is how long a proposal may be approved (default
@@ -383,6 +387,11 @@ func ErrorCodes(err error) []string {
 			codes = append(codes, n.name)
 		}
 	}
+	for _, n := range ociErrors {
+		if errors.Is(err, n.err) {
+			codes = append(codes, n.name)
+		}
+	}
 	return append(codes, trustmap.ErrorNames(err)...)
 }
 
@@ -421,7 +430,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: the limit is %d bytes", ErrBodyTooLarge, mbe.Limit))
 	case errors.Is(err, ErrMalformedRequest), errors.Is(err, trustmap.ErrNoArtifacts), errors.Is(err, trustmap.ErrNoProvenance):
 		writeError(w, http.StatusBadRequest, err)
-	case errors.Is(err, ErrBadApproval):
+	case errors.Is(err, ErrBadApproval), errors.Is(err, ErrImageNotAllowed):
 		writeError(w, http.StatusForbidden, err)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Errorf("%w: %v", ErrNotFound, err))
@@ -429,6 +438,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("%w (%s)", ErrTimeout, s.opts.Timeout))
+	case isRegistryError(err):
+		// The image could not be read as the registry holds it: nothing
+		// was verified, nothing is archived.
+		writeError(w, http.StatusBadGateway, err)
 	case errors.Is(err, store.ErrUnavailable):
 		s.metrics.storeErrors.Inc()
 		s.log.Error("store", "err", err)

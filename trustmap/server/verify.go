@@ -16,6 +16,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/oci"
 	"github.com/hallmark-build/hallmark/trustmap/store"
 )
 
@@ -34,7 +35,12 @@ type UploadRequest struct {
 	// Package selects the policy entry and the trust-on-first-use pin.
 	Package string `json:"package,omitempty"`
 	// Artifacts are the uploaded files, by digest (sha256 required).
-	Artifacts []ArtifactRef `json:"artifacts"`
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
+	// Image names an image in a registry instead of Artifacts
+	// (oci://REGISTRY/REPO@sha256:… or :TAG), when the gate is configured
+	// to read that registry (Options.Images). Without Provenance, the
+	// provenance attached to the image in the registry is verified.
+	Image string `json:"image,omitempty"`
 	// Provenance is the provenance file's content as given to
 	// `trustmap verify --provenance`: a DSSE envelope, a Sigstore bundle,
 	// or JSON Lines of them. An upload without provenance is verified like
@@ -78,8 +84,22 @@ func ParseUploadRequest(b []byte) (*UploadRequest, error) {
 	if len(req.Package) > MaxPackageName || !printable(req.Package) {
 		return nil, fmt.Errorf("%w: package: expected a name of printable characters, at most %d bytes", ErrMalformedRequest, MaxPackageName)
 	}
-	if len(req.Artifacts) == 0 {
-		return nil, fmt.Errorf("%w: %w: expected at least one artifact digest", ErrMalformedRequest, trustmap.ErrNoArtifacts)
+	if req.Image != "" {
+		if len(req.Artifacts) > 0 {
+			return nil, fmt.Errorf("%w: expected artifacts or an image, not both", ErrMalformedRequest)
+		}
+		if len(req.Image) > MaxArtifactName || !printable(req.Image) {
+			return nil, fmt.Errorf("%w: image: expected a reference of printable characters, at most %d bytes", ErrMalformedRequest, MaxArtifactName)
+		}
+		r, err := oci.ParseReference(req.Image)
+		if err != nil {
+			return nil, fmt.Errorf("%w: image: %w", ErrMalformedRequest, err)
+		}
+		if r.Layout() {
+			return nil, fmt.Errorf("%w: image: expected an image in a registry (oci://), not a layout", ErrMalformedRequest)
+		}
+	} else if len(req.Artifacts) == 0 {
+		return nil, fmt.Errorf("%w: %w: expected at least one artifact digest or an image", ErrMalformedRequest, trustmap.ErrNoArtifacts)
 	}
 	if len(req.Artifacts) > MaxArtifacts {
 		return nil, fmt.Errorf("%w: expected at most %d artifacts, got %d", ErrMalformedRequest, MaxArtifacts, len(req.Artifacts))
@@ -219,6 +239,11 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 // before Verify returns.
 func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyResponse, error) {
 	t := s.trust.Load()
+	if req.Image != "" {
+		if err := s.resolveImage(ctx, req); err != nil {
+			return nil, err
+		}
+	}
 	prov := document(store.KindProvenance, []byte(req.Provenance))
 	atts := make([]store.Document, len(req.Attestations))
 	for i, a := range req.Attestations {
