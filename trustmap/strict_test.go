@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
@@ -111,6 +112,24 @@ func TestDocumentsRefuseDuplicateAndCaseVariantNames(t *testing.T) {
 		}},
 		{"serial state", []byte(`{"schema":"https://hallmark.build/trust-state/v1","serials":{"roots SHA256:abc":3}}`),
 			func(b []byte) error { _, err := trustmap.ParseSerialState(b); return err }},
+		{"verifier trust", verifierTrustDoc(t), func(b []byte) error { _, err := trustmap.ParseVerifierTrust(b); return err }},
+		{"VSA statement", vsaStatement(t, art), func(b []byte) error {
+			vt, err := trustmap.ParseVerifierTrust(verifierTrustDoc(t))
+			if err != nil {
+				return err
+			}
+			set, err := trustmap.NewVerifierSet(vt.Verifiers)
+			if err != nil {
+				return err
+			}
+			env, err := trustmap.SignVSA(ctx, b, operator)
+			if err != nil {
+				return err
+			}
+			_, err = trustmap.VerifyVSA(ctx, set, trustmap.VSAInput{Name: "vsa", Raw: env}, trustmap.VSAResource{Artifact: art},
+				trustmap.VerifyVSAOptions{At: verifyAt, MaxAge: 24 * time.Hour, ResourceURI: "pkg:npm/app@1", Levels: []trustmap.LevelRequirement{{Name: "SLSA_BUILD_LEVEL_3", Track: "BUILD", Level: 3}}})
+			return err
+		}},
 		{"batch manifest line", []byte(`{"artifact":"a","provenance":"p","package":"x"}`), func(b []byte) error {
 			var msg string
 			_, err := trustmap.RunBatch(ctx, strings.NewReader(string(b)), 1,
@@ -178,4 +197,39 @@ func insertFirst(doc []byte, name string, value json.RawMessage) []byte {
 	s := strings.TrimSpace(string(doc))
 	n, _ := json.Marshal(name)
 	return []byte("{" + string(n) + ":" + string(value) + "," + s[1:])
+}
+
+// verifierTrustDoc is a minimal verifier-trust document: one verifier with
+// the operator's key, for BUILD up to L3.
+func verifierTrustDoc(t *testing.T) []byte {
+	t.Helper()
+	pem, err := keyFile(t, "operator.key", "operator-test-password").Public().MarshalPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"schema": trustmap.VerifierTrustSchema, "issuedAt": "2026-11-01T00:00:00Z",
+		"verifiers": []any{map[string]any{
+			"id": "https://verifier.example/v", "signer": map[string]any{"publicKey": string(pem)},
+			"resourceUriRegexp": "pkg:npm/.*", "levels": map[string]int{"BUILD": 3},
+			"validFrom": "2026-11-01T00:00:00Z", "validUntil": "2027-06-01T00:00:00Z",
+		}},
+	})
+	return b
+}
+
+// vsaStatement is a PASSED VSA statement (SLSA Build L3) for art, as
+// Hallmark writes them.
+func vsaStatement(t *testing.T, art *trustmap.Artifact) []byte {
+	t.Helper()
+	d, err := art.Digest("sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := trustmap.NewVSA(&trustmap.Result{Passed: true, Level: 3}, trustmap.VSAOptions{VerifierID: "https://verifier.example/v",
+		ResourceURI: "pkg:npm/app@1", Subjects: map[string]string{"a": d}, At: verifyAt.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
