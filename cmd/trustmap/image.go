@@ -82,16 +82,20 @@ func imageWithoutScheme(args []string) error {
 }
 
 // imageInputs finds the image and its provenance: from --provenance when
-// given, otherwise in the registry or layout. The digest a tag resolved to
-// is printed, so that it can be pinned.
-func imageInputs(ctx context.Context, e *env, f verifyFlags, ref string) (*oci.Image, []byte, error) {
+// given, otherwise in the registry or layout, with the VSAs attached to it
+// when a policy may need them for the source and dependencies. The digest a
+// tag resolved to is printed, so that it can be pinned.
+func imageInputs(ctx context.Context, e *env, f verifyFlags, ref string) (*oci.Image, []byte, []trustmap.VSAInput, error) {
 	c, err := registryClient(f.registryFlags)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	im, prov, atts, err := findImageProvenance(ctx, c, ref, f.provenance)
+	if f.policy != "" {
+		c = c.WithVSAs()
+	}
+	im, prov, atts, vsas, err := findImageProvenance(ctx, c, ref, f.provenance)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if im.Resolved {
 		fmt.Fprintf(e.Stderr, "resolved %s to %s (pin it: %s)\n", safetext.Term(ref), im.Digest, safetext.Term(im.Pinned))
@@ -100,28 +104,36 @@ func imageInputs(ctx context.Context, e *env, f verifyFlags, ref string) (*oci.I
 	for i, a := range atts {
 		fmt.Fprintf(e.Stderr, "provenance document %d: %s, %s in manifest %s\n", i+1, safetext.Term(a.Source), safetext.Term(a.MediaType), a.Manifest)
 	}
-	return im, prov, nil
+	for _, v := range vsas {
+		fmt.Fprintf(e.Stderr, "VSA: %s\n", safetext.Term(v.Name))
+	}
+	return im, prov, vsas, nil
 }
 
 // findImageProvenance resolves ref and reads its provenance (provFile, or
-// what the registry holds). Errors carry their exit code.
-func findImageProvenance(ctx context.Context, c *oci.Client, ref, provFile string) (*oci.Image, []byte, []oci.Attestation, error) {
+// what the registry holds) and the VSAs attached to it (when c reads them).
+// Errors carry their exit code.
+func findImageProvenance(ctx context.Context, c *oci.Client, ref, provFile string) (*oci.Image, []byte, []oci.Attestation, []trustmap.VSAInput, error) {
 	if provFile != "" {
 		im, err := c.Resolve(ctx, ref)
 		if err != nil {
-			return nil, nil, nil, registryErr(err)
+			return nil, nil, nil, nil, registryErr(err)
 		}
 		prov, err := limitio.ReadFile(provFile, trustmap.MaxProvenanceBytes)
 		if err != nil {
-			return nil, nil, nil, cli.Usage(err)
+			return nil, nil, nil, nil, cli.Usage(err)
 		}
-		return im, prov, nil, nil
+		return im, prov, nil, nil, nil
 	}
 	d, err := c.Discover(ctx, ref)
 	if err != nil {
-		return nil, nil, nil, registryErr(err)
+		return nil, nil, nil, nil, registryErr(err)
 	}
-	return &d.Image, d.Provenance(), d.Attestations, nil
+	var vsas []trustmap.VSAInput
+	for _, a := range d.VSAs {
+		vsas = append(vsas, trustmap.VSAInput{Name: fmt.Sprintf("%s %s in manifest %s", a.Source, a.Layer, a.Manifest), Raw: a.Document})
+	}
+	return &d.Image, d.Provenance(), d.Attestations, vsas, nil
 }
 
 // registryErr: a reference that does not parse is bad usage; everything
@@ -234,11 +246,12 @@ func verifyBatchImage(ctx context.Context, v *verifier, it trustmap.BatchItem, r
 	if prov != "" {
 		prov = resolve(prov)
 	}
-	im, b, _, err := findImageProvenance(ctx, v.registry, it.Artifact, prov)
+	im, b, _, vsas, err := findImageProvenance(ctx, v.registry, it.Artifact, prov)
 	if err != nil {
 		return nil, errors.Unwrap(err) // the line's error, not an exit code
 	}
 	o := v.opts
 	o.Package = it.Package
+	o.VSAs = append(o.VSAs[:len(o.VSAs):len(o.VSAs)], vsas...)
 	return trustmap.Verify(ctx, v.roots, b, []*trustmap.Artifact{im.Artifact()}, o)
 }

@@ -277,6 +277,9 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		if v.registry, err = registryClient(f.registryFlags); err != nil {
 			return err
 		}
+		if v.policy != nil {
+			v.registry = v.registry.WithVSAs()
+		}
 		var b batchVSA
 		if f.vsaDir != "" || f.vsaKey != "" {
 			if f.vsaDir == "" || f.vsaKey == "" || f.verifierID == "" {
@@ -335,9 +338,11 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	var arts []*trustmap.Artifact
 	var img *oci.Image
 	if image {
-		if img, prov, err = imageInputs(ctx, e, f, args[0]); err != nil {
+		var vsas []trustmap.VSAInput
+		if img, prov, vsas, err = imageInputs(ctx, e, f, args[0]); err != nil {
 			return err
 		}
+		v.opts.VSAs = append(v.opts.VSAs, vsas...)
 		arts = append(arts, img.Artifact())
 	} else if prov, err = e.ReadInput(f.provenance, trustmap.MaxProvenanceBytes); err != nil {
 		return err

@@ -33,6 +33,9 @@ type Options struct {
 	MaxManifest, MaxBlob int64
 	// Jobs is how many manifests or blobs are read at once (default 8).
 	Jobs int
+	// VSAs also reads the referrers (and cosign attachments) annotated as
+	// SLSA VSAs, for the source and dependency checks of a policy.
+	VSAs bool
 }
 
 func (o *Options) maxManifest() int64 {
@@ -86,6 +89,8 @@ type Attestation struct {
 type Discovery struct {
 	Image        Image
 	Attestations []Attestation
+	// VSAs are the documents annotated as SLSA VSAs (Options.VSAs).
+	VSAs []Attestation
 }
 
 // Provenance returns the documents as JSON Lines for trustmap.Verify, in
@@ -103,6 +108,13 @@ func (d *Discovery) Provenance() []byte {
 
 // Client finds images and attestations in registries and layouts.
 type Client struct{ opts Options }
+
+// WithVSAs is a client that also reads the VSAs attached to images.
+func (c *Client) WithVSAs() *Client {
+	o := c.opts
+	o.VSAs = true
+	return &Client{opts: o}
+}
 
 // New returns a client.
 func New(o Options) *Client { return &Client{opts: o} }
@@ -185,6 +197,13 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 		disc.Attestations = append(disc.Attestations, a)
 		return nil
 	}
+	addVSA := func(a Attestation) error {
+		if len(disc.VSAs) >= MaxAttestations {
+			return fmt.Errorf("%w: more than %d VSAs for %s", ErrTooMany, MaxAttestations, im.Digest)
+		}
+		disc.VSAs = append(disc.VSAs, a)
+		return nil
+	}
 
 	// cosign's attachment tag is read while the referrers are listed.
 	att := fallbackTag(subject) + ".att"
@@ -209,7 +228,7 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 		// Registries fill artifactType from the manifest's artifactType
 		// or, by the older rule, its config media type (the empty
 		// descriptor for attestations).
-		if !(isAttestationType(desc.ArtifactType) || desc.ArtifactType == "" || desc.ArtifactType == EmptyMediaType) || !mayBeProvenance(desc.Annotations) {
+		if !(isAttestationType(desc.ArtifactType) || desc.ArtifactType == "" || desc.ArtifactType == EmptyMediaType) || !c.wanted(desc.Annotations) {
 			continue
 		}
 		if desc.Size > c.opts.maxManifest() {
@@ -219,8 +238,9 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 	}
 	prefetch(ctx, c.opts.jobs(), cands, func(d v1.Descriptor) v1.Hash { return d.Digest }, func(ctx context.Context, d v1.Descriptor) { cs.manifest(ctx, d.Digest) })
 	type pending struct {
-		a Attestation
-		l v1.Descriptor
+		a   Attestation
+		l   v1.Descriptor
+		vsa bool
 	}
 	var docs []pending
 	for _, desc := range cands {
@@ -239,17 +259,18 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 			}
 			return nil, fmt.Errorf("%w: referrer %s of %s: expected subject %s, got %s", ErrReferrerSubject, desc.Digest, im.Digest, subject, found)
 		}
-		if !isAttestationType(m.artifactType()) || !mayBeProvenance(m.Annotations) {
+		if !isAttestationType(m.artifactType()) || !c.wanted(m.Annotations) {
 			continue
 		}
+		vsa := isVSA(desc.Annotations) || isVSA(m.Annotations)
 		for _, l := range m.Layers {
 			if !isAttestationType(string(l.MediaType)) {
 				continue
 			}
-			if len(docs) >= MaxAttestations {
-				return nil, fmt.Errorf("%w: more than %d provenance candidates for %s", ErrTooMany, MaxAttestations, im.Digest)
+			if limit := c.maxDocs(); len(docs) >= limit {
+				return nil, fmt.Errorf("%w: more than %d provenance candidates for %s", ErrTooMany, limit, im.Digest)
 			}
-			docs = append(docs, pending{Attestation{Source: "referrers", Manifest: desc.Digest.String(), Layer: l.Digest.String(), MediaType: string(l.MediaType)}, l})
+			docs = append(docs, pending{Attestation{Source: "referrers", Manifest: desc.Digest.String(), Layer: l.Digest.String(), MediaType: string(l.MediaType)}, l, vsa})
 		}
 	}
 	maxBlob := c.opts.maxBlob()
@@ -257,6 +278,12 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 	for _, p := range docs {
 		if p.a.Document, err = cs.blob(ctx, p.l, maxBlob); err != nil {
 			return nil, err
+		}
+		if p.vsa {
+			if err := addVSA(p.a); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if err := add(p.a); err != nil {
 			return nil, err
@@ -278,7 +305,7 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 		}
 		var layers []v1.Descriptor
 		for _, l := range m.Layers {
-			if string(l.MediaType) == DSSEMediaType && mayBeProvenance(l.Annotations) {
+			if string(l.MediaType) == DSSEMediaType && c.wanted(l.Annotations) {
 				layers = append(layers, l)
 			}
 		}
@@ -297,6 +324,12 @@ func (c *Client) Discover(ctx context.Context, ref string) (*Discovery, error) {
 					return nil, fmt.Errorf("%s layer %s: %w", att, l.Digest, err)
 				}
 				a.Source, a.MediaType = a.Source+" (keyless)", bundleV01
+			}
+			if isVSA(l.Annotations) {
+				if err := addVSA(a); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			if err := add(a); err != nil {
 				return nil, err
@@ -325,6 +358,31 @@ func mayBeProvenance(ann map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// isVSA is true when an annotation says the document is a SLSA VSA.
+func isVSA(ann map[string]string) bool {
+	for _, k := range []string{annPredicateBundle, annPredicateInToto, annPredicateCosign} {
+		if p, ok := ann[k]; ok && (p == trustmap.VSAPredicateType || p == "https://slsa.dev/verification_summary/v0.2" || p == "vsa") {
+			return true
+		}
+	}
+	return false
+}
+
+// maxDocs bounds the documents read from referrers: MaxAttestations
+// provenance candidates, and as many VSAs when they are read too.
+func (c *Client) maxDocs() int {
+	if c.opts.VSAs {
+		return 2 * MaxAttestations
+	}
+	return MaxAttestations
+}
+
+// wanted reports whether a document so annotated is read: provenance (or
+// not annotated), and VSAs when asked for.
+func (c *Client) wanted(ann map[string]string) bool {
+	return mayBeProvenance(ann) || (c.opts.VSAs && isVSA(ann))
 }
 
 func isProvenancePredicate(p string) bool {

@@ -570,6 +570,18 @@ func TestVSANotFetched(t *testing.T) {
 	if blobs != 1 {
 		t.Fatalf("%d blobs read, want 1 (the VSA is not fetched)", blobs)
 	}
+	// A verifier that needs VSAs (a policy's source and dependencies) reads
+	// them too, apart from the provenance candidates, each blob once.
+	reg.Reset()
+	d, err = c.WithVSAs().Discover(context.Background(), "oci://"+reg.Host+"/app:v1")
+	if err != nil || len(d.Attestations) != 1 || len(d.VSAs) != 1 || !strings.Contains(string(d.VSAs[0].Document), "payload") {
+		t.Fatalf("with VSAs: err=%v attestations=%d VSAs=%d", err, len(d.Attestations), len(d.VSAs))
+	}
+	for p, n := range reg.Count() {
+		if strings.Contains(p, "/blobs/") && n != 1 {
+			t.Fatalf("%s read %d times", p, n)
+		}
+	}
 }
 
 // TestLayoutBlobThatNeverEnds: a layout blob that is a device (a file that
