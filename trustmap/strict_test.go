@@ -227,7 +227,7 @@ func vsaStatement(t *testing.T, art *trustmap.Artifact) []byte {
 		t.Fatal(err)
 	}
 	b, err := trustmap.NewVSA(&trustmap.Result{Passed: true, Level: 3}, trustmap.VSAOptions{VerifierID: "https://verifier.example/v",
-		ResourceURI: "pkg:npm/app@1", Subjects: map[string]string{"a": d}, At: verifyAt.Add(-time.Hour)})
+		ResourceURI: "pkg:npm/app@1", PolicyURI: trustmap.InlineExpectationsURI, Subjects: map[string]string{"a": d}, At: verifyAt.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

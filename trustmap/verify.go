@@ -274,7 +274,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 		if len(errs) == 1 {
 			return fail(errs[0])
 		}
-		return fail(fmt.Errorf("none of the %d provenance documents passed: %w", len(errs), errors.Join(errs...)))
+		return fail(fmt.Errorf("none of the %d provenance documents passed: %w", len(errs), documentErrors(errs)))
 	}
 	if o.TOFU != nil {
 		d := &res.Documents[res.Passing]
@@ -287,6 +287,20 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	}
 	return res, nil
 }
+
+// documentErrors is every document's failure, on one line (errors.Join's
+// newlines would reach a terminal escaped), each still found by errors.Is.
+type documentErrors []error
+
+func (e documentErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = fmt.Sprintf("document %d: %v", i+1, err)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e documentErrors) Unwrap() []error { return e }
 
 // add records a check. Its texts quote the input (keyids, types, builder
 // ids, parameter values, SANs), so they are escaped here, once, for every
