@@ -186,6 +186,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&revoked, "revoked", "", "revocations file")
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
 	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")
+	cmd.MarkFlagRequired("certifiers")
 	cli.ValidityMaxVar(fl, &validFor, "valid-for", "30d", trustmap.MaxRootsValidity, "how long the map is valid, such as 30d or 168h, at most 366d")
 	fl.BoolVar(&requireKeyTimestamp, "require-key-timestamp", false, "key signers' provenance must carry a verified transparency-log entry or signed timestamp (a logged key-signed Sigstore bundle)")
 	return cmd

@@ -150,7 +150,7 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 		return cli.Usage(errors.New("--roots is required"))
 	}
 	if f.verify.vsaKey == "" || f.verify.verifierID == "" {
-		return cli.Usage(errors.New("--vsa-key and --verifier-id are required: every verdict gets a signed VSA"))
+		return cli.Usage(errors.New("trustmap serve needs --vsa-key and --verifier-id: every verdict gets a signed VSA; example: trustmap serve --roots roots.json --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt"))
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") || (f.clientCA != "" && f.tlsCert == "") {
 		return cli.Usage(errors.New("--tls-cert and --tls-key go together, and --client-ca needs them"))
@@ -343,6 +343,7 @@ func newTokenCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&file, "tokens", "", "tokens file to append to")
+	cmd.MarkFlagRequired("tokens")
 	return cmd
 }
 

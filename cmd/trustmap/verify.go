@@ -537,6 +537,7 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string) error {
 // the trust inputs, the expectations and the loudly named loosenings.
 func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringVar(&f.roots, "roots", "", "roots of trust (from trustmap compile)")
+	cobra.MarkFlagRequired(fl, "roots")
 	fl.StringArrayVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance: DSSE envelope(s) or Sigstore bundle(s), one or JSON Lines")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")
