@@ -79,10 +79,12 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: validFor, RequireKeyTimestamp: requireKeyTimestamp}
 			for _, c := range caps {
-				id, lv, ok := strings.Cut(c, "=")
+				// The level is after the last "=": a builder.id may hold one.
+				i := strings.LastIndex(c, "=")
+				id, lv := c[:max(i, 0)], c[i+1:]
 				l, err := questionnaire.ParseLevel(lv)
-				if !ok || err != nil || id == "" {
-					return cli.Usage(fmt.Errorf("--cap: expected BUILDER_ID=LEVEL, got %q", c))
+				if i < 0 || err != nil || id == "" {
+					return cli.Usage(fmt.Errorf("--cap: expected BUILDER_ID=LEVEL with a level 0-3 such as 2 or L2, got %s", safetext.Quote(c)))
 				}
 				opts.Caps[id] = l
 			}
