@@ -66,7 +66,7 @@ the store would pin them — as an approval document valid for --valid-for
 			if f.pkg == "" || f.provenance == "" {
 				return cli.Usage(errors.New("--package and --provenance are required"))
 			}
-			output := cli.Output{Path: out, Force: force, Inputs: append([]string{f.roots, f.provenance, f.policy, f.trustedRoot}, args...)}
+			output := cli.Output{Path: out, Force: force, Inputs: f.inputs(args)}
 			if err := output.Check(); err != nil {
 				return err
 			}

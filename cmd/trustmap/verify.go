@@ -44,6 +44,18 @@ type verifyFlags struct {
 	attachVSA bool
 }
 
+// inputs are the files a verification reads or updates: an output (-o,
+// --vsa-out) may be none of them.
+func (f *verifyFlags) inputs(args []string) []string {
+	in := []string{f.roots, f.provenance, f.policy, f.vsaKey, f.trustedRoot, f.trustState, f.registryCA, f.batch}
+	if !store.IsURI(f.tofu) {
+		in = append(in, f.tofu)
+	}
+	in = append(in, f.rootsKeys...)
+	in = append(in, f.policyKeys...)
+	return append(in, args...)
+}
+
 func newVerifyCmd(e *env) *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
@@ -258,7 +270,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	if f.policy != "" && f.pkg == "" {
 		return cli.Usage(fmt.Errorf("--policy needs --package: the policy holds expectations per package; name the package of this artifact (%s lists: %s)", f.policy, strings.Join(policyPackages(v.policy), ", ")))
 	}
-	vsaOut := cli.Output{Path: f.vsaOut, Force: f.force, Inputs: append([]string{f.roots, f.provenance, f.policy, f.tofu, f.vsaKey, f.trustedRoot}, args...)}
+	vsaOut := cli.Output{Path: f.vsaOut, Force: f.force, Inputs: f.inputs(args), Flag: "--vsa-out"}
 	if f.vsaOut != "" {
 		if err := vsaOut.Check(); err != nil {
 			return err
