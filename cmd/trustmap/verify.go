@@ -308,12 +308,18 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	// With --vsa-out -, standard output is the VSA alone: the result goes
+	// to standard error.
+	report := e.Stdout
+	if f.vsaOut == cli.Stdio {
+		report = e.Stderr
+	}
 	if f.format == "json" {
-		enc := json.NewEncoder(e.Stdout)
+		enc := json.NewEncoder(report)
 		enc.SetIndent("", "  ")
 		enc.Encode(res)
 	} else {
-		writeResult(e.Stdout, res)
+		writeResult(report, res)
 	}
 	if recorded {
 		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", safetext.Term(f.pkg), safetext.Term(store.Redact(f.tofu)))
