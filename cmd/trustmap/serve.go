@@ -26,6 +26,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap/server"
 	"github.com/hallmark-build/hallmark/trustmap/store"
 )
@@ -317,8 +318,8 @@ func newTokenCmd(e *env) *cobra.Command {
 		Args: cli.ExactArgs("the NAME of the token's holder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if file == "" || strings.ContainsAny(name, " \t\n#") || !printableName(name) {
-				return cli.Usage(errors.New("give --tokens FILE and a NAME without spaces"))
+			if strings.ContainsAny(name, " \t\n#") || !printableName(name) {
+				return cli.Usage(fmt.Errorf("new-token: expected a NAME without spaces, # or control characters (such as ci or alice), got %s", safetext.Quote(name)))
 			}
 			raw := make([]byte, 32)
 			if _, err := e.Rand.Read(raw); err != nil {
