@@ -92,17 +92,23 @@ func explainRequiredFlags(c *cobra.Command) {
 		if len(missing) == 0 {
 			return nil
 		}
-		msg := fmt.Sprintf("%s needs %s", cmd.CommandPath(), orList(missing))
+		msg := fmt.Sprintf("%s needs %s", cmd.CommandPath(), andList(missing))
 		if len(missing) == 1 {
-			msg = strings.Replace(msg, " or ", " and ", 1) + ": " + usage
-		} else {
-			msg = strings.Replace(msg, " or ", " and ", 1)
+			msg += ": " + usage
 		}
 		if ex := FirstExample(cmd); ex != "" {
 			msg += "; example: " + ex
 		}
 		return Usage(fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath()))
 	}
+}
+
+// andList is "a", "a and b", "a, b and c".
+func andList(v []string) string {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return strings.Join(v[:len(v)-1], ", ") + " and " + v[len(v)-1]
 }
 
 // FirstExample is the command's first example that runs the command itself
