@@ -41,6 +41,9 @@ lines, for screen readers. NO_COLOR turns colours off.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
+			if path == cli.Stdio {
+				return cli.Usage(errors.New("assess saves each answer to its file as it is given: expected a file name, got - (standard input); example: hallmark assess answers.json"))
+			}
 			doc, err := openOrNew(path)
 			if err != nil {
 				return err

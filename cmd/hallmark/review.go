@@ -56,6 +56,9 @@ lines, for screen readers. Then:
 			if out == "" {
 				out = strings.TrimSuffix(args[0], filepath.Ext(args[0])) + ".review.json"
 			}
+			if out == cli.Stdio {
+				return cli.Usage(errors.New("review saves each verdict to its file as it is given: expected -o FILE, got -o - (standard output)"))
+			}
 			if v := doc.UpgradedFrom(); v != "" {
 				return cli.Usage(fmt.Errorf("%s was written with questionnaire %s: the operator opens it with \"hallmark assess %s\" to answer the questions it changed, then it can be reviewed", args[0], v, args[0]))
 			}

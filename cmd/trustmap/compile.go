@@ -87,10 +87,12 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 			}
 			opts := trustmap.CompileOptions{At: when, Caps: map[string]questionnaire.Level{}, Deny: map[string]bool{}, Serial: next, ValidFor: validFor, RequireKeyTimestamp: requireKeyTimestamp}
 			for _, c := range caps {
-				id, lv, ok := strings.Cut(c, "=")
+				// The level is after the last "=": a builder.id may hold one.
+				i := strings.LastIndex(c, "=")
+				id, lv := c[:max(i, 0)], c[i+1:]
 				l, err := questionnaire.ParseLevel(lv)
-				if !ok || err != nil || id == "" {
-					return cli.Usage(fmt.Errorf("--cap: expected BUILDER_ID=LEVEL, got %q", c))
+				if i < 0 || err != nil || id == "" {
+					return cli.Usage(fmt.Errorf("--cap: expected BUILDER_ID=LEVEL with a level 0-3 such as 2 or L2, got %s", safetext.Quote(c)))
 				}
 				opts.Caps[id] = l
 			}
@@ -202,6 +204,7 @@ accepted ones are still written) or none was accepted; 2 bad usage.`,
 	fl.StringVar(&revoked, "revoked", "", "revocations file")
 	fl.StringVar(&signKey, "sign-key", "", "sign the roots map with this private key")
 	fl.Uint64Var(&serial, "serial", 0, "serial of the map (default: one more than the map at -o, or 1)")
+	cmd.MarkFlagRequired("certifiers")
 	cli.ValidityMaxVar(fl, &validFor, "valid-for", "30d", trustmap.MaxRootsValidity, "how long the map is valid, such as 30d or 168h, at most 366d")
 	fl.BoolVar(&requireKeyTimestamp, "require-key-timestamp", false, "key signers' provenance must carry a verified transparency-log entry or signed timestamp (a logged key-signed Sigstore bundle)")
 	return cmd

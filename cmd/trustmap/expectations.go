@@ -66,7 +66,7 @@ the store would pin them — as an approval document valid for --valid-for
 			if f.pkg == "" || f.provenance == "" {
 				return cli.Usage(errors.New("--package and --provenance are required"))
 			}
-			output := cli.Output{Path: out, Force: force, Inputs: append([]string{f.roots, f.provenance, f.policy, f.trustedRoot}, args...)}
+			output := cli.Output{Path: out, Force: force, Inputs: f.inputs(args)}
 			if err := output.Check(); err != nil {
 				return err
 			}
@@ -124,6 +124,8 @@ the store would pin them — as an approval document valid for --valid-for
 	addVerifyInputFlags(fl, &f)
 	fl.StringVarP(&out, "output", "o", "", "where to write the approval document (- for standard output)")
 	fl.BoolVar(&force, "force", false, "replace an existing output file")
+	c.MarkFlagRequired("package")
+	c.MarkFlagRequired("provenance")
 	cli.ValidityMaxVar(fl, &validFor, "valid-for", "7d", trustmap.MaxApprovalValidity, "how long the approval may be applied, such as 7d or 72h, at most 90d")
 	f.format = "text"
 	return c
@@ -248,6 +250,9 @@ locked for the whole read-modify-write.`,
 	fl.IntVar(&threshold, "approvals-threshold", 1, "how many distinct approver keys must have signed")
 	fl.StringVar(&at, "at", "", "time the approval is checked at (RFC 3339); default now")
 	cli.FormatVar(fl, &format, "text", "json")
+	for _, name := range []string{"tofu-store", "package", "approval", "approver-key"} {
+		c.MarkFlagRequired(name)
+	}
 	return c
 }
 
@@ -303,6 +308,7 @@ type coSigner struct {
 
 func (c *coSigner) flags(fs *pflag.FlagSet, what string) {
 	fs.StringArrayVar(&c.keys, "key", nil, "private key to sign with (repeatable)")
+	cobra.MarkFlagRequired(fs, "key")
 	fs.StringVarP(&c.out, "output", "o", "", "where to write the signed "+what+" (- for standard output; may be the signed "+what+" given, to add a signature)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing output file")
 }

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -254,3 +256,38 @@ func TestFileFlagsComplete(t *testing.T) {
 
 // A wrong number of arguments is explained, with an example (exit 2).
 func TestArgsErrors(t *testing.T) { clitest.CheckArgsErrors(t, newRoot(&env{})) }
+
+// `go test ./...` needs nothing but Go: every test that needs tmux, a
+// browser, a registry server, PostgreSQL or bash carries the e2e build tag,
+// and none of them skips when its tool is missing (it fails, saying so).
+func TestExternalToolsNeedE2ETag(t *testing.T) {
+	tools := regexp.MustCompile(`"tmux"|"chromium"|"docker-registry"|pgtest\.Start|StartDistribution\(|LookPath\("bash"\)`)
+	err := filepath.WalkDir("../..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !tools.Match(b) || p == "../../cmd/trustmap/main_test.go" {
+			return nil
+		}
+		if !bytes.HasPrefix(b, []byte("//go:build e2e\n")) {
+			t.Errorf("%s needs an external tool (%s) but has no //go:build e2e line", p, tools.Find(b))
+		}
+		if bytes.Contains(b, []byte("t.Skip")) {
+			t.Errorf("%s skips: an e2e test fails when its tool is missing", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

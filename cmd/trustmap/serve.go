@@ -27,6 +27,7 @@ import (
 	"github.com/hallmark-build/hallmark/internal/atomicfile"
 	"github.com/hallmark-build/hallmark/internal/cli"
 	"github.com/hallmark-build/hallmark/internal/limitio"
+	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/trustmap"
 	"github.com/hallmark-build/hallmark/trustmap/server"
 	"github.com/hallmark-build/hallmark/trustmap/store"
@@ -167,7 +168,7 @@ func runServe(ctx context.Context, e *env, f serveFlags, sigs <-chan os.Signal, 
 		return cli.Usage(errors.New("--roots is required"))
 	}
 	if f.verify.vsaKey == "" || f.verify.verifierID == "" {
-		return cli.Usage(errors.New("--vsa-key and --verifier-id are required: every verdict gets a signed VSA"))
+		return cli.Usage(errors.New("trustmap serve needs --vsa-key and --verifier-id: every verdict gets a signed VSA; example: trustmap serve --roots roots.json --vsa-key gate.key --verifier-id https://registry.example/gate --tokens tokens.txt"))
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") || (f.clientCA != "" && f.tlsCert == "") {
 		return cli.Usage(errors.New("--tls-cert and --tls-key go together, and --client-ca needs them"))
@@ -349,8 +350,8 @@ func newTokenCmd(e *env) *cobra.Command {
 		Args: cli.ExactArgs("the NAME of the token's holder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if file == "" || strings.ContainsAny(name, " \t\n#") || !printableName(name) {
-				return cli.Usage(errors.New("give --tokens FILE and a NAME without spaces"))
+			if strings.ContainsAny(name, " \t\n#") || !printableName(name) {
+				return cli.Usage(fmt.Errorf("new-token: expected a NAME without spaces, # or control characters (such as ci or alice), got %s", safetext.Quote(name)))
 			}
 			raw := make([]byte, 32)
 			if _, err := e.Rand.Read(raw); err != nil {
@@ -375,6 +376,7 @@ func newTokenCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&file, "tokens", "", "tokens file to append to")
+	cmd.MarkFlagRequired("tokens")
 	return cmd
 }
 

@@ -52,6 +52,18 @@ type verifyFlags struct {
 	vsaDir              string
 }
 
+// inputs are the files a verification reads or updates: an output (-o,
+// --vsa-out) may be none of them.
+func (f *verifyFlags) inputs(args []string) []string {
+	in := []string{f.roots, f.provenance, f.policy, f.vsaKey, f.trustedRoot, f.trustState, f.registryCA, f.batch}
+	if !store.IsURI(f.tofu) {
+		in = append(in, f.tofu)
+	}
+	in = append(in, f.rootsKeys...)
+	in = append(in, f.policyKeys...)
+	return append(in, args...)
+}
+
 func newVerifyCmd(e *env) *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
@@ -322,7 +334,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	if f.policy != "" && f.pkg == "" {
 		return cli.Usage(fmt.Errorf("--policy needs --package: the policy holds expectations per package; name the package of this artifact (%s lists: %s)", f.policy, strings.Join(policyPackages(v.policy), ", ")))
 	}
-	vsaOut := cli.Output{Path: f.vsaOut, Force: f.force, Inputs: append([]string{f.roots, f.provenance, f.policy, f.tofu, f.vsaKey, f.trustedRoot}, args...)}
+	vsaOut := cli.Output{Path: f.vsaOut, Force: f.force, Inputs: f.inputs(args), Flag: "--vsa-out"}
 	if f.vsaOut != "" {
 		if err := vsaOut.Check(); err != nil {
 			return err
@@ -362,12 +374,18 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	// With --vsa-out -, standard output is the VSA alone: the result goes
+	// to standard error.
+	report := e.Stdout
+	if f.vsaOut == cli.Stdio {
+		report = e.Stderr
+	}
 	if f.format == "json" {
-		enc := json.NewEncoder(e.Stdout)
+		enc := json.NewEncoder(report)
 		enc.SetIndent("", "  ")
 		enc.Encode(res)
 	} else {
-		writeResult(e.Stdout, res)
+		writeResult(report, res)
 	}
 	if recorded {
 		fmt.Fprintf(e.Stderr, "trust on first use: recorded %s in %s\n", safetext.Term(f.pkg), safetext.Term(store.Redact(f.tofu)))
@@ -684,6 +702,7 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string, vsas *b
 // the trust inputs, the expectations and the loudly named loosenings.
 func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 	fl.StringVar(&f.roots, "roots", "", "roots of trust (from trustmap compile)")
+	cobra.MarkFlagRequired(fl, "roots")
 	fl.StringArrayVar(&f.rootsKeys, "roots-key", nil, "require the roots map to be signed by this public key")
 	fl.StringVar(&f.provenance, "provenance", "", "provenance: DSSE envelope(s) or Sigstore bundle(s), one or JSON Lines")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for keyless provenance (default: the embedded public-good root)")

@@ -74,8 +74,8 @@ func argsError(cmd *cobra.Command, expected string, args []string) error {
 		got = fmt.Sprintf("%d (%s)", len(args), strings.Join(q, " "))
 	}
 	msg := fmt.Sprintf("%s expects %s; got %s", cmd.CommandPath(), expected, got)
-	if ex, _, _ := strings.Cut(strings.TrimSpace(cmd.Example), "\n"); ex != "" {
-		msg += "; example: " + strings.TrimSpace(ex)
+	if ex := FirstExample(cmd); ex != "" {
+		msg += "; example: " + ex
 	}
 	return Usage(fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath()))
 }

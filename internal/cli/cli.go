@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -64,8 +65,22 @@ func Execute(root *cobra.Command, args []string) int {
 	}
 	// Messages quote inputs (paths, keyids, builder ids): escaped, so
 	// that no escape sequence reaches the terminal.
-	fmt.Fprintf(root.ErrOrStderr(), "%s: %s\n", root.Name(), safetext.Term(err.Error()))
+	fmt.Fprintf(root.ErrOrStderr(), "%s: %s\n", root.Name(), safetext.Term(oneLine(root, err.Error())))
 	return code
+}
+
+// oneLine turns cobra's multi-line unknown-command error ("unknown command
+// "chek" for "hallmark"\n\nDid you mean this?\n\tcheck\n") into one line
+// that says what to do.
+func oneLine(root *cobra.Command, msg string) string {
+	const didYouMean = "\n\nDid you mean this?\n"
+	if before, after, ok := strings.Cut(msg, didYouMean); ok {
+		msg = before + "; did you mean " + strings.Join(strings.Fields(after), " or ") + "?"
+	}
+	if strings.HasPrefix(msg, "unknown command ") {
+		msg += fmt.Sprintf(" (see %s --help)", root.Name())
+	}
+	return msg
 }
 
 // Count is "1 entry", "2 entries".

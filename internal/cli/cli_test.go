@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hallmark-build/hallmark/attest"
 )
 
@@ -208,5 +210,16 @@ func TestParseValidityMax(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("%s: %v %v", tc.in, got, err)
 		}
+	}
+}
+
+func TestFirstExample(t *testing.T) {
+	root := &cobra.Command{Use: "tm"}
+	serve := &cobra.Command{Use: "serve", Run: func(*cobra.Command, []string) {},
+		Example: "  tm serve new-token ci --tokens t\n  tm serve --roots r.json \\\n      --store sqlite:x"}
+	serve.AddCommand(&cobra.Command{Use: "new-token", Run: func(*cobra.Command, []string) {}})
+	root.AddCommand(serve)
+	if got, want := FirstExample(serve), "tm serve --roots r.json --store sqlite:x"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

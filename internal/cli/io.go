@@ -74,6 +74,15 @@ type Output struct {
 	Force bool        // replace an existing file
 	// Inputs are the files the command read; the output may be none of them.
 	Inputs []string
+	// Flag names the output in messages: "-o" unless set ("--vsa-out").
+	Flag string
+}
+
+func (o Output) flag() string {
+	if o.Flag == "" {
+		return "-o"
+	}
+	return o.Flag
 }
 
 // Check refuses, before any work is done, an output that names an input or
@@ -91,15 +100,15 @@ func (o Output) Check() error {
 			continue
 		}
 		if SamePath(in, o.Path) {
-			return Usage(fmt.Errorf("%w: -o %s is also an input of this command; write the output to another file", ErrOutputIsInput, o.Path))
+			return Usage(fmt.Errorf("%w: %s %s is also an input of this command; write the output to another file", ErrOutputIsInput, o.flag(), o.Path))
 		}
 	}
 	if err == nil {
 		if st.IsDir() {
-			return Usage(fmt.Errorf("%w: -o %s is a directory; expected a file name", ErrNotAFile, o.Path))
+			return Usage(fmt.Errorf("%w: %s %s is a directory; expected a file name", ErrNotAFile, o.flag(), o.Path))
 		}
 		if !o.Force {
-			return Usage(fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another -o", ErrOverwrite, o.Path))
+			return Usage(fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another %s", ErrOverwrite, o.Path, o.flag()))
 		}
 	}
 	return nil
@@ -126,7 +135,7 @@ func (e *Env) Write(o Output, data []byte) error {
 	} else {
 		err = atomicfile.WriteNew(o.Path, data, perm)
 		if errors.Is(err, atomicfile.ErrExists) {
-			err = fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another -o", ErrOverwrite, o.Path)
+			err = fmt.Errorf("%w: %s already exists; give --force to replace it, or choose another %s", ErrOverwrite, o.Path, o.flag())
 		}
 	}
 	if err != nil {

@@ -66,6 +66,84 @@ func Setup(root *cobra.Command, e *Env) {
 	}
 	walk(root, registerCompletions)
 	walk(root, refuseUnknownSubcommands)
+	walk(root, explainRequiredFlags)
+}
+
+// explainRequiredFlags replaces cobra's `required flag(s) "key" not set`
+// with what the flag is for and an example (exit 2), checked before cobra
+// would check it.
+func explainRequiredFlags(c *cobra.Command) {
+	var required []*pflag.Flag
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if v, ok := f.Annotations[cobra.BashCompOneRequiredFlag]; ok && len(v) > 0 && v[0] == "true" {
+			required = append(required, f)
+		}
+	})
+	if len(required) == 0 || c.PreRunE != nil || c.PreRun != nil {
+		return
+	}
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		var missing []string
+		var usage string
+		for _, f := range required {
+			if !f.Changed {
+				missing = append(missing, "--"+f.Name)
+				usage = f.Usage
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("%s needs %s", cmd.CommandPath(), andList(missing))
+		if len(missing) == 1 {
+			msg += ": " + usage
+		}
+		if ex := FirstExample(cmd); ex != "" {
+			msg += "; example: " + ex
+		}
+		return Usage(fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath()))
+	}
+}
+
+// andList is "a", "a and b", "a, b and c".
+func andList(v []string) string {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return strings.Join(v[:len(v)-1], ", ") + " and " + v[len(v)-1]
+}
+
+// FirstExample is the command's first example that runs the command itself
+// (not one of its subcommands), continuation lines joined.
+func FirstExample(cmd *cobra.Command) string {
+	var examples []string
+	var cur string
+	for _, l := range strings.Split(cmd.Example, "\n") {
+		l = strings.TrimSpace(l)
+		if s, ok := strings.CutSuffix(l, "\\"); ok {
+			cur += s
+			continue
+		}
+		if l = cur + l; l != "" {
+			examples = append(examples, strings.Join(strings.Fields(l), " "))
+		}
+		cur = ""
+	}
+	path := cmd.CommandPath() + " "
+	for _, ex := range examples {
+		if !strings.HasPrefix(ex, path) {
+			continue
+		}
+		next, _, _ := strings.Cut(strings.TrimPrefix(ex, path), " ")
+		if sub, _, err := cmd.Find([]string{next}); err == nil && sub != cmd {
+			continue
+		}
+		return ex
+	}
+	if len(examples) > 0 {
+		return examples[0]
+	}
+	return ""
 }
 
 // HelpOnly is the annotation of a command that only groups subcommands:
