@@ -91,6 +91,7 @@ var namedErrors = []struct {
 	{"ErrVSALevelTooLow", ErrVSALevelTooLow},
 	{"ErrVSAUntrustedTrack", ErrVSAUntrustedTrack},
 	{"ErrVSAStale", ErrVSAStale},
+	{"ErrVSALoosened", ErrVSALoosened},
 	{"ErrSourceNotFound", ErrSourceNotFound},
 	{"ErrSourceNotVerified", ErrSourceNotVerified},
 	{"ErrDependencyNotVerified", ErrDependencyNotVerified},

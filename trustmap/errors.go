@@ -102,6 +102,7 @@ var (
 	ErrVSALevelTooLow        = errors.New("VSA does not verify the required level")
 	ErrVSAUntrustedTrack     = errors.New("verifier not trusted for this track and level")
 	ErrVSAStale              = errors.New("VSA timeVerified too old or in the future")
+	ErrVSALoosened           = errors.New("VSA reached with a loosened check")
 	ErrSourceNotFound        = errors.New("no source revision in the provenance")
 	ErrSourceNotVerified     = errors.New("source revision not covered by a VSA at the required level")
 	ErrDependencyNotVerified = errors.New("dependency not covered by a VSA at the required level")

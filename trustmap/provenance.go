@@ -155,6 +155,8 @@ type provenanceV02 struct {
 		BuildStartedOn  *time.Time `json:"buildStartedOn"`
 		BuildFinishedOn *time.Time `json:"buildFinishedOn"`
 	} `json:"metadata"`
+	// Materials are v0.2's resolved dependencies.
+	Materials []ResolvedDependency `json:"materials"`
 }
 
 // decodeUseNumber decodes a free-form value (parameters) that the strict
@@ -195,6 +197,7 @@ func parseProvenance(predicateType string, raw json.RawMessage) (*Provenance, er
 			}
 		}
 		p.setTimes("buildStartedOn", v.Metadata.BuildStartedOn, "buildFinishedOn", v.Metadata.BuildFinishedOn)
+		p.Dependencies = v.Materials
 	} else {
 		var v provenanceV1
 		if err := strictjson.UnmarshalOpen(raw, &v); err != nil {

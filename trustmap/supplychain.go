@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,17 +92,27 @@ type supplyChain struct {
 	set    *VerifierSet
 	claims []*vsaClaim
 	inputs []VSAInput
-	o      VerifyOptions
-	roots  *Roots
-	res    *Result
+	// byDigest indexes the claims by "alg:value" of their subjects, so
+	// that a dependency is compared only with the VSAs about it.
+	byDigest map[string][]int
+	o        VerifyOptions
+	roots    *Roots
+	res      *Result
 	// readErrs are why VSAs could not be read (signature, verifier, age).
 	readErrs []string
+	// sourceIndex is the resolvedDependencies entry checkSource verified,
+	// or -1.
+	sourceIndex int
 }
 
+// maxReasons bounds the reasons listed for a resource no VSA covers.
+const maxReasons = 4
+
 // newSupplyChain reads every VSA once: the checks that do not depend on
-// the resource (signature, verifier, age).
+// the resource (signature, verifier, age). The same statement given twice
+// is read once.
 func newSupplyChain(ctx context.Context, roots *Roots, o VerifyOptions, res *Result) *supplyChain {
-	s := &supplyChain{ctx: ctx, o: o, roots: roots, res: res, set: o.Verifiers}
+	s := &supplyChain{ctx: ctx, o: o, roots: roots, res: res, set: o.Verifiers, byDigest: map[string][]int{}, sourceIndex: -1}
 	if s.set == nil {
 		s.set = roots.VerifierSet()
 	}
@@ -109,15 +120,32 @@ func newSupplyChain(ctx context.Context, roots *Roots, o VerifyOptions, res *Res
 	if maxAge == 0 {
 		maxAge = DefaultVSAMaxAge
 	}
+	seen := map[string]bool{}
 	for _, in := range o.VSAs {
 		d := &Document{}
 		c := readVSA(ctx, s.set, in, VerifyVSAOptions{At: o.At, MaxAge: maxAge, Sigstore: o.Sigstore}, d)
 		if c == nil {
-			s.readErrs = append(s.readErrs, safetext.Term(in.Name)+": "+safetext.Term(errString(d.err)))
+			if len(s.readErrs) < maxReasons {
+				s.readErrs = append(s.readErrs, safetext.Term(in.Name)+": "+safetext.Term(errString(d.err)))
+			}
 			continue
 		}
+		if seen[c.payloadDigest] {
+			continue
+		}
+		seen[c.payloadDigest] = true
+		k := len(s.claims)
 		s.claims = append(s.claims, c)
 		s.inputs = append(s.inputs, in)
+		keys := map[string]bool{}
+		for _, sub := range c.subjects {
+			for alg, v := range sub.Digest {
+				if alg != "md5" && v != "" && !keys[alg+":"+v] {
+					keys[alg+":"+v] = true
+					s.byDigest[alg+":"+v] = append(s.byDigest[alg+":"+v], k)
+				}
+			}
+		}
 	}
 	return s
 }
@@ -130,26 +158,49 @@ func errString(err error) string {
 }
 
 // cover finds a VSA that covers target; it returns the level it grants on
-// target's track, or why none does.
+// target's track (never above what its verifier is trusted for), or why
+// none does.
 func (s *supplyChain) cover(target vsaTarget, what string) (int, string) {
+	var cands []int
+	seen := map[int]bool{}
+	for _, alg := range sortedKeys(target.digests) {
+		for _, k := range s.byDigest[alg+":"+target.digests[alg]] {
+			if !seen[k] {
+				seen[k] = true
+				cands = append(cands, k)
+			}
+		}
+	}
+	slices.Sort(cands)
 	var why []string
-	for i, c := range s.claims {
+	for _, k := range cands {
+		c := s.claims[k]
 		d := &Document{}
-		if err := c.covers(d, target); err != nil {
-			why = append(why, safetext.Term(c.name)+": "+err.Error())
+		level, err := c.coverLevel(d, target)
+		if err != nil {
+			if len(why) < maxReasons {
+				why = append(why, safetext.Term(c.name)+": "+err.Error())
+			}
 			continue
 		}
-		s.res.VSAs = append(s.res.VSAs, UsedVSA{Name: safetext.Term(c.name), PayloadDigest: c.payloadDigest, FileDigest: fileDigest(s.inputs[i].Raw), For: safetext.Term(what)})
-		return c.levels[target.levels[0].Track], ""
+		s.use(&s.res.VSAs, UsedVSA{Name: safetext.Term(c.name), PayloadDigest: c.payloadDigest, FileDigest: fileDigest(s.inputs[k].Raw), For: safetext.Term(what)})
+		return level, ""
+	}
+	if len(cands) == 0 {
+		why = append(why, fmt.Sprintf("none of the %d VSAs read has a subject with %s", len(s.claims), describeDigests(target.digests)))
 	}
 	why = append(why, s.readErrs...)
-	if len(why) == 0 {
-		return 0, "no VSA was given"
-	}
-	if len(why) > 4 {
-		why = append(why[:4], fmt.Sprintf("and %d more", len(why)-4))
-	}
 	return 0, strings.Join(why, "; ")
+}
+
+// use records a document relied on, once.
+func (s *supplyChain) use(list *[]UsedVSA, u UsedVSA) {
+	for _, x := range *list {
+		if x.PayloadDigest == u.PayloadDigest {
+			return
+		}
+	}
+	*list = append(*list, u)
 }
 
 // sourceRevision is the resolvedDependencies entry of the source: the
@@ -232,6 +283,7 @@ func (s *supplyChain) checkSource(d *Document, prov *Provenance, sp *SourcePolic
 			fmt.Errorf("%w: expected a VSA from a trusted verifier with %s or higher for %s, got none that covers it (%s)", ErrSourceNotVerified, req.Name, safetext.Term(where), why)))
 		return
 	}
+	s.sourceIndex = i
 	d.add(pass("source-level", req.Name+" for "+where, fmt.Sprintf("SLSA_SOURCE_LEVEL_%d", got)))
 }
 
@@ -242,30 +294,40 @@ func (s *supplyChain) checkDependencies(d *Document, prov *Provenance, dp *Depen
 			fmt.Errorf("%w: %d resolvedDependencies, more than %d", ErrMalformedProvenance, len(prov.Dependencies), MaxDependencies)))
 		return
 	}
-	src, _ := sourceRevision(prov)
+	src := s.skippedSource(prov)
 	levels := map[string]uint64{}
-	checked, ignored := 0, 0
+	checked, ignored, undigested := 0, 0, 0
 	for i, dep := range prov.Dependencies {
+		if i == src {
+			continue
+		}
 		digests := map[string]string{}
 		for alg, v := range dep.Digest {
 			if alg != "md5" && v != "" {
 				digests[alg] = v
 			}
 		}
-		if i == src || len(digests) == 0 {
+		name := dep.URI
+		if name == "" {
+			name = dep.Name
+		}
+		if len(dep.Digest) == 0 {
+			// Nothing identifies what was used: nothing to check it by.
+			undigested++
 			continue
 		}
 		if dependencyIgnored(dep, dp.Ignore) {
 			ignored++
 			continue
 		}
-		name := dep.URI
-		if name == "" {
-			name = dep.Name
-		}
 		where := fmt.Sprintf("%s (%s, resolvedDependencies[%d])", name, describeDigests(digests), i)
+		if len(digests) == 0 {
+			d.add(failed("dependencies", req.Name+" for every dependency", fmt.Sprintf("resolvedDependencies[%d] without a usable digest", i),
+				fmt.Errorf("%w: expected a sha256, sha512 or other digest for %s (resolvedDependencies[%d]), got only md5 or empty values", ErrDependencyNotVerified, safetext.Quote(name), i)))
+			return
+		}
 		target := vsaTarget{digests: digests, resourceURI: name, levels: []LevelRequirement{req},
-			sameResource: func(u string) bool { return u != "" && (u == dep.URI || u == dep.Name) }}
+			sameResource: func(u string) bool { return u != "" && (u == dep.URI || (dep.URI == "" && u == dep.Name)) }}
 		got, why := s.cover(target, "dependency "+where)
 		if why != "" {
 			if l, pwhy := s.coverByProvenance(digests, dp.MinLevel, where); pwhy == "" {
@@ -283,7 +345,14 @@ func (s *supplyChain) checkDependencies(d *Document, prov *Provenance, dp *Depen
 		checked++
 	}
 	s.res.DependencyLevels = levels
-	d.add(pass("dependencies", req.Name+" for every dependency", fmt.Sprintf("%d covered, %d ignored by the policy", checked, ignored)))
+	found := fmt.Sprintf("%d covered, %d ignored by the policy", checked, ignored)
+	if undigested > 0 {
+		found += fmt.Sprintf(", %d without a digest (not checkable)", undigested)
+	}
+	if src >= 0 {
+		found += fmt.Sprintf(", the source revision (resolvedDependencies[%d]) apart", src)
+	}
+	d.add(pass("dependencies", req.Name+" for every dependency", found))
 }
 
 // coverByProvenance verifies the dependency provenance given
@@ -310,7 +379,7 @@ func (s *supplyChain) coverByProvenance(digests map[string]string, minLevel int,
 		for _, raw := range docs {
 			dd := verifyDocument(s.ctx, s.roots, raw, []*Artifact{art}, nil, o)
 			if dd.Passed {
-				s.res.DependencyProvenance = append(s.res.DependencyProvenance, UsedVSA{Name: safetext.Term(in.Name), PayloadDigest: dd.PayloadDigest, FileDigest: fileDigest(in.Raw), For: safetext.Term("dependency " + where)})
+				s.use(&s.res.DependencyProvenance, UsedVSA{Name: safetext.Term(in.Name), PayloadDigest: dd.PayloadDigest, FileDigest: fileDigest(in.Raw), For: safetext.Term("dependency " + where)})
 				return int(dd.Level), ""
 			}
 			why = append(why, safetext.Term(in.Name)+": "+errString(dd.err))
@@ -322,15 +391,50 @@ func (s *supplyChain) coverByProvenance(digests map[string]string, minLevel int,
 	return 0, "provenance: " + strings.Join(why, "; ")
 }
 
+// skippedSource is the resolvedDependencies entry the dependency check
+// leaves to the source check, or -1: the one checkSource verified, or,
+// without a source policy, the source revision when it is the repository
+// every other place of the provenance names (a git dependency from
+// anywhere else is a dependency like any other).
+func (s *supplyChain) skippedSource(prov *Provenance) int {
+	if s.sourceIndex >= 0 {
+		return s.sourceIndex
+	}
+	i, ok := sourceRevision(prov)
+	if !ok {
+		return -1
+	}
+	repo, _ := splitGitURI(prov.Dependencies[i].URI)
+	srcs, err := prov.sources()
+	if err != nil || len(srcs) == 0 {
+		return -1
+	}
+	for _, src := range srcs {
+		if normalizeSource(src.uri) != normalizeSource(repo) {
+			return -1
+		}
+	}
+	return i
+}
+
+// dependencyIgnored matches the ignore globs against the dependency's uri
+// (its name only when it has no uri). '*' crosses neither '/' nor the '?'
+// and '#' that start a purl's qualifiers and subpath: a dependency with
+// them is ignored only by a pattern that names them.
 func dependencyIgnored(dep ResolvedDependency, patterns []string) bool {
+	s := dep.URI
+	if s == "" {
+		s = dep.Name
+	}
+	if s == "" {
+		return false
+	}
 	for _, p := range patterns {
-		for _, s := range []string{dep.URI, dep.Name} {
-			if s == "" {
-				continue
-			}
-			if ok, _ := path.Match(p, s); ok {
-				return true
-			}
+		if strings.ContainsAny(s, "?#") && !strings.ContainsAny(p, "?#") {
+			continue
+		}
+		if ok, _ := path.Match(p, s); ok {
+			return true
 		}
 	}
 	return false

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -417,5 +418,131 @@ func TestCompileVerifierTrust(t *testing.T) {
 	r2, err := trustmap.Compile(ctx, c2, nil, late)
 	if err != nil || len(r2.Rejected) != 1 || !errors.Is(r2.Rejected[0].Err, trustmap.ErrInvalidVerifier) {
 		t.Fatalf("expired verifier trust: %v %+v", err, r2)
+	}
+}
+
+// Attacks found in review, each a regression test.
+
+func scVerifyWith(t *testing.T, prov, pkg map[string]any, set *trustmap.VerifierSet, vsas ...[]byte) (*trustmap.Result, error) {
+	t.Helper()
+	roots, _ := trustmap.ParseRoots(readSC(t, "roots.json"))
+	base := map[string]any{"minLevel": 3, "builderIds": []string{hostedBuilder}, "buildTypes": []string{buildType},
+		"externalParameters": map[string]any{"repository": map[string]any{"equals": scRepo},
+			"ref": map[string]any{"pattern": "refs/tags/v*"}, "target": map[string]any{"oneOf": []string{"release", "dist"}}}}
+	maps.Copy(base, pkg)
+	p, err := trustmap.ParsePolicy(mustJSON(t, map[string]any{"schema": trustmap.PolicySchemaV3, "packages": map[string]any{"example-app": base}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := trustmap.VerifyOptions{At: verifyAt, Package: "example-app", Policy: p, Verifiers: set}
+	for i, v := range vsas {
+		o.VSAs = append(o.VSAs, trustmap.VSAInput{Name: "vsa" + strconv.Itoa(i), Raw: v})
+	}
+	return trustmap.Verify(context.Background(), roots, signStatement(t, keyFile(t, "provenance-signer.key", ""), prov),
+		[]*trustmap.Artifact{trustmap.BytesArtifact("app-1.2.3.tar.gz", []byte(artifactData))}, o)
+}
+
+var (
+	scSourcePolicy = map[string]any{"minLevel": 3, "repositories": []string{scRepo}}
+	scDepsPolicy   = map[string]any{"minLevel": 2}
+)
+
+// A dependency whose only digests are md5 or empty is not skipped.
+func TestDependencyWithoutUsableDigestFails(t *testing.T) {
+	for _, dg := range []map[string]any{{"md5": strings.Repeat("a", 32)}, {"sha256": ""}} {
+		prov := scProvenance(scSourceDep(scRepo, scCommit), scDep(scLib, scLibData), map[string]any{"uri": "pkg:generic/evil@6.6.6", "digest": dg})
+		_, err := scVerifyWith(t, prov, map[string]any{"source": scSourcePolicy, "dependencies": scDepsPolicy}, nil,
+			readSC(t, "vsas/source.vsa.json"), readSC(t, "vsas/libfoo.vsa.json"))
+		// (The in-toto library refuses an empty sha256 before that.)
+		if !errors.Is(err, trustmap.ErrDependencyNotVerified) && !errors.Is(err, trustmap.ErrInTotoRejected) {
+			t.Errorf("%v: err = %v, want ErrDependencyNotVerified", dg, err)
+		}
+	}
+}
+
+// Without a source policy, a git dependency from another repository than
+// the one the provenance builds from is a dependency like any other.
+func TestForeignGitDependencyIsNotTheSource(t *testing.T) {
+	prov := scProvenance(scSourceDep("https://evil.example/backdoor", strings.Repeat("e", 40)), scDep(scLib, scLibData))
+	if _, err := scVerifyWith(t, prov, map[string]any{"dependencies": scDepsPolicy}, nil, readSC(t, "vsas/libfoo.vsa.json")); !errors.Is(err, trustmap.ErrDependencyNotVerified) {
+		t.Fatalf("err = %v, want ErrDependencyNotVerified", err)
+	}
+	// The repository the provenance builds from is left to the source check.
+	if _, err := scVerifyWith(t, scProvenance(scSourceDep(scRepo, scCommit), scDep(scLib, scLibData)), map[string]any{"dependencies": scDepsPolicy}, nil, readSC(t, "vsas/libfoo.vsa.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The level recorded for a dependency is never above what its verifier is
+// trusted for.
+func TestDependencyLevelCappedByTrust(t *testing.T) {
+	k := keyFile(t, "vsa-verifier.key", "")
+	pub, _ := k.Public().MarshalPEM()
+	set, err := trustmap.NewVerifierSet([]trustmap.TrustedVerifier{{ID: scDepsID,
+		Signer: trustmap.Signer{PublicKey: string(pub), KeyFingerprint: k.Public().Fingerprint}, ResourceURIRegexp: `pkg:generic/.*`,
+		Levels: map[string]int{"BUILD": 2}, ValidFrom: issuedAt, ValidUntil: issuedAt.Add(180 * 24 * time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := scVerifyWith(t, scProvenance(scSourceDep(scRepo, scCommit), scDep(scLib, scLibData)), map[string]any{"dependencies": scDepsPolicy}, set, readSC(t, "vsas/libfoo.vsa.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(res.DependencyLevels, map[string]uint64{"SLSA_BUILD_LEVEL_2": 1}) {
+		t.Fatalf("dependencyLevels %v from a verifier trusted up to BUILD 2", res.DependencyLevels)
+	}
+}
+
+// A VSA that says it was reached with a loosened check vouches for nothing.
+func TestLoosenedVSACoversNothing(t *testing.T) {
+	vsa := signVSAStatement(t, keyFile(t, "vsa-verifier.key", ""), scVSA(scDepsID, scLib, map[string]any{"sha256": hexSum(scLibData)},
+		"SLSA_BUILD_LEVEL_3", "HALLMARK_INSECURE_IGNORE_CERTIFICATION_EXPIRY"))
+	_, err := scVerifyWith(t, scProvenance(scSourceDep(scRepo, scCommit), scDep(scLib, scLibData)), map[string]any{"dependencies": map[string]any{"minLevel": 3}}, nil, vsa)
+	if !errors.Is(err, trustmap.ErrDependencyNotVerified) || !strings.Contains(err.Error(), "loosened") {
+		t.Fatalf("err = %v", err)
+	}
+	roots, _ := trustmap.ParseRoots(readSC(t, "roots.json"))
+	_, err = trustmap.VerifyVSA(context.Background(), roots.VerifierSet(), trustmap.VSAInput{Name: "v", Raw: vsa},
+		trustmap.VSAResource{Digests: map[string]string{"sha256": hexSum(scLibData)}},
+		trustmap.VerifyVSAOptions{At: verifyAt, MaxAge: 30 * 24 * time.Hour, ResourceURI: scLib, Levels: []trustmap.LevelRequirement{mustLevel(t, "3")}})
+	if !errors.Is(err, trustmap.ErrVSALoosened) {
+		t.Fatalf("verify-vsa: err = %v, want ErrVSALoosened", err)
+	}
+}
+
+// Ignore globs do not reach a purl's qualifiers, nor a name when there is
+// a uri.
+func TestIgnoreGlobsStayNarrow(t *testing.T) {
+	pol := map[string]any{"dependencies": map[string]any{"minLevel": 2, "ignore": []string{"pkg:generic/test-fixtures@*"}}}
+	for _, dep := range []map[string]any{
+		{"uri": "pkg:generic/test-fixtures@2.0.0?download_url=https:%2F%2Fevil.example%2Fx", "digest": map[string]any{"sha256": hexSum("x")}},
+		{"uri": "https://evil.example/payload.tgz", "name": "pkg:generic/test-fixtures@2.0.0", "digest": map[string]any{"sha256": hexSum("x")}},
+	} {
+		prov := scProvenance(scSourceDep(scRepo, scCommit), scDep(scLib, scLibData), dep)
+		if _, err := scVerifyWith(t, prov, pol, nil, readSC(t, "vsas/libfoo.vsa.json")); !errors.Is(err, trustmap.ErrDependencyNotVerified) {
+			t.Errorf("%v: err = %v, want ErrDependencyNotVerified", dep["uri"], err)
+		}
+	}
+}
+
+// The same VSA given a thousand times is read once, and dependencies are
+// compared only with the VSAs about them: 10,000 dependencies and 1,000
+// VSAs stay a bounded amount of work, each VSA recorded once.
+func TestCoverWorkIsBounded(t *testing.T) {
+	var vsas [][]byte
+	for range 999 {
+		vsas = append(vsas, readSC(t, "vsas/source.vsa.json"))
+	}
+	vsas = append(vsas, readSC(t, "vsas/libfoo.vsa.json"))
+	deps := []map[string]any{scSourceDep(scRepo, scCommit)}
+	for range trustmap.MaxDependencies - 1 {
+		deps = append(deps, scDep(scLib, scLibData))
+	}
+	res, err := scVerifyWith(t, scProvenance(deps...), map[string]any{"dependencies": scDepsPolicy}, nil, vsas...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.VSAs) != 1 || res.DependencyLevels["SLSA_BUILD_LEVEL_3"] != uint64(trustmap.MaxDependencies-1) {
+		t.Fatalf("%d VSAs recorded, levels %v", len(res.VSAs), res.DependencyLevels)
 	}
 }

@@ -447,9 +447,17 @@ type vsaTarget struct {
 // result, levels and the verifier's trust for them. It adds the checks to
 // d and returns the first failure.
 func (c *vsaClaim) covers(d *Document, t vsaTarget) error {
-	first := func(ch Check) error {
+	_, err := c.coverLevel(d, t)
+	return err
+}
+
+// coverLevel is covers, returning the level it grants on the track of the
+// first required level: what the VSA says, never above what its verifier
+// is trusted for.
+func (c *vsaClaim) coverLevel(d *Document, t vsaTarget) (int, error) {
+	first := func(ch Check) (int, error) {
 		d.add(ch)
-		return ch.err
+		return 0, ch.err
 	}
 	// Subject.
 	if t.artifact != nil {
@@ -496,17 +504,33 @@ func (c *vsaClaim) covers(d *Document, t vsaTarget) error {
 		return first(failed("result", "PASSED", p.VerificationResult, fmt.Errorf("%w: expected PASSED, got %s (verifiedLevels %s)", ErrVSAFailed, safetext.Quote(p.VerificationResult), safetext.Term(strings.Join(p.VerifiedLevels, ", ")))))
 	}
 	d.add(pass("result", "PASSED", "PASSED"))
-	for _, req := range t.levels {
-		if err := c.checkLevel(d, req, trusted); err != nil {
-			return err
+	// A verdict reached with a loosened check (trustmap writes one
+	// HALLMARK_… property per --insecure option) vouches for nothing.
+	for _, l := range p.VerifiedLevels {
+		if strings.HasPrefix(l, loosenedPrefix) {
+			return first(failed("result", "a verdict without loosened checks", l, fmt.Errorf("%w: expected a VSA reached with every check, got %s in verifiedLevels", ErrVSALoosened, safetext.Quote(l))))
 		}
 	}
-	return nil
+	granted := 0
+	for i, req := range t.levels {
+		g, err := c.checkLevel(d, req, trusted)
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			granted = g
+		}
+	}
+	return granted, nil
 }
+
+// loosenedPrefix starts the verifiedLevels values trustmap writes for the
+// loosening options a verdict used (HALLMARK_INSECURE_…, HALLMARK_MIN_LEVEL_0).
+const loosenedPrefix = "HALLMARK_"
 
 // checkLevel checks one required level against the VSA and the trust of
 // its verifier.
-func (c *vsaClaim) checkLevel(d *Document, req LevelRequirement, trusted []int) error {
+func (c *vsaClaim) checkLevel(d *Document, req LevelRequirement, trusted []int) (int, error) {
 	p := &c.pred
 	id := "level:" + req.Name
 	found := strings.Join(p.VerifiedLevels, ", ")
@@ -514,17 +538,17 @@ func (c *vsaClaim) checkLevel(d *Document, req LevelRequirement, trusted []int) 
 		if !c.properties[req.Name] {
 			ch := failed(id, req.Name, found, fmt.Errorf("%w: expected %s in verifiedLevels, got %s", ErrVSALevelTooLow, req.Name, safetext.Term(found)))
 			d.add(ch)
-			return ch.err
+			return 0, ch.err
 		}
 		for _, i := range trusted {
 			if slices.Contains(c.set.verifiers[i].Properties, req.Name) {
 				d.add(pass(id, req.Name, req.Name))
-				return nil
+				return 0, nil
 			}
 		}
 		ch := failed(id, "a verifier trusted for "+req.Name, p.Verifier.ID, fmt.Errorf("%w: %s is not trusted to vouch for %s", ErrVSAUntrustedTrack, safetext.Term(p.Verifier.ID), req.Name))
 		d.add(ch)
-		return ch.err
+		return 0, ch.err
 	}
 	got, ok := c.levels[req.Track]
 	if !ok || got < req.Level {
@@ -537,7 +561,7 @@ func (c *vsaClaim) checkLevel(d *Document, req LevelRequirement, trusted []int) 
 		}
 		ch := failed(id, req.Name+" or higher", found, fmt.Errorf("%w: expected %s or higher, got %s", ErrVSALevelTooLow, req.Name, what))
 		d.add(ch)
-		return ch.err
+		return 0, ch.err
 	}
 	best := 0
 	for _, i := range trusted {
@@ -552,10 +576,11 @@ func (c *vsaClaim) checkLevel(d *Document, req LevelRequirement, trusted []int) 
 		}
 		ch := failed(id, fmt.Sprintf("a verifier trusted for %s level %d", req.Track, req.Level), p.Verifier.ID+" ("+what+")", fmt.Errorf("%w: %s is %s, %s is required", ErrVSAUntrustedTrack, safetext.Term(p.Verifier.ID), what, req.Name))
 		d.add(ch)
-		return ch.err
+		return 0, ch.err
 	}
-	d.add(pass(id, req.Name+" or higher", fmt.Sprintf("SLSA_%s_LEVEL_%d", req.Track, got)))
-	return nil
+	granted := min(got, best)
+	d.add(pass(id, req.Name+" or higher", fmt.Sprintf("SLSA_%s_LEVEL_%d (verifier trusted up to %d)", req.Track, got, best)))
+	return granted, nil
 }
 
 func describeDigests(m map[string]string) string {

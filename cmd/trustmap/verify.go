@@ -48,6 +48,7 @@ type verifyFlags struct {
 	// dependencies' provenance.
 	vsas, depProvenance []string
 	vsaMaxAge           time.Duration
+	vsaMaxAgeSet        bool
 	resourceURI         string
 	vsaDir              string
 }
@@ -115,6 +116,7 @@ Exit codes: 0 pass; 1 verification failed; 2 bad usage or unreadable input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.policyThresholdSet = cmd.Flags().Changed("policy-threshold")
 			f.formatSet = cmd.Flags().Changed("format")
+			f.vsaMaxAgeSet = cmd.Flags().Changed("vsa-max-age")
 			return runVerify(cmd.Context(), e, f, args)
 		},
 	}
@@ -208,7 +210,7 @@ func loadVerifier(ctx context.Context, e *env, f verifyFlags) (*verifier, error)
 	if v.opts.DependencyProvenance, err = readDocuments(f.depProvenance, "--dependency-provenance"); err != nil {
 		return nil, err
 	}
-	if f.vsaMaxAge < 0 {
+	if f.vsaMaxAge < 0 || (f.vsaMaxAgeSet && f.vsaMaxAge == 0) {
 		return nil, cli.Usage(fmt.Errorf("--vsa-max-age: expected a duration above 0, got %s", f.vsaMaxAge))
 	}
 	v.opts.VSAMaxAge = f.vsaMaxAge
