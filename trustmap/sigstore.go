@@ -2,18 +2,21 @@ package trustmap
 
 import (
 	"bytes"
+	"crypto/x509"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
@@ -40,6 +43,24 @@ type SigstoreTrust struct {
 	// SkipSCTUnsafe accepts certificates without a verified signed
 	// certificate timestamp (for private Sigstore instances without CT).
 	SkipSCTUnsafe bool
+
+	// Verified certificate chains, shared by the verifications that use
+	// this trusted material (see chainCache).
+	cacheOnce sync.Once
+	cache     *chainCache
+}
+
+// chains returns the chain cache of this trusted material.
+func (t *SigstoreTrust) chains() *chainCache {
+	t.cacheOnce.Do(func() { t.cache = &chainCache{} })
+	return t.cache
+}
+
+// material is the trusted material with its Fulcio authorities verifying
+// through the chain cache; offered are the intermediates the bundle
+// carries, and verified receives the chains of the leaf certificate.
+func (t *SigstoreTrust) material(offered []*x509.Certificate, verified *[][]*x509.Certificate) root.TrustedMaterial {
+	return &cachingMaterial{TrustedMaterial: t.Material, cache: t.chains(), offered: offered, verified: verified}
 }
 
 // PublicGoodTrust returns the Sigstore public-good trusted root embedded in
@@ -130,14 +151,19 @@ type sigstoreVerified struct {
 func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*sigstoreVerified, error) {
 	// A trusted time comes from a transparency-log entry or a signed
 	// timestamp; log entries present in the bundle must verify.
-	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
-	if !trust.SkipSCTUnsafe {
-		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
-	}
+	// The statement is read by our own code (verifyStatement), so
+	// sigstore-go does not decode its predicate.
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1), verify.WithoutStatementPredicate()}
 	if entries, err := entity.TlogEntries(); err == nil && len(entries) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))
 	}
-	v, err := verify.NewVerifier(trust.Material, opts...)
+	var offered []*x509.Certificate
+	if vc, err := entity.VerificationContent(); err == nil {
+		offered = vc.Intermediates()
+	}
+	var chains [][]*x509.Certificate
+	material := trust.material(offered, &chains)
+	v, err := verify.NewVerifier(material, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 	}
@@ -150,6 +176,13 @@ func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*si
 	}
 	if res.Signature == nil || res.Signature.Certificate == nil {
 		return nil, fmt.Errorf("%w: expected a Fulcio certificate (keyless), got a bare key signature", ErrSigstoreVerification)
+	}
+	// The leaf's SCT, against the chain that verified it (sigstore-go's
+	// check, without re-parsing both certificates for every bundle).
+	if !trust.SkipSCTUnsafe {
+		if err := verifyEmbeddedSCTs(chains, 1, material); err != nil {
+			return nil, fmt.Errorf("%w: failed to verify signed certificate timestamp: %v", ErrCertificateNotValid, err)
+		}
 	}
 	sc, err := entity.SignatureContent()
 	if err != nil || sc.EnvelopeContent() == nil {
@@ -200,29 +233,34 @@ func classifySigstoreError(err error) error {
 	return fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 }
 
-// parseBundle decodes a Sigstore bundle (v0.1, v0.2 or v0.3).
-func parseBundle(raw []byte) (*bundle.Bundle, error) {
+// parseBundle decodes a Sigstore bundle (v0.1, v0.2 or v0.3), with its log
+// entries and verification material decoded once.
+func parseBundle(raw []byte) (*parsedBundle, error) {
 	// protojson reads both JSON and proto member names (mediaType and
 	// media_type): duplicate and case-variant names are refused first.
 	if err := strictjson.Check(raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(bytes.TrimSpace(raw)); err != nil {
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(bytes.TrimSpace(raw), &pb); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
 	}
-	return &b, nil
+	b, err := newParsedBundle(&pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	return b, nil
 }
 
 // isKeySigned reports whether a bundle is signed with a public key (cosign
 // --key with the bundle format: a public-key hint, no certificate).
-func isKeySigned(b *bundle.Bundle) bool {
+func isKeySigned(b verify.SignedEntity) bool {
 	vc, err := b.VerificationContent()
 	return err == nil && vc.Certificate() == nil && vc.PublicKey() != nil
 }
 
 // bundleEnvelope returns the DSSE envelope of a bundle.
-func bundleEnvelope(b *bundle.Bundle) (*attest.Envelope, error) {
+func bundleEnvelope(b verify.SignedEntity) (*attest.Envelope, error) {
 	sc, err := b.SignatureContent()
 	if err != nil || sc.EnvelopeContent() == nil {
 		return nil, fmt.Errorf("%w: expected a DSSE envelope in the bundle, got a message signature", ErrWrongPayloadType)
@@ -239,7 +277,7 @@ func bundleEnvelope(b *bundle.Bundle) (*attest.Envelope, error) {
 // material, for the key that verified its envelope, and returns the
 // earliest verified time (zero when the bundle carries none). An entry or
 // timestamp that is present must verify.
-func keyBundleSignedAt(b *bundle.Bundle, key *attest.PublicKey, trust *SigstoreTrust) (time.Time, error) {
+func keyBundleSignedAt(b verify.SignedEntity, key *attest.PublicKey, trust *SigstoreTrust) (time.Time, error) {
 	entries, _ := b.TlogEntries()
 	stamps, _ := b.Timestamps()
 	if len(entries) == 0 && len(stamps) == 0 {
