@@ -241,6 +241,12 @@ func parseBundle(raw []byte) (*parsedBundle, error) {
 	if err := strictjson.Check(raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
+	return decodeBundle(raw)
+}
+
+// decodeBundle is parseBundle for a document isBundle accepted: the strict
+// decoder has already refused its duplicate and case-variant names.
+func decodeBundle(raw []byte) (*parsedBundle, error) {
 	var pb protobundle.Bundle
 	if err := protojson.Unmarshal(bytes.TrimSpace(raw), &pb); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)

@@ -370,24 +370,29 @@ func BenchmarkVerifySigstoreBundle(b *testing.B) {
 	artifact, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE.bazel"))
 	floor := keylessFloor(b, prov, trust)
 	o := trustmap.VerifyOptions{At: corpusVerify, Sigstore: trust, Expect: corpusSource("bcr/")}
-	var verifyTime, floorTime time.Duration
+	var verifyTime, floorTime, verifyCPU, floorCPU time.Duration
 	n := 0
 	for b.Loop() {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		if _, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("MODULE.bazel", artifact)}, o); err != nil {
 			b.Fatal(err)
 		}
-		t1 := time.Now()
+		t1, c1 := time.Now(), cpuTime()
 		if err := floor(); err != nil {
 			b.Fatal(err)
 		}
 		verifyTime += t1.Sub(t0)
 		floorTime += time.Since(t1)
+		verifyCPU += c1 - c0
+		floorCPU += cpuTime() - c1
 		n++
 	}
-	b.ReportMetric(float64(verifyTime.Nanoseconds())/float64(n), "verify-ns")
-	b.ReportMetric(float64(floorTime.Nanoseconds())/float64(n), "floor-ns")
-	b.ReportMetric(float64(verifyTime)/float64(floorTime), "verify/floor")
+	b.ReportMetric(float64(verifyCPU.Nanoseconds())/float64(n), "verify-cpu-ns")
+	b.ReportMetric(float64(floorCPU.Nanoseconds())/float64(n), "floor-cpu-ns")
+	// The target (at most 1.5) is on CPU time; the wall-clock ratio
+	// follows it on an idle machine.
+	b.ReportMetric(float64(verifyCPU)/float64(floorCPU), "verify/floor")
+	b.ReportMetric(float64(verifyTime)/float64(floorTime), "verify/floor-wall")
 }
 
 // keylessFloor returns the signature checks of a keyless bundle that

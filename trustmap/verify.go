@@ -576,9 +576,10 @@ func trunc(s string) string {
 	return s
 }
 
-// verifyBundle verifies a Sigstore bundle and adds its checks.
+// verifyBundle verifies a Sigstore bundle (a document isBundle accepted)
+// and adds its checks.
 func verifyBundle(ctx context.Context, d *Document, raw []byte, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
-	b, err := parseBundle(raw)
+	b, err := decodeBundle(raw) // verifyDocument called isBundle(raw)
 	if err == nil && isKeySigned(b) {
 		return verifyKeySignedBundle(ctx, d, b, roots, o)
 	}

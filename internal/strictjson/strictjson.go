@@ -91,7 +91,9 @@ func decode(b []byte, v any, rejectUnknown bool) error {
 // checkNames walks the document once, with the Go type that will receive it
 // where one is known, and refuses duplicate and case-variant names.
 func checkNames(b []byte, t reflect.Type) error {
-	d := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	// A bytes.Buffer is parsed in place (the decoder does not copy it
+	// into buffers of its own, nor write to it).
+	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
 	if err := walk(d, t); err != nil {
 		return err
 	}
@@ -127,13 +129,14 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 				return syntax(err)
 			}
 			name := tok.String()
-			at := pointerOrRoot(string(d.StackPointer()))
+			// Where the name is, for messages only.
+			at := func() string { return pointerOrRoot(string(d.StackPointer())) }
 			f := fold(name)
 			if prev, ok := seen[f]; ok {
 				if prev == name {
-					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at)
+					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at())
 				}
-				return fmt.Errorf("%w: %q and %q at %s", ErrCaseVariant, prev, name, at)
+				return fmt.Errorf("%w: %q and %q at %s", ErrCaseVariant, prev, name, at())
 			}
 			seen[f] = name
 			next := elem
@@ -141,7 +144,7 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 				if ft, ok := fields.exact[name]; ok {
 					next = ft
 				} else if want, ok := fields.folded[f]; ok {
-					return fmt.Errorf("%w: expected %q, got %q at %s", ErrCaseVariant, want, name, at)
+					return fmt.Errorf("%w: expected %q, got %q at %s", ErrCaseVariant, want, name, at())
 				} else {
 					next = nil
 				}
