@@ -246,8 +246,8 @@ func (m *cachingMaterial) FulcioCertificateAuthorities() []root.CertificateAutho
 	return out
 }
 
-// parsedBundle is a bundle whose log entries and verification material are
-// decoded once for its verification (sigstore-go decodes them on every
+// parsedBundle is a bundle whose log entries, verification material and
+// signature content are decoded once for its verification (sigstore-go decodes them on every
 // call, and its bundle.UnmarshalJSON once more to validate). It caches
 // nothing across bundles.
 type parsedBundle struct {
@@ -256,6 +256,8 @@ type parsedBundle struct {
 	entriesErr error
 	vc         verify.VerificationContent
 	vcErr      error
+	sc         verify.SignatureContent
+	scErr      error
 }
 
 // newParsedBundle validates a decoded bundle as sigstore-go's
@@ -299,10 +301,13 @@ func newParsedBundle(pb *protobundle.Bundle) (*parsedBundle, error) {
 		return nil, fmt.Errorf("%w: bundle version %s is not yet supported", bundle.ErrUnsupportedMediaType, version)
 	}
 	p.vc, p.vcErr = b.VerificationContent()
+	p.sc, p.scErr = b.SignatureContent()
 	return p, nil
 }
 
 func (p *parsedBundle) TlogEntries() ([]*tlog.Entry, error) { return p.entries, p.entriesErr }
+
+func (p *parsedBundle) SignatureContent() (verify.SignatureContent, error) { return p.sc, p.scErr }
 
 func (p *parsedBundle) VerificationContent() (verify.VerificationContent, error) {
 	return p.vc, p.vcErr
