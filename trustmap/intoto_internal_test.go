@@ -14,6 +14,7 @@ import (
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // The differential check with the in-toto attestation library: every
@@ -177,4 +178,37 @@ func FuzzInTotoDifferential(f *testing.F) {
 			sameAsInToto(t, payload, st, prov)
 		}
 	})
+}
+
+// The predicate is read from its own bytes; reading the re-encoded
+// statement predicate (the fallback) gives the same provenance.
+func TestInTotoPredicateBytes(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/verify/cases/*.intoto.jsonl")
+	files = append(files, "../testdata/corpus/slsa-verifier/bcr/MODULE.bazel.intoto.jsonl", "../testdata/corpus/slsa-verifier/gha_delegator-v2.1.0/binary-linux-amd64-push-v14.build.slsa")
+	n := 0
+	for _, f := range files {
+		for _, p := range payloads(t, f) {
+			_, got, err := inTotoParse(p, true)
+			var st ita1.Statement
+			opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+			if opts.Unmarshal(p, &st) != nil || st.Validate() != nil {
+				continue
+			}
+			raw, merr := protojson.Marshal(st.GetPredicate())
+			var want slsa1.Provenance
+			werr := merr
+			if werr == nil {
+				if werr = opts.Unmarshal(raw, &want); werr == nil {
+					werr = want.Validate()
+				}
+			}
+			if (err == nil) != (werr == nil) || (err == nil && !proto.Equal(got, &want)) {
+				t.Errorf("%s: from the bytes %v (%v), re-encoded %v (%v)", f, got, err, &want, werr)
+			}
+			n++
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d statements compared", n)
+	}
 }
