@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
@@ -54,11 +55,11 @@ func inTotoParse(payload []byte, provenanceV1 bool) (*ita1.Statement, *slsa1.Pro
 
 // protojson's messages vary on purpose between builds (a space or a
 // non-breaking space, positions): keep what they say, not how.
-var protoPosition = regexp.MustCompile(`\s*\(line \d+:\d+\)`)
+var protoPosition = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s*\(line \d+:\d+\)`) }) // compiled on first use, not at every start
 
 func stableProtoError(err error) string {
 	msg := strings.ReplaceAll(err.Error(), "\u00a0", " ")
-	msg = protoPosition.ReplaceAllString(msg, "")
+	msg = protoPosition().ReplaceAllString(msg, "")
 	msg = strings.TrimLeft(strings.TrimPrefix(msg, "proto:"), ": ")
 	return strings.Join(strings.Fields(msg), " ")
 }

@@ -37,6 +37,8 @@ var publicGoodTrustedRoot []byte
 
 // SigstoreTrust is the trusted material for keyless (Sigstore) provenance.
 type SigstoreTrust struct {
+	// Material is the parsed trusted root. It is nil until first use in a
+	// trust from LazyPublicGoodTrust: trustmap reads it through trusted().
 	Material root.TrustedMaterial
 	// Description says which trusted root is in use, for output.
 	Description string
@@ -48,6 +50,26 @@ type SigstoreTrust struct {
 	// this trusted material (see chainCache).
 	cacheOnce sync.Once
 	cache     *chainCache
+
+	// load parses Material on first use (LazyPublicGoodTrust).
+	load     func() (root.TrustedMaterial, error)
+	loadOnce sync.Once
+	loadErr  error
+}
+
+// trusted returns the trusted material, parsed on first use for a lazy
+// trust.
+func (t *SigstoreTrust) trusted() (root.TrustedMaterial, error) {
+	if t.load != nil {
+		t.loadOnce.Do(func() { t.Material, t.loadErr = t.load() })
+		if t.loadErr != nil {
+			return nil, t.loadErr
+		}
+	}
+	if t.Material == nil {
+		return nil, fmt.Errorf("%w: no trusted material", ErrMalformedTrustedRoot)
+	}
+	return t.Material, nil
 }
 
 // chains returns the chain cache of this trusted material.
@@ -59,8 +81,12 @@ func (t *SigstoreTrust) chains() *chainCache {
 // material is the trusted material with its Fulcio authorities verifying
 // through the chain cache; offered are the intermediates the bundle
 // carries, and verified receives the chains of the leaf certificate.
-func (t *SigstoreTrust) material(offered []*x509.Certificate, verified *[][]*x509.Certificate) root.TrustedMaterial {
-	return &cachingMaterial{TrustedMaterial: t.Material, cache: t.chains(), offered: offered, verified: verified}
+func (t *SigstoreTrust) material(offered []*x509.Certificate, verified *[][]*x509.Certificate) (root.TrustedMaterial, error) {
+	tm, err := t.trusted()
+	if err != nil {
+		return nil, err
+	}
+	return &cachingMaterial{TrustedMaterial: tm, cache: t.chains(), offered: offered, verified: verified}, nil
 }
 
 // PublicGoodTrust returns the Sigstore public-good trusted root embedded in
@@ -72,6 +98,23 @@ func PublicGoodTrust() (*SigstoreTrust, error) {
 	}
 	t.Description = "embedded Sigstore public-good trusted root (" + t.Description + ")"
 	return t, nil
+}
+
+// LazyPublicGoodTrust is PublicGoodTrust with the trusted root parsed on
+// first use, so that a verification that meets no keyless document (key-
+// signed provenance) does not pay for it. Only its description is read at
+// once.
+func LazyPublicGoodTrust() *SigstoreTrust {
+	return &SigstoreTrust{
+		Description: "embedded Sigstore public-good trusted root (newest key valid from " + newestKeyDate(publicGoodTrustedRoot) + ")",
+		load: func() (root.TrustedMaterial, error) {
+			t, err := ParseTrustedRoot(publicGoodTrustedRoot)
+			if err != nil {
+				return nil, err
+			}
+			return t.Material, nil
+		},
+	}
 }
 
 // ParseTrustedRoot reads a Sigstore trusted_root.json.
@@ -162,7 +205,10 @@ func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*si
 		offered = vc.Intermediates()
 	}
 	var chains [][]*x509.Certificate
-	material := trust.material(offered, &chains)
+	material, err := trust.material(offered, &chains)
+	if err != nil {
+		return nil, err
+	}
 	v, err := verify.NewVerifier(material, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
@@ -296,11 +342,15 @@ func keyBundleSignedAt(b verify.SignedEntity, key *attest.PublicKey, trust *Sigs
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 	}
+	tm, err := trust.trusted()
+	if err != nil {
+		return time.Time{}, err
+	}
 	material := root.TrustedMaterialCollection{
 		root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 			return root.NewExpiringKey(kv, time.Time{}, time.Time{}), nil
 		}),
-		trust.Material,
+		tm,
 	}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if len(entries) > 0 {

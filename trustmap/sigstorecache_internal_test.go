@@ -177,3 +177,29 @@ func TestEmbeddedSCTs(t *testing.T) {
 		t.Fatal("a certificate without SCTs passed")
 	}
 }
+
+// The lazy public-good trust describes itself as the eager one does, parses
+// nothing until a keyless document needs it, and then verifies as it does.
+func TestLazyPublicGoodTrust(t *testing.T) {
+	eager, err := PublicGoodTrust()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy := LazyPublicGoodTrust()
+	if lazy.Description != eager.Description || lazy.Material != nil {
+		t.Fatalf("lazy trust: %q, material %v; eager: %q", lazy.Description, lazy.Material, eager.Description)
+	}
+	raw, _ := os.ReadFile("../testdata/corpus/slsa-verifier/bcr/MODULE.bazel.intoto.jsonl")
+	b, err := parseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := verifySigstoreEntity(b, lazy)
+	if err != nil || lazy.Material == nil {
+		t.Fatalf("lazy: %v, material loaded: %v", err, lazy.Material != nil)
+	}
+	want, err := verifySigstoreEntity(b, eager)
+	if err != nil || sv.signer != want.signer || !sv.signedAt.Equal(want.signedAt) {
+		t.Fatalf("lazy %+v, eager %+v (%v)", sv, want, err)
+	}
+}

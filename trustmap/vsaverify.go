@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	vsa1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
@@ -49,7 +50,7 @@ func ParseLevelRequirement(s string) (LevelRequirement, error) {
 		}
 		return LevelRequirement{Name: s, Track: track, Level: l}, nil
 	}
-	if s == "FAILED" || !propertyName.MatchString(s) {
+	if s == "FAILED" || !propertyName().MatchString(s) {
 		return LevelRequirement{}, fmt.Errorf("level %s: expected SLSA_<TRACK>_LEVEL_<n> (SLSA_BUILD_LEVEL_3, SLSA_SOURCE_LEVEL_2) or a property such as SLSA_SOURCE_TWO_PARTY_REVIEWED", safetext.Quote(s))
 	}
 	return LevelRequirement{Name: s}, nil
@@ -367,7 +368,7 @@ func checkVSAShape(st *vsaStatement) error {
 		}
 		track, _, ok := parseLevelName(l)
 		if !ok {
-			if !propertyName.MatchString(l) {
+			if !propertyName().MatchString(l) {
 				return fmt.Errorf("%w: verifiedLevels: %s is not a level or property name", ErrMalformedVSA, safetext.Quote(trunc(l)))
 			}
 			continue
@@ -567,7 +568,7 @@ func (r VSAResource) name() string {
 	return describeDigests(r.Digests)
 }
 
-var digestAlgName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,31}$`)
+var digestAlgName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,31}$`) }) // compiled on first use, not at every start
 
 // ParseDigest reads "ALG:VALUE" for --digest: any algorithm name the
 // in-toto digest set allows (sha256, sha512, gitCommit, dirHash, custom
@@ -577,7 +578,7 @@ func ParseDigest(s string) (alg, value string, err error) {
 	switch {
 	case !ok || value == "":
 		return "", "", fmt.Errorf("%w: expected ALG:VALUE (sha256:…, gitCommit:…), got %s", ErrNoSupportedDigest, safetext.Quote(s))
-	case !digestAlgName.MatchString(alg):
+	case !digestAlgName().MatchString(alg):
 		return "", "", fmt.Errorf("%w: %s is not an algorithm name", ErrNoSupportedDigest, safetext.Quote(alg))
 	case alg == "md5":
 		return "", "", fmt.Errorf("%w: md5 is never accepted", ErrNoSupportedDigest)
