@@ -2,6 +2,7 @@ package trustmap
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	ct "github.com/google/certificate-transparency-go"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
+	"github.com/google/certificate-transparency-go/x509util"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
@@ -157,6 +160,19 @@ func TestEmbeddedSCTs(t *testing.T) {
 	}
 	if _, err := removeSCTList(leaf.RawTBSCertificate[:len(leaf.RawTBSCertificate)-3]); err == nil {
 		t.Fatal("truncated TBSCertificate: no error")
+	}
+	// The signed data is encoded as certificate-transparency-go encodes it.
+	list, _ := embeddedSCTList(leaf)
+	scts, err := x509util.ParseSCTsFromSCTList(&list)
+	if err != nil || len(scts) == 0 {
+		t.Fatalf("scts: %v", err)
+	}
+	ikh := sha256.Sum256(above[0].RawSubjectPublicKeyInfo)
+	mine, ok := sctSignedData(scts[0], ikh, got)
+	theirs, err := ct.SerializeSCTSignatureInput(*scts[0], ct.LogEntry{Leaf: ct.MerkleTreeLeaf{TimestampedEntry: &ct.TimestampedEntry{
+		EntryType: ct.PrecertLogEntryType, PrecertEntry: &ct.PreCert{IssuerKeyHash: ikh, TBSCertificate: got}}}})
+	if !ok || err != nil || !bytes.Equal(mine, theirs) {
+		t.Fatalf("SCT signed data differs from certificate-transparency-go's (%v)", err)
 	}
 	chain := append([]*x509.Certificate{leaf}, above...)
 	if err := verifyEmbeddedSCTs([][]*x509.Certificate{chain}, 1, trust.Material); err != nil {
