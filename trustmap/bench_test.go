@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -298,5 +299,41 @@ func BenchmarkSHA256InMemory256MiB(b *testing.B) {
 	b.SetBytes(hashSize)
 	for b.Loop() {
 		sha256.Sum256(data)
+	}
+}
+
+// Patterns are matched through a bounded memo of builder.ids and SANs: the
+// answers stay right past its bound, for matching and non-matching ids, in
+// the small map and the large one alike.
+func TestLookupMemo(t *testing.T) {
+	base := loadRoots(t).Entries[0]
+	key := trustmap.Signer{KeyFingerprint: base.Signer.KeyFingerprint}
+	other := trustmap.Signer{KeyFingerprint: "SHA256:other"}
+	const gh = "https://token.actions.githubusercontent.com"
+	built := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{10, 1000} {
+		roots, err := trustmap.NewRoots(compiledAt, lookupEntries(base, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10000 { // more distinct values than the memo holds
+			if _, err := roots.Lookup(key, fmt.Sprintf("https://builds.example.com/pattern/p7@v1.%d", i), built, verifyAt, true); err != nil {
+				t.Fatalf("%d entries, release %d: %v", n, i, err)
+			}
+			if _, err := roots.Lookup(key, fmt.Sprintf("https://builds.example.com/pattern/p7@x%d", i), built, verifyAt, true); !errors.Is(err, trustmap.ErrUntrustedBuilder) {
+				t.Fatalf("%d entries, non-matching %d: %v", n, i, err)
+			}
+			id := fmt.Sprintf("https://github.com/org/q6/.github/workflows/release.yml@refs/tags/v%d", i)
+			if _, err := roots.Lookup(trustmap.Signer{OIDCIssuer: gh, SAN: id}, id, built, verifyAt, true); err != nil {
+				t.Fatalf("%d entries, SAN pattern %d: %v", n, i, err)
+			}
+			if _, err := roots.Lookup(trustmap.Signer{OIDCIssuer: gh, SAN: id + "x"}, id, built, verifyAt, true); !errors.Is(err, trustmap.ErrSignerNotPaired) {
+				t.Fatalf("%d entries, SAN outside the pattern %d: %v", n, i, err)
+			}
+		}
+		// A pattern entry pairs its builder.id with its signer only.
+		if _, err := roots.Lookup(other, "https://builds.example.com/pattern/p7@v1.0", built, verifyAt, true); !errors.Is(err, trustmap.ErrSignerNotPaired) {
+			t.Fatalf("other signer: %v", err)
+		}
 	}
 }

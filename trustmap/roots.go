@@ -129,7 +129,11 @@ func (r *Roots) builderPatternMatches(builderID string) []int {
 // sanPatternMatches returns the entries of issuer whose SAN pattern matches
 // san.
 func (r *Roots) sanPatternMatches(issuer, san string) []int {
-	return r.memo.matching(&r.memo.sans, issuer+"\x00"+san, san, r.sanPatterns[issuer], func(i int) *regexp.Regexp { return r.sanRegexp[i] })
+	candidates := r.sanPatterns[issuer]
+	if len(candidates) == 0 {
+		return nil
+	}
+	return r.memo.matching(&r.memo.sans, issuer+"\x00"+san, san, candidates, func(i int) *regexp.Regexp { return r.sanRegexp[i] })
 }
 
 // Entry is one root of trust.
@@ -575,9 +579,9 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 		}
 	} else {
 		id := signer.id()
-		idx = slices.Clone(r.index[id+"\x00"+builderID])
+		idx = slices.Clip(r.index[id+"\x00"+builderID]) // appending copies
 		for _, i := range r.builderPatternMatches(builderID) {
-			if r.Entries[i].Signer.id() == id {
+			if r.Entries[i].Signer.KeyFingerprint == signer.KeyFingerprint && r.Entries[i].Signer.id() == id {
 				idx = append(idx, i)
 			}
 		}
