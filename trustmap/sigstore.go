@@ -172,6 +172,11 @@ func newestKeyDate(b []byte) string {
 // isBundle reports whether a document is a Sigstore bundle (by its
 // mediaType, whatever the file is called).
 func isBundle(raw []byte) bool {
+	// Without escapes, a mediaType member is spelled out: a document with
+	// neither (a DSSE envelope) is not a bundle, and needs no decoding.
+	if !bytes.Contains(raw, []byte("mediaType")) && bytes.IndexByte(raw, '\\') < 0 {
+		return false
+	}
 	var probe struct {
 		MediaType string `json:"mediaType"`
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hallmark-build/hallmark/internal/strictjson"
+
 	ct "github.com/google/certificate-transparency-go"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/google/certificate-transparency-go/x509util"
@@ -217,5 +219,37 @@ func TestLazyPublicGoodTrust(t *testing.T) {
 	want, err := verifySigstoreEntity(b, eager)
 	if err != nil || sv.signer != want.signer || !sv.signedAt.Equal(want.signedAt) {
 		t.Fatalf("lazy %+v, eager %+v (%v)", sv, want, err)
+	}
+}
+
+// isBundle's shortcut (no mediaType spelled out, no escapes: not a bundle)
+// agrees with the decoding it skips.
+func TestIsBundleShortcut(t *testing.T) {
+	slow := func(raw []byte) bool {
+		var probe struct {
+			MediaType string `json:"mediaType"`
+		}
+		return strictjson.UnmarshalOpen(raw, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+	}
+	docs := [][]byte{
+		[]byte(`{"mediaType":"application\/vnd.dev.sigstore.bundle.v0.3+json"}`),
+		[]byte(`{"media\u0054ype":"application/vnd.dev.sigstore.bundle.v0.3+json"}`),
+		[]byte(`{"mediatype":"application/vnd.dev.sigstore.bundle.v0.3+json"}`),
+		[]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}`),
+	}
+	for _, b := range corpusBundles(t) {
+		docs = append(docs, b)
+	}
+	cases, _ := filepath.Glob("../testdata/verify/cases/*.intoto.jsonl")
+	for _, c := range cases {
+		b, _ := os.ReadFile(c)
+		for line := range strings.Lines(string(b)) {
+			docs = append(docs, []byte(line))
+		}
+	}
+	for _, d := range docs {
+		if got, want := isBundle(d), slow(d); got != want {
+			t.Errorf("%.80s: isBundle %v, decoding says %v", d, got, want)
+		}
 	}
 }
