@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hallmark-build/hallmark/internal/strictjson"
-
 	ct "github.com/google/certificate-transparency-go"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/google/certificate-transparency-go/x509util"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // corpusBundles are the Sigstore bundles of the corpus.
