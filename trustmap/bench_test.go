@@ -316,21 +316,33 @@ func TestLookupMemo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range 10000 { // more distinct values than the memo holds
-			if _, err := roots.Lookup(key, fmt.Sprintf("https://builds.example.com/pattern/p7@v1.%d", i), built, verifyAt, true); err != nil {
-				t.Fatalf("%d entries, release %d: %v", n, i, err)
-			}
-			if _, err := roots.Lookup(key, fmt.Sprintf("https://builds.example.com/pattern/p7@x%d", i), built, verifyAt, true); !errors.Is(err, trustmap.ErrUntrustedBuilder) {
-				t.Fatalf("%d entries, non-matching %d: %v", n, i, err)
-			}
-			id := fmt.Sprintf("https://github.com/org/q6/.github/workflows/release.yml@refs/tags/v%d", i)
-			if _, err := roots.Lookup(trustmap.Signer{OIDCIssuer: gh, SAN: id}, id, built, verifyAt, true); err != nil {
-				t.Fatalf("%d entries, SAN pattern %d: %v", n, i, err)
-			}
-			if _, err := roots.Lookup(trustmap.Signer{OIDCIssuer: gh, SAN: id + "x"}, id, built, verifyAt, true); !errors.Is(err, trustmap.ErrSignerNotPaired) {
-				t.Fatalf("%d entries, SAN outside the pattern %d: %v", n, i, err)
-			}
+		var wg sync.WaitGroup
+		for g := range 4 { // from several goroutines, as batches and the gate do
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := g; i < 10000; i += 4 { // more distinct values than the memo holds
+					if _, err := roots.Lookup(key, fmt.Sprintf("https://builds.example.com/pattern/p7@v1.%d", i), built, verifyAt, true); err != nil {
+						t.Errorf("%d entries, release %d: %v", n, i, err)
+						return
+					}
+					if _, err := roots.Lookup(key, fmt.Sprintf("https://builds.example.com/pattern/p7@x%d", i), built, verifyAt, true); !errors.Is(err, trustmap.ErrUntrustedBuilder) {
+						t.Errorf("%d entries, non-matching %d: %v", n, i, err)
+						return
+					}
+					id := fmt.Sprintf("https://github.com/org/q6/.github/workflows/release.yml@refs/tags/v%d", i)
+					if _, err := roots.Lookup(trustmap.Signer{OIDCIssuer: gh, SAN: id}, id, built, verifyAt, true); err != nil {
+						t.Errorf("%d entries, SAN pattern %d: %v", n, i, err)
+						return
+					}
+					if _, err := roots.Lookup(trustmap.Signer{OIDCIssuer: gh, SAN: id + "x"}, id, built, verifyAt, true); !errors.Is(err, trustmap.ErrSignerNotPaired) {
+						t.Errorf("%d entries, SAN outside the pattern %d: %v", n, i, err)
+						return
+					}
+				}
+			}()
 		}
+		wg.Wait()
 		// A pattern entry pairs its builder.id with its signer only.
 		if _, err := roots.Lookup(other, "https://builds.example.com/pattern/p7@v1.0", built, verifyAt, true); !errors.Is(err, trustmap.ErrSignerNotPaired) {
 			t.Fatalf("other signer: %v", err)

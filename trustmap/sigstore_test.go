@@ -546,3 +546,33 @@ func TestCorpusWithPatterns(t *testing.T) {
 		t.Fatalf("forgery with pattern roots: %v", err)
 	}
 }
+
+// Keyless verifications share one trusted root, and its chain cache, from
+// many goroutines (batches, the upload gate): run under -race.
+func TestKeylessConcurrent(t *testing.T) {
+	roots := compileSigstoreRoots(t)
+	trust := trustmap.LazyPublicGoodTrust()
+	prov, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE.bazel.intoto.jsonl"))
+	forged, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE-wrong-signer.bazel.intoto.jsonl"))
+	artifact, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE.bazel"))
+	forgedArtifact, _ := os.ReadFile(filepath.Join(corpusDir, "bcr/MODULE-wrong-signer.bazel"))
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			var err error
+			if i%2 == 0 {
+				_, err = trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("a", artifact)},
+					trustmap.VerifyOptions{At: corpusVerify, Sigstore: trust, MinLevel: 2, Expect: corpusSource("bcr/")})
+			} else if _, ferr := trustmap.Verify(context.Background(), roots, forged, []*trustmap.Artifact{trustmap.BytesArtifact("a", forgedArtifact)},
+				trustmap.VerifyOptions{At: corpusVerify, Sigstore: trust, MinLevel: 2, Expect: corpusSource("bcr/")}); !errors.Is(ferr, trustmap.ErrSignerNotPaired) {
+				err = fmt.Errorf("forged: %v", ferr)
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
