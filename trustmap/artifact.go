@@ -19,6 +19,7 @@ import (
 type Artifact struct {
 	Name string
 	open func() (io.ReadCloser, error)
+	data []byte // an artifact in memory, hashed without a read buffer
 
 	mu      sync.Mutex
 	digests map[string]string
@@ -33,12 +34,18 @@ func FileArtifact(path string) *Artifact {
 
 // BytesArtifact is an artifact held in memory.
 func BytesArtifact(name string, b []byte) *Artifact {
-	return &Artifact{Name: name, open: func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(b)), nil }}
+	return &Artifact{Name: name, data: b, open: func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(b)), nil }}
 }
 
 // bufPool holds read buffers: large enough to hash big files at full speed,
 // reused so that verifying many small artifacts does not allocate them.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// smallBufPool holds read buffers for small files (most artifacts of a
+// batch), which need no megabyte (a pool is emptied by every collection).
+var smallBufPool = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
+
+const smallFile = 64 << 10
 
 // Supported digest algorithms, strongest first. md5 and sha1 are never used.
 var digestAlgorithms = []string{"sha512", "sha256"}
@@ -64,13 +71,17 @@ func (a *Artifact) Digest(alg string) (string, error) {
 	if h == nil {
 		return "", fmt.Errorf("%w: %s", ErrNoSupportedDigest, alg)
 	}
-	r, err := a.open()
-	if err != nil {
-		return "", err
-	}
-	defer r.Close()
-	if err := hashAll(h, r); err != nil {
-		return "", fmt.Errorf("read %s: %w", a.Name, err)
+	if a.data != nil {
+		h.Write(a.data)
+	} else {
+		r, err := a.open()
+		if err != nil {
+			return "", err
+		}
+		defer r.Close()
+		if err := hashAll(h, r); err != nil {
+			return "", fmt.Errorf("read %s: %w", a.Name, err)
+		}
 	}
 	d := hex.EncodeToString(h.Sum(nil))
 	if a.digests == nil {
@@ -87,13 +98,16 @@ const pipelineThreshold = 8 << 20
 // alternating buffers while the first hashes, so the copy out of the page
 // cache overlaps with hashing instead of adding to it.
 func hashAll(h hash.Hash, r io.Reader) error {
+	pool := &bufPool
 	if st, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
 		if fi, err := st.Stat(); err == nil && fi.Size() >= pipelineThreshold {
 			return hashPipelined(h, r)
+		} else if err == nil && fi.Size() < smallFile {
+			pool = &smallBufPool
 		}
 	}
-	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
+	buf := pool.Get().(*[]byte)
+	defer pool.Put(buf)
 	// Hide the file's WriterTo, which would ignore buf and allocate its own.
 	_, err := io.CopyBuffer(h, struct{ io.Reader }{r}, *buf)
 	return err

@@ -17,6 +17,7 @@ import (
 	vsa1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // The differential check with the in-toto attestation library: every
@@ -247,5 +248,57 @@ func TestWrittenVSAReadByInToto(t *testing.T) {
 	// A subject digest the library would refuse is refused when writing.
 	if _, err := NewVSA(res, VSAOptions{VerifierID: "https://verifier.example/v", ResourceURI: "pkg:app@1", PolicyURI: InlineExpectationsURI, Subjects: map[string]string{"a": "not-hex"}}); !errors.Is(err, ErrInTotoRejected) {
 		t.Fatalf("bad subject digest: %v", err)
+	}
+}
+
+// The split reading (statement with an empty predicate, predicate as
+// provenance) gives the verdict and provenance of the full one (predicate
+// as a Struct, then re-encoded), on the fixtures and on predicates built to
+// make the Struct reading fail.
+func TestInTotoSplitReading(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/verify/cases/*.intoto.jsonl")
+	files = append(files, "../testdata/corpus/slsa-verifier/bcr/MODULE.bazel.intoto.jsonl", "../testdata/corpus/slsa-verifier/gha_delegator-v2.1.0/binary-linux-amd64-push-v14.build.slsa")
+	var all [][]byte
+	for _, f := range files {
+		all = append(all, payloads(t, f)...)
+	}
+	base := all[0]
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(base, &m)
+		f(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	pred := func(m map[string]any) map[string]any { return m["predicate"].(map[string]any) }
+	deep := strings.Repeat(`{"a":`, 1200) + "1" + strings.Repeat("}", 1200)
+	all = append(all,
+		edit(func(m map[string]any) { pred(m)["unknown"] = json.Number("1e400") }),
+		edit(func(m map[string]any) { pred(m)["unknown"] = json.Number("1e-400") }),
+		edit(func(m map[string]any) { pred(m)["unknown"] = json.RawMessage(deep) }),
+		edit(func(m map[string]any) { m["predicate"] = nil }),
+		edit(func(m map[string]any) { m["predicate"] = []any{1} }),
+		edit(func(m map[string]any) { m["predicate"] = "x" }),
+		edit(func(m map[string]any) { m["predicate"] = map[string]any{} }),
+		edit(func(m map[string]any) { delete(m, "predicate") }),
+		edit(func(m map[string]any) { m["subject"] = []any{} }),
+		edit(func(m map[string]any) { m["predicateType"] = 5 }),
+		edit(func(m map[string]any) { m["predicate_type"] = m["predicateType"]; delete(m, "predicateType") }),
+		[]byte(strings.Replace(string(base), `"predicate":`, `"predicate":{},"predicate":`, 1)),
+		[]byte(strings.Replace(string(base), `"predicate":{`, `"predicate":{"x":1,"x":2,`, 1)),
+	)
+	split := 0
+	for i, p := range all {
+		gotSt, got, err := inTotoParse(p, true)
+		_, want, werr := inTotoParseFull(p, true)
+		if (err == nil) != (werr == nil) || (err == nil && !proto.Equal(got, want)) || (err != nil && err.Error() != werr.Error()) {
+			t.Errorf("payload %d: split %v (%v), full %v (%v)", i, got, err, want, werr)
+		}
+		if err == nil && gotSt.GetPredicate() != nil && len(gotSt.GetPredicate().GetFields()) == 0 {
+			split++
+		}
+	}
+	if split < 10 {
+		t.Fatalf("only %d statements read split", split)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -62,15 +63,77 @@ type Roots struct {
 
 	verifierSet *VerifierSet
 
+	// The cost of Lookup does not grow with the entries: exact builder.ids
+	// and SANs are indexed, and patterns are matched once per distinct
+	// builder.id or SAN (memo), not per entry per call.
 	index     map[string][]int // signerKey + "\x00" + builderID -> entries
-	byIssuer  map[string][]int // OIDC issuer -> Sigstore entries
+	bySAN     map[string][]int // issuer + "\x00" + exact SAN -> entries
 	sanRegexp map[int]*regexp.Regexp
+	// Entries whose SAN is a pattern, by issuer.
+	sanPatterns map[string][]int
 	// Entries whose builder is a pattern, by signer key, and all of them.
 	patterns      map[string][]int
 	builderRegexp map[int]*regexp.Regexp
+	builderPats   []int
 	builders      map[string]bool
 	keys          []*attest.PublicKey
 	keyByFP       map[string]*attest.PublicKey
+	memo          *lookupMemo
+}
+
+// maxMemo bounds each memo of pattern matches (distinct builder.ids and
+// SANs); a full memo starts over.
+const maxMemo = 4096
+
+// lookupMemo remembers which pattern entries match a builder.id, and
+// which SAN pattern entries of an issuer match a SAN. Lookup is called from
+// many goroutines (batches, the gate).
+type lookupMemo struct {
+	mu       sync.RWMutex
+	builders map[string][]int // builder.id -> pattern entries matching it
+	sans     map[string][]int // issuer + "\x00" + SAN -> SAN pattern entries matching it
+}
+
+// matching returns the entries of candidates whose pattern matches s, from
+// the memo m or computed once.
+func (l *lookupMemo) matching(m *map[string][]int, key, s string, candidates []int, re func(int) *regexp.Regexp) []int {
+	if len(candidates) == 0 {
+		return nil
+	}
+	l.mu.RLock()
+	got, ok := (*m)[key]
+	l.mu.RUnlock()
+	if ok {
+		return got
+	}
+	for _, i := range candidates {
+		if re(i).MatchString(s) {
+			got = append(got, i)
+		}
+	}
+	l.mu.Lock()
+	if len(*m) >= maxMemo {
+		*m = map[string][]int{}
+	}
+	(*m)[key] = got
+	l.mu.Unlock()
+	return got
+}
+
+// builderPatternMatches returns the pattern entries (any signer) whose
+// builder pattern matches builderID.
+func (r *Roots) builderPatternMatches(builderID string) []int {
+	return r.memo.matching(&r.memo.builders, builderID, builderID, r.builderPats, func(i int) *regexp.Regexp { return r.builderRegexp[i] })
+}
+
+// sanPatternMatches returns the entries of issuer whose SAN pattern matches
+// san.
+func (r *Roots) sanPatternMatches(issuer, san string) []int {
+	candidates := r.sanPatterns[issuer]
+	if len(candidates) == 0 {
+		return nil
+	}
+	return r.memo.matching(&r.memo.sans, issuer+"\x00"+san, san, candidates, func(i int) *regexp.Regexp { return r.sanRegexp[i] })
 }
 
 // Entry is one root of trust.
@@ -162,11 +225,14 @@ func NewRootsWithVerifiers(compiledAt time.Time, entries []Entry, verifiers []Tr
 
 func (r *Roots) buildIndex() error {
 	r.index = make(map[string][]int, len(r.Entries))
-	r.byIssuer = map[string][]int{}
+	r.bySAN = map[string][]int{}
 	r.sanRegexp = map[int]*regexp.Regexp{}
+	r.sanPatterns = map[string][]int{}
 	r.patterns = map[string][]int{}
 	r.builderRegexp = map[int]*regexp.Regexp{}
+	r.builderPats = nil
 	r.builders = map[string]bool{}
+	r.memo = &lookupMemo{builders: map[string][]int{}, sans: map[string][]int{}}
 	r.keyByFP = map[string]*attest.PublicKey{}
 	r.keys = nil
 	v := entryValidator{pemFP: map[string]string{}}
@@ -182,14 +248,17 @@ func (r *Roots) buildIndex() error {
 				r.keys = append(r.keys, c.key)
 			}
 		}
-		if c.san != nil {
-			r.sanRegexp[i] = c.san
-		}
-		if e.Signer.OIDCIssuer != "" {
-			r.byIssuer[e.Signer.OIDCIssuer] = append(r.byIssuer[e.Signer.OIDCIssuer], i)
+		if iss := e.Signer.OIDCIssuer; iss != "" {
+			if c.san != nil {
+				r.sanRegexp[i] = c.san
+				r.sanPatterns[iss] = append(r.sanPatterns[iss], i)
+			} else {
+				r.bySAN[iss+"\x00"+e.Signer.SAN] = append(r.bySAN[iss+"\x00"+e.Signer.SAN], i)
+			}
 		}
 		if c.builder != nil {
 			r.builderRegexp[i] = c.builder
+			r.builderPats = append(r.builderPats, i)
 			r.patterns[e.Signer.id()] = append(r.patterns[e.Signer.id()], i)
 			continue
 		}
@@ -492,28 +561,31 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 	var idx []int
 	if signer.OIDCIssuer != "" {
 		// A Sigstore identity is recognised only through an entry: issuer
-		// exact, SAN exact or anchored pattern. The cost grows with the
-		// entries of that issuer only.
-		known := false
-		for _, i := range r.byIssuer[signer.OIDCIssuer] {
-			e := &r.Entries[i]
-			if e.Signer.SAN == signer.SAN || (r.sanRegexp[i] != nil && r.sanRegexp[i].MatchString(signer.SAN)) {
-				known = true
-				if r.builderMatches(i, builderID) {
-					idx = append(idx, i)
-				}
+		// exact, SAN exact or anchored pattern.
+		exact := r.bySAN[signer.OIDCIssuer+"\x00"+signer.SAN]
+		matched := r.sanPatternMatches(signer.OIDCIssuer, signer.SAN)
+		for _, i := range exact {
+			if r.builderMatches(i, builderID) {
+				idx = append(idx, i)
 			}
 		}
+		for _, i := range matched {
+			if r.builderMatches(i, builderID) {
+				idx = append(idx, i)
+			}
+		}
+		slices.Sort(idx) // the entries' order, as one scan of the issuer's entries gives
 		if len(idx) == 0 {
-			if known || r.builderKnown(builderID) {
+			if len(exact)+len(matched) > 0 || r.builderKnown(builderID) {
 				return LookupResult{}, fmt.Errorf("%w: certificate %s (issuer %s) is not paired with %s in the roots of trust", ErrSignerNotPaired, safetext.Term(signer.SAN), safetext.Term(signer.OIDCIssuer), safetext.Term(builderID))
 			}
 			return LookupResult{}, fmt.Errorf("%w: expected a certificate identity from the roots of trust, got %s (issuer %s)", ErrUnknownSigner, safetext.Term(signer.SAN), safetext.Term(signer.OIDCIssuer))
 		}
 	} else {
-		idx = r.index[signer.id()+"\x00"+builderID]
-		for _, i := range r.patterns[signer.id()] {
-			if r.builderRegexp[i].MatchString(builderID) {
+		id := signer.id()
+		idx = slices.Clip(r.index[id+"\x00"+builderID]) // appending copies
+		for _, i := range r.builderPatternMatches(builderID) {
+			if r.Entries[i].Signer.KeyFingerprint == signer.KeyFingerprint && r.Entries[i].Signer.id() == id {
 				idx = append(idx, i)
 			}
 		}
@@ -558,25 +630,16 @@ func certificationErr(e *Entry, verifyTime time.Time) error {
 	return fmt.Errorf("%w: certification expired on %s, verified at %s (level 0)", ErrCertificationExpired, e.ValidUntil.Format(time.RFC3339), verifyTime.UTC().Format(time.RFC3339))
 }
 
-// builderMatches reports whether entry i covers builderID.
+// builderMatches reports whether entry i covers builderID (a pattern
+// through the memo of builder.ids).
 func (r *Roots) builderMatches(i int, builderID string) bool {
-	if re := r.builderRegexp[i]; re != nil {
-		return re.MatchString(builderID)
+	if r.builderRegexp[i] != nil {
+		return slices.Contains(r.builderPatternMatches(builderID), i)
 	}
 	return r.Entries[i].BuilderID == builderID
 }
 
 // builderKnown reports whether any entry, with any signer, covers builderID.
-// Pattern entries are scanned, so their number (not the map's size) is the
-// cost.
 func (r *Roots) builderKnown(builderID string) bool {
-	if r.builders[builderID] {
-		return true
-	}
-	for i, re := range r.builderRegexp {
-		if re.MatchString(builderID) && r.Entries[i].BuilderIDRegexp != "" {
-			return true
-		}
-	}
-	return false
+	return r.builders[builderID] || len(r.builderPatternMatches(builderID)) > 0
 }

@@ -2,18 +2,21 @@ package trustmap
 
 import (
 	"bytes"
+	"crypto/x509"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
@@ -34,12 +37,56 @@ var publicGoodTrustedRoot []byte
 
 // SigstoreTrust is the trusted material for keyless (Sigstore) provenance.
 type SigstoreTrust struct {
+	// Material is the parsed trusted root. It is nil until first use in a
+	// trust from LazyPublicGoodTrust: trustmap reads it through trusted().
 	Material root.TrustedMaterial
 	// Description says which trusted root is in use, for output.
 	Description string
 	// SkipSCTUnsafe accepts certificates without a verified signed
 	// certificate timestamp (for private Sigstore instances without CT).
 	SkipSCTUnsafe bool
+
+	// Verified certificate chains, shared by the verifications that use
+	// this trusted material (see chainCache).
+	cacheOnce sync.Once
+	cache     *chainCache
+
+	// load parses Material on first use (LazyPublicGoodTrust).
+	load     func() (root.TrustedMaterial, error)
+	loadOnce sync.Once
+	loadErr  error
+}
+
+// trusted returns the trusted material, parsed on first use for a lazy
+// trust.
+func (t *SigstoreTrust) trusted() (root.TrustedMaterial, error) {
+	if t.load != nil {
+		t.loadOnce.Do(func() { t.Material, t.loadErr = t.load() })
+		if t.loadErr != nil {
+			return nil, t.loadErr
+		}
+	}
+	if t.Material == nil {
+		return nil, fmt.Errorf("%w: no trusted material", ErrMalformedTrustedRoot)
+	}
+	return t.Material, nil
+}
+
+// chains returns the chain cache of this trusted material.
+func (t *SigstoreTrust) chains() *chainCache {
+	t.cacheOnce.Do(func() { t.cache = &chainCache{} })
+	return t.cache
+}
+
+// material is the trusted material with its Fulcio authorities verifying
+// through the chain cache; offered are the intermediates the bundle
+// carries, and verified receives the chains of the leaf certificate.
+func (t *SigstoreTrust) material(offered []*x509.Certificate, verified *[][]*x509.Certificate) (root.TrustedMaterial, error) {
+	tm, err := t.trusted()
+	if err != nil {
+		return nil, err
+	}
+	return &cachingMaterial{TrustedMaterial: tm, cache: t.chains(), offered: offered, verified: verified}, nil
 }
 
 // PublicGoodTrust returns the Sigstore public-good trusted root embedded in
@@ -51,6 +98,23 @@ func PublicGoodTrust() (*SigstoreTrust, error) {
 	}
 	t.Description = "embedded Sigstore public-good trusted root (" + t.Description + ")"
 	return t, nil
+}
+
+// LazyPublicGoodTrust is PublicGoodTrust with the trusted root parsed on
+// first use, so that a verification that meets no keyless document (key-
+// signed provenance) does not pay for it. Only its description is read at
+// once.
+func LazyPublicGoodTrust() *SigstoreTrust {
+	return &SigstoreTrust{
+		Description: "embedded Sigstore public-good trusted root (newest key valid from " + newestKeyDate(publicGoodTrustedRoot) + ")",
+		load: func() (root.TrustedMaterial, error) {
+			t, err := ParseTrustedRoot(publicGoodTrustedRoot)
+			if err != nil {
+				return nil, err
+			}
+			return t.Material, nil
+		},
+	}
 }
 
 // ParseTrustedRoot reads a Sigstore trusted_root.json.
@@ -108,6 +172,11 @@ func newestKeyDate(b []byte) string {
 // isBundle reports whether a document is a Sigstore bundle (by its
 // mediaType, whatever the file is called).
 func isBundle(raw []byte) bool {
+	// Without escapes, a mediaType member is spelled out: a document with
+	// neither (a DSSE envelope) is not a bundle, and needs no decoding.
+	if !bytes.Contains(raw, []byte("mediaType")) && bytes.IndexByte(raw, '\\') < 0 {
+		return false
+	}
 	var probe struct {
 		MediaType string `json:"mediaType"`
 	}
@@ -130,14 +199,22 @@ type sigstoreVerified struct {
 func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*sigstoreVerified, error) {
 	// A trusted time comes from a transparency-log entry or a signed
 	// timestamp; log entries present in the bundle must verify.
-	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
-	if !trust.SkipSCTUnsafe {
-		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
-	}
+	// The statement is read by our own code (verifyStatement), so
+	// sigstore-go does not decode its predicate.
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1), verify.WithoutStatementPredicate()}
 	if entries, err := entity.TlogEntries(); err == nil && len(entries) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))
 	}
-	v, err := verify.NewVerifier(trust.Material, opts...)
+	var offered []*x509.Certificate
+	if vc, err := entity.VerificationContent(); err == nil {
+		offered = vc.Intermediates()
+	}
+	var chains [][]*x509.Certificate
+	material, err := trust.material(offered, &chains)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verify.NewVerifier(material, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 	}
@@ -150,6 +227,13 @@ func verifySigstoreEntity(entity verify.SignedEntity, trust *SigstoreTrust) (*si
 	}
 	if res.Signature == nil || res.Signature.Certificate == nil {
 		return nil, fmt.Errorf("%w: expected a Fulcio certificate (keyless), got a bare key signature", ErrSigstoreVerification)
+	}
+	// The leaf's SCT, against the chain that verified it (sigstore-go's
+	// check, without re-parsing both certificates for every bundle).
+	if !trust.SkipSCTUnsafe {
+		if err := verifyEmbeddedSCTs(chains, 1, material); err != nil {
+			return nil, fmt.Errorf("%w: failed to verify signed certificate timestamp: %v", ErrCertificateNotValid, err)
+		}
 	}
 	sc, err := entity.SignatureContent()
 	if err != nil || sc.EnvelopeContent() == nil {
@@ -200,29 +284,40 @@ func classifySigstoreError(err error) error {
 	return fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 }
 
-// parseBundle decodes a Sigstore bundle (v0.1, v0.2 or v0.3).
-func parseBundle(raw []byte) (*bundle.Bundle, error) {
+// parseBundle decodes a Sigstore bundle (v0.1, v0.2 or v0.3), with its log
+// entries and verification material decoded once.
+func parseBundle(raw []byte) (*parsedBundle, error) {
 	// protojson reads both JSON and proto member names (mediaType and
 	// media_type): duplicate and case-variant names are refused first.
 	if err := strictjson.Check(raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBundle, err)
 	}
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(bytes.TrimSpace(raw)); err != nil {
+	return decodeBundle(raw)
+}
+
+// decodeBundle is parseBundle for a document isBundle accepted: the strict
+// decoder has already refused its duplicate and case-variant names.
+func decodeBundle(raw []byte) (*parsedBundle, error) {
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(bytes.TrimSpace(raw), &pb); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
 	}
-	return &b, nil
+	b, err := newParsedBundle(&pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	return b, nil
 }
 
 // isKeySigned reports whether a bundle is signed with a public key (cosign
 // --key with the bundle format: a public-key hint, no certificate).
-func isKeySigned(b *bundle.Bundle) bool {
+func isKeySigned(b verify.SignedEntity) bool {
 	vc, err := b.VerificationContent()
 	return err == nil && vc.Certificate() == nil && vc.PublicKey() != nil
 }
 
 // bundleEnvelope returns the DSSE envelope of a bundle.
-func bundleEnvelope(b *bundle.Bundle) (*attest.Envelope, error) {
+func bundleEnvelope(b verify.SignedEntity) (*attest.Envelope, error) {
 	sc, err := b.SignatureContent()
 	if err != nil || sc.EnvelopeContent() == nil {
 		return nil, fmt.Errorf("%w: expected a DSSE envelope in the bundle, got a message signature", ErrWrongPayloadType)
@@ -239,7 +334,7 @@ func bundleEnvelope(b *bundle.Bundle) (*attest.Envelope, error) {
 // material, for the key that verified its envelope, and returns the
 // earliest verified time (zero when the bundle carries none). An entry or
 // timestamp that is present must verify.
-func keyBundleSignedAt(b *bundle.Bundle, key *attest.PublicKey, trust *SigstoreTrust) (time.Time, error) {
+func keyBundleSignedAt(b verify.SignedEntity, key *attest.PublicKey, trust *SigstoreTrust) (time.Time, error) {
 	entries, _ := b.TlogEntries()
 	stamps, _ := b.Timestamps()
 	if len(entries) == 0 && len(stamps) == 0 {
@@ -252,11 +347,15 @@ func keyBundleSignedAt(b *bundle.Bundle, key *attest.PublicKey, trust *SigstoreT
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: %v", ErrSigstoreVerification, err)
 	}
+	tm, err := trust.trusted()
+	if err != nil {
+		return time.Time{}, err
+	}
 	material := root.TrustedMaterialCollection{
 		root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 			return root.NewExpiringKey(kv, time.Time{}, time.Time{}), nil
 		}),
-		trust.Material,
+		tm,
 	}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if len(entries) > 0 {

@@ -65,6 +65,19 @@ func TestVirtualSigstore(t *testing.T) {
 	if sv.signer.SAN != virtualIdentity || sv.signer.OIDCIssuer != virtualIssuer || sv.signedAt.IsZero() {
 		t.Fatalf("verified %+v", sv.signer)
 	}
+	// The second bundle of the same intermediate reuses its verified chain;
+	// the rejections below meet that warm cache.
+	again, err := vs.AttestAtTime(virtualIdentity, virtualIssuer, virtualStatement(t), soon, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifySigstoreEntity(again, trust); err != nil {
+		t.Fatalf("second entity: %v", err)
+	}
+	// (one leaf verification per verified time: log entry and timestamp)
+	if full, fast := trust.chains().full.Load(), trust.chains().fast.Load(); full != 1 || fast < 2 {
+		t.Fatalf("%d full and %d cached chain verifications, want 1 and some", full, fast)
+	}
 
 	// Logged 20 minutes later, when the 10-minute certificate had expired.
 	// Its signed timestamp is still inside the validity, but every verified

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hallmark-build/hallmark/attest"
@@ -71,10 +72,10 @@ func (v *TrustedVerifier) Contains(t time.Time) bool {
 // (organisation-defined) may go up to 9.
 var trackLevelMax = map[string]int{"BUILD": 3, "SOURCE": 4}
 
-var trackName = regexp.MustCompile(`^[A-Z][A-Z0-9]*$`)
+var trackName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9]*$`) }) // compiled on first use, not at every start
 
 // propertyName is the shape of a verifiedLevels value.
-var propertyName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+var propertyName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`) }) // compiled on first use, not at every start
 
 // compiledVerifier is what validating a trusted verifier produced.
 type compiledVerifier struct {
@@ -103,7 +104,7 @@ func validateVerifier(v *TrustedVerifier, ev *entryValidator) (compiledVerifier,
 		return c, errors.New("levels: expected at least one track (BUILD, SOURCE) or property it may vouch for, got none")
 	}
 	for track, l := range v.Levels {
-		if !trackName.MatchString(track) {
+		if !trackName().MatchString(track) {
 			return c, fmt.Errorf("levels: track %s: expected an upper-case name such as BUILD or SOURCE", safetext.Quote(track))
 		}
 		hi := trackLevelMax[track]
@@ -115,7 +116,7 @@ func validateVerifier(v *TrustedVerifier, ev *entryValidator) (compiledVerifier,
 		}
 	}
 	for _, p := range v.Properties {
-		if !propertyName.MatchString(p) {
+		if !propertyName().MatchString(p) {
 			return c, fmt.Errorf("properties: %s: expected an upper-case name such as SLSA_SOURCE_TWO_PARTY_REVIEWED", safetext.Quote(p))
 		}
 		if _, _, ok := parseLevelName(p); ok {
@@ -136,12 +137,12 @@ func validateVerifier(v *TrustedVerifier, ev *entryValidator) (compiledVerifier,
 }
 
 // levelName matches SLSA_<TRACK>_LEVEL_<n> and SLSA_<TRACK>_LEVEL_UNEVALUATED.
-var levelName = regexp.MustCompile(`^SLSA_([A-Z][A-Z0-9]*)_LEVEL_([0-9]|UNEVALUATED)$`)
+var levelName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^SLSA_([A-Z][A-Z0-9]*)_LEVEL_([0-9]|UNEVALUATED)$`) }) // compiled on first use, not at every start
 
 // parseLevelName reads "SLSA_BUILD_LEVEL_3" as ("BUILD", 3); UNEVALUATED is
 // level -1.
 func parseLevelName(s string) (track string, level int, ok bool) {
-	m := levelName.FindStringSubmatch(s)
+	m := levelName().FindStringSubmatch(s)
 	if m == nil {
 		return "", 0, false
 	}

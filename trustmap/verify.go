@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/safetext"
@@ -629,16 +629,17 @@ func trunc(s string) string {
 	return s
 }
 
-// verifyBundle verifies a Sigstore bundle and adds its checks.
+// verifyBundle verifies a Sigstore bundle (a document isBundle accepted)
+// and adds its checks.
 func verifyBundle(ctx context.Context, d *Document, raw []byte, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
-	if b, err := parseBundle(raw); err == nil && isKeySigned(b) {
+	b, err := decodeBundle(raw) // verifyDocument called isBundle(raw)
+	if err == nil && isKeySigned(b) {
 		return verifyKeySignedBundle(ctx, d, b, roots, o)
 	}
 	if o.Sigstore == nil {
 		d.add(failed("sigstore", "a Sigstore trusted root", "none", fmt.Errorf("%w: no Sigstore trusted root configured", ErrSigstoreVerification)))
 		return nil, false
 	}
-	b, err := parseBundle(raw)
 	if err != nil {
 		d.add(failed("bundle", "a Sigstore bundle v0.1-v0.3", "", err))
 		return nil, false
@@ -660,7 +661,7 @@ func verifyBundle(ctx context.Context, d *Document, raw []byte, roots *Roots, o 
 // verifyKeySignedBundle verifies a bundle signed with a key (cosign v3
 // --new-bundle-format --key): its envelope as a plain DSSE envelope with the
 // roots' keys, then the log entries and timestamps it carries.
-func verifyKeySignedBundle(ctx context.Context, d *Document, b *bundle.Bundle, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
+func verifyKeySignedBundle(ctx context.Context, d *Document, b verify.SignedEntity, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
 	env, err := bundleEnvelope(b)
 	if err != nil {
 		d.add(failed("envelope", "a DSSE envelope in the bundle", "", err))

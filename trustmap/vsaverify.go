@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	vsa1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
@@ -45,7 +46,7 @@ type LevelRequirement struct {
 // ParseLevelRequirement reads "SLSA_BUILD_LEVEL_3" or a property name;
 // "3" and "L3" are SLSA_BUILD_LEVEL_3, as levels are written elsewhere.
 func ParseLevelRequirement(s string) (LevelRequirement, error) {
-	if m := shortLevel.FindStringSubmatch(s); m != nil {
+	if m := shortLevel().FindStringSubmatch(s); m != nil {
 		s = "SLSA_BUILD_LEVEL_" + m[1]
 	}
 	if track, l, ok := parseLevelName(s); ok {
@@ -54,17 +55,17 @@ func ParseLevelRequirement(s string) (LevelRequirement, error) {
 		}
 		return LevelRequirement{Name: s, Track: track, Level: l}, nil
 	}
-	if s == "FAILED" || !requiredProperty.MatchString(s) {
+	if s == "FAILED" || !requiredProperty().MatchString(s) {
 		return LevelRequirement{}, fmt.Errorf("level %s: expected SLSA_<TRACK>_LEVEL_<n> (SLSA_BUILD_LEVEL_3, SLSA_SOURCE_LEVEL_2) or a property such as SLSA_SOURCE_TWO_PARTY_REVIEWED", safetext.Quote(s))
 	}
 	return LevelRequirement{Name: s}, nil
 }
 
-var shortLevel = regexp.MustCompile(`^[Ll]?([0-9])$`)
+var shortLevel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[Ll]?([0-9])$`) })
 
 // requiredProperty is a verifiedLevels value one may require: upper-case
 // words joined by underscores (SLSA_SOURCE_TWO_PARTY_REVIEWED).
-var requiredProperty = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+var requiredProperty = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`) })
 
 // VerifyVSAOptions are what a VSA is checked against.
 type VerifyVSAOptions struct {
@@ -392,7 +393,7 @@ func checkVSAShape(st *vsaStatement) error {
 		}
 		track, _, ok := parseLevelName(l)
 		if !ok {
-			if !propertyName.MatchString(l) {
+			if !propertyName().MatchString(l) {
 				return fmt.Errorf("%w: verifiedLevels: %s is not a level or property name", ErrMalformedVSA, safetext.Quote(trunc(l)))
 			}
 			continue
@@ -617,7 +618,7 @@ func (r VSAResource) name() string {
 	return describeDigests(r.Digests)
 }
 
-var digestAlgName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,31}$`)
+var digestAlgName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,31}$`) }) // compiled on first use, not at every start
 
 // ParseDigest reads "ALG:VALUE" for --digest: any algorithm name the
 // in-toto digest set allows (sha256, sha512, gitCommit, dirHash, custom
@@ -627,7 +628,7 @@ func ParseDigest(s string) (alg, value string, err error) {
 	switch {
 	case !ok || value == "":
 		return "", "", fmt.Errorf("%w: expected ALG:VALUE (sha256:…, gitCommit:…), got %s", ErrNoSupportedDigest, safetext.Quote(s))
-	case !digestAlgName.MatchString(alg):
+	case !digestAlgName().MatchString(alg):
 		return "", "", fmt.Errorf("%w: %s is not an algorithm name", ErrNoSupportedDigest, safetext.Quote(alg))
 	case alg == "md5":
 		return "", "", fmt.Errorf("%w: md5 is never accepted", ErrNoSupportedDigest)

@@ -734,11 +734,8 @@ func addVerifyInputFlags(fl *pflag.FlagSet, f *verifyFlags) {
 
 func loadSigstoreTrust(path string) (*trustmap.SigstoreTrust, error) {
 	if path == "" {
-		t, err := trustmap.PublicGoodTrust()
-		if err != nil {
-			return nil, err
-		}
-		return t, nil
+		// Parsed on first use: key-signed provenance never needs it.
+		return trustmap.LazyPublicGoodTrust(), nil
 	}
 	b, err := limitio.ReadFile(path, trustmap.MaxRootsBytes)
 	if err != nil {

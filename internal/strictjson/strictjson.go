@@ -91,7 +91,9 @@ func decode(b []byte, v any, rejectUnknown bool) error {
 // checkNames walks the document once, with the Go type that will receive it
 // where one is known, and refuses duplicate and case-variant names.
 func checkNames(b []byte, t reflect.Type) error {
-	d := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	// A bytes.Buffer is parsed in place (the decoder does not copy it
+	// into buffers of its own, nor write to it).
+	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
 	if err := walk(d, t); err != nil {
 		return err
 	}
@@ -120,28 +122,27 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 				elem = t.Elem()
 			}
 		}
-		seen := make(map[string]string)
+		var seen seenNames
 		for d.PeekKind() != '}' {
 			tok, err := d.ReadToken()
 			if err != nil {
 				return syntax(err)
 			}
 			name := tok.String()
-			at := pointerOrRoot(string(d.StackPointer()))
-			f := fold(name)
-			if prev, ok := seen[f]; ok {
+			// Where the name is, for messages only.
+			at := func() string { return pointerOrRoot(string(d.StackPointer())) }
+			if prev, ok := seen.add(name); ok {
 				if prev == name {
-					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at)
+					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at())
 				}
-				return fmt.Errorf("%w: %q and %q at %s", ErrCaseVariant, prev, name, at)
+				return fmt.Errorf("%w: %q and %q at %s", ErrCaseVariant, prev, name, at())
 			}
-			seen[f] = name
 			next := elem
 			if fields != nil {
 				if ft, ok := fields.exact[name]; ok {
 					next = ft
-				} else if want, ok := fields.folded[f]; ok {
-					return fmt.Errorf("%w: expected %q, got %q at %s", ErrCaseVariant, want, name, at)
+				} else if want, ok := fields.folded[fold(name)]; ok {
+					return fmt.Errorf("%w: expected %q, got %q at %s", ErrCaseVariant, want, name, at())
 				} else {
 					next = nil
 				}
@@ -270,6 +271,40 @@ func collect(t reflect.Type, fs *fieldSet, depth int) {
 		fs.exact[name] = sf.Type
 		fs.folded[fold(name)] = name
 	}
+}
+
+// seenNames are the member names of one object so far: a short list while
+// the object is small (compared with strings.EqualFold, which is equality
+// under fold, without allocating), a map by folded name beyond.
+type seenNames struct {
+	small  []string
+	folded map[string]string
+}
+
+// add records name and returns the earlier name equal to it under fold,
+// if any.
+func (s *seenNames) add(name string) (prev string, dup bool) {
+	if s.folded == nil {
+		for _, p := range s.small {
+			if strings.EqualFold(p, name) {
+				return p, true
+			}
+		}
+		if len(s.small) < 16 {
+			s.small = append(s.small, name)
+			return "", false
+		}
+		s.folded = make(map[string]string, 2*len(s.small))
+		for _, p := range s.small {
+			s.folded[fold(p)] = p
+		}
+	}
+	f := fold(name)
+	if p, ok := s.folded[f]; ok {
+		return p, true
+	}
+	s.folded[f] = name
+	return "", false
 }
 
 // fold is the case folding names are compared under: Unicode simple folding,

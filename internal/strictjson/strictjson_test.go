@@ -3,6 +3,7 @@ package strictjson
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -96,4 +97,32 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("two readings of %q: %+v vs %+v", b, d, legacy)
 		}
 	})
+}
+
+// Objects with many members are checked through a map of folded names
+// instead of a list: the same refusals, wherever the pair is.
+func TestManyMembers(t *testing.T) {
+	members := func(n int, last string) string {
+		s := `{"params":{`
+		for i := range n {
+			s += fmt.Sprintf(`"m%d":%d,`, i, i)
+		}
+		return s + last + `}}`
+	}
+	for _, n := range []int{3, 15, 16, 17, 40} {
+		for _, c := range []struct {
+			last string
+			want error
+		}{
+			{`"M1":0`, ErrCaseVariant},
+			{`"m2":0`, ErrDuplicateName},
+			{`"\u212a":0,"k":1`, ErrCaseVariant},
+			{`"x":0`, nil},
+		} {
+			var v doc
+			if err := Unmarshal([]byte(members(n, c.last)), &v); !errors.Is(err, c.want) && (c.want != nil || err != nil) {
+				t.Errorf("%d members, then %s: err = %v, want %v", n, c.last, err, c.want)
+			}
+		}
+	}
 }
