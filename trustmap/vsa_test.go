@@ -117,7 +117,10 @@ func TestNewVSAMatchesInTotoTypes(t *testing.T) {
 		"input uri only":    {Result{Passed: true, Level: 1}, func(o *VSAOptions) { o.InputAttestations = []VSARef{{URI: "file:///p.jsonl"}} }},
 		"input digest only": {Result{Passed: true, Level: 1}, func(o *VSAOptions) { o.InputAttestations = []VSARef{{Digest: map[string]string{"sha512": d2 + d2}}} }},
 		"version":           {Result{Passed: true, Level: 1}, func(o *VSAOptions) { o.VerifierVersion = "v1.2.3" }},
-		"escapes":           {Result{Passed: true, Level: 1}, func(o *VSAOptions) { o.Subjects = map[string]string{"<a&b>\u2028é": d1, "z": d2, "": d2}; o.ResourceURI = "pkg:generic/%3Ca%3E" }},
+		"escapes": {Result{Passed: true, Level: 1}, func(o *VSAOptions) {
+			o.Subjects = map[string]string{"<a&b>\u2028é": d1, "z": d2, "": d2}
+			o.ResourceURI = "pkg:generic/%3Ca%3E"
+		}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -154,8 +157,10 @@ func TestNewVSARejectsWhatTheInTotoTypesReject(t *testing.T) {
 		"bad subject digest": func(o *VSAOptions) { o.Subjects = map[string]string{"a": "xyz"} },
 		"invalid UTF-8":      func(o *VSAOptions) { o.Subjects = map[string]string{"a\xff": d1} },
 		"empty input":        func(o *VSAOptions) { o.InputAttestations = []VSARef{{}} },
-		"bad input digest":   func(o *VSAOptions) { o.InputAttestations = []VSARef{{URI: "file:///a", Digest: map[string]string{"sha256": "00"}}} },
-		"year 10000":         func(o *VSAOptions) { o.At = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"bad input digest": func(o *VSAOptions) {
+			o.InputAttestations = []VSARef{{URI: "file:///a", Digest: map[string]string{"sha256": "00"}}}
+		},
+		"year 10000": func(o *VSAOptions) { o.At = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := o
