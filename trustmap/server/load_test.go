@@ -197,14 +197,21 @@ func benchGateVsBatch(b *testing.B, in *loadInputs, roots *trustmap.Roots, newDB
 		b.Fatal(err)
 	}
 	var gateTotal, batchTotal, batchVSATotal time.Duration
+	var gateCPU, batchCPU time.Duration
 	var lats []time.Duration
 	for range b.N {
 		open := newDB() // a fresh database: every upload is a first verification
 		b.StartTimer()
+		c0 := cpuTime()
 		batchTotal += runBatch(b, in, roots, nil)
+		c1 := cpuTime()
 		batchVSATotal += runBatch(b, in, roots, key)
+		c2 := cpuTime()
 		el, lat := runGate(b, in, open)
+		c3 := cpuTime()
 		b.StopTimer()
+		batchCPU += c1 - c0
+		gateCPU += c3 - c2
 		gateTotal += el
 		lats = append(lats, lat...)
 	}
@@ -218,6 +225,14 @@ func benchGateVsBatch(b *testing.B, in *loadInputs, roots *trustmap.Roots, newDB
 	// gate adds beyond the signature (archive, pins, HTTP).
 	b.ReportMetric(batchVSARate, "batch-vsa-verifications/s")
 	b.ReportMetric(gateRate/batchVSARate, "gate/batch-vsa")
+	// CPU time per verification (this process: the gate's includes its
+	// clients), and the ratio of throughput per CPU-second that follows:
+	// unlike the rates, it does not move with other work on the machine.
+	if gateCPU > 0 && batchCPU > 0 {
+		b.ReportMetric(float64(gateCPU.Microseconds())/n, "gate-cpu-us/op")
+		b.ReportMetric(float64(batchCPU.Microseconds())/n, "batch-cpu-us/op")
+		b.ReportMetric(batchCPU.Seconds()/gateCPU.Seconds(), "gate/batch-per-cpu")
+	}
 	b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
 }
