@@ -1,6 +1,7 @@
 package trustmap
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -213,6 +214,9 @@ func (t *TOFU) check(pkgName string, prov *Provenance, pkg *PackagePolicy, at ti
 }
 
 func jsonSame(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) { // the usual case: both written by json.Marshal
+		return json.Valid(a)
+	}
 	va, err1 := decodeValue(a)
 	vb, err2 := decodeValue(b)
 	return err1 == nil && err2 == nil && reflect.DeepEqual(va, vb)

@@ -10,10 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	vsa1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -97,11 +96,16 @@ func insecureProperty(opt string) string {
 	return "HALLMARK_" + strings.ToUpper(strings.ReplaceAll(opt, "-", "_"))
 }
 
-// NewVSA builds the VSA statement for a verification result with the
-// in-toto attestation library's types, validated with its validators:
-// PASSED with the level reached, or FAILED (verifiedLevels ["FAILED"]). A
-// verification that checked no expectations (VerifyOptions.NoExpectationsUnsafe)
-// is never PASSED.
+// NewVSA builds the VSA statement for a verification result, checked with
+// the in-toto attestation library's validators: PASSED with the level
+// reached, or FAILED (verifiedLevels ["FAILED"]). A verification that
+// checked no expectations (VerifyOptions.NoExpectationsUnsafe) is never
+// PASSED.
+//
+// The JSON is written directly, members sorted and compact: it is the
+// encoding the library's protojson types give after normalisation
+// (TestNewVSAMatchesInTotoTypes builds both), without the protojson and
+// structpb round trips that cost the upload gate more than a signature.
 func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if o.VerifierID == "" {
 		return nil, errors.New("a VSA needs a verifier id")
@@ -119,79 +123,102 @@ func NewVSA(res *Result, o VSAOptions) ([]byte, error) {
 	if version == "" {
 		version = "devel"
 	}
-	p := &vsa1.VerificationSummary{
-		Verifier:           &vsa1.VerificationSummary_Verifier{Id: o.VerifierID},
-		TimeVerified:       timestamppb.New(o.At.UTC().Truncate(time.Second)),
-		ResourceUri:        o.ResourceURI,
-		Policy:             &vsa1.VerificationSummary_Policy{Uri: o.PolicyURI},
-		VerificationResult: "FAILED",
-		VerifiedLevels:     []string{"FAILED"},
-		SlsaVersion:        "1.0",
+	at := o.At.UTC().Truncate(time.Second)
+	if err := timestamppb.New(at).CheckValid(); err != nil {
+		return nil, fmt.Errorf("timeVerified: %w", err)
 	}
+	strs := []string{o.VerifierID, version, o.ResourceURI, o.PolicyURI}
+	policy := map[string]any{"uri": o.PolicyURI}
+	var policyDigest map[string]string
 	if o.PolicyData != nil {
 		sum := sha256.Sum256(o.PolicyData)
-		p.Policy.Digest = map[string]string{"sha256": hex.EncodeToString(sum[:])}
+		policyDigest = map[string]string{"sha256": hex.EncodeToString(sum[:])}
+		policy["digest"] = policyDigest
 	}
+	var inputs []any
 	for _, in := range o.InputAttestations {
 		rd := &ita1.ResourceDescriptor{Uri: in.URI, Digest: in.Digest}
 		if err := rd.Validate(); err != nil {
 			return nil, fmt.Errorf("inputAttestations %s: %w", in.URI, err)
 		}
-		p.InputAttestations = append(p.InputAttestations, &vsa1.VerificationSummary_InputAttestation{Uri: in.URI, Digest: in.Digest})
+		m := map[string]any{}
+		if in.URI != "" {
+			m["uri"] = in.URI
+		}
+		if len(in.Digest) > 0 {
+			m["digest"] = in.Digest
+		}
+		inputs = append(inputs, m)
+		strs = append(strs, in.URI)
+		strs = appendMap(strs, in.Digest)
+	}
+	p := map[string]any{
+		"verifier":           map[string]any{"id": o.VerifierID, "version": map[string]any{VSAVersionComponent: version}},
+		"timeVerified":       at.Format(time.RFC3339),
+		"resourceUri":        o.ResourceURI,
+		"policy":             policy,
+		"verificationResult": "FAILED",
+		"verifiedLevels":     []string{"FAILED"},
+		"slsaVersion":        "1.0",
+	}
+	if len(inputs) > 0 {
+		p["inputAttestations"] = inputs
 	}
 	if res.Passed && !res.NoExpectations() {
-		p.VerificationResult = "PASSED"
-		p.VerifiedLevels = []string{buildLevelName(res.Level)}
+		p["verificationResult"] = "PASSED"
+		levels := []string{buildLevelName(res.Level)}
 		for _, opt := range res.Insecure {
-			p.VerifiedLevels = append(p.VerifiedLevels, insecureProperty(opt))
+			levels = append(levels, insecureProperty(opt))
 		}
+		strs = append(strs, levels...)
+		p["verifiedLevels"] = levels
 		if len(res.DependencyLevels) > 0 {
-			p.DependencyLevels = res.DependencyLevels
+			dl := map[string]float64{}
+			for k, n := range res.DependencyLevels {
+				dl[k] = float64(n)
+				strs = append(strs, k)
+			}
+			p["dependencyLevels"] = dl
 		}
 	}
-	if err := (&ita1.ResourceDescriptor{Uri: p.Policy.Uri, Digest: p.Policy.Digest}).Validate(); err != nil {
+	if err := (&ita1.ResourceDescriptor{Uri: o.PolicyURI, Digest: policyDigest}).Validate(); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	pj, err := protojson.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	var pm map[string]any
-	if err := json.Unmarshal(pj, &pm); err != nil {
-		return nil, err
-	}
-	// protojson writes uint64 as strings; the VSA format has numbers.
-	if len(p.DependencyLevels) > 0 {
-		dl := map[string]any{}
-		for k, n := range p.DependencyLevels {
-			dl[k] = float64(n)
-		}
-		pm["dependencyLevels"] = dl
-	}
-	// verifier.version (VSA v1.1) is not in the library's v1 message yet.
-	pm["verifier"] = map[string]any{"id": o.VerifierID, "version": map[string]any{VSAVersionComponent: version}}
-	ps, err := structpb.NewStruct(pm)
-	if err != nil {
-		return nil, err
-	}
-	st := &ita1.Statement{Type: ita1.StatementTypeUri, PredicateType: VSAPredicateType, Predicate: ps}
+	st := &ita1.Statement{Type: ita1.StatementTypeUri, PredicateType: VSAPredicateType, Predicate: &structpb.Struct{}}
+	var subjects []any
 	for _, name := range sortedKeys(o.Subjects) {
-		st.Subject = append(st.Subject, &ita1.ResourceDescriptor{Name: name, Digest: map[string]string{"sha256": o.Subjects[name]}})
+		d := map[string]string{"sha256": o.Subjects[name]}
+		st.Subject = append(st.Subject, &ita1.ResourceDescriptor{Name: name, Digest: d})
+		m := map[string]any{"digest": d}
+		if name != "" {
+			m["name"] = name
+		}
+		subjects = append(subjects, m)
+		strs = append(strs, name, o.Subjects[name])
 	}
 	if err := st.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: VSA statement: %v", ErrInTotoRejected, err)
 	}
-	raw, err := protojson.Marshal(st)
-	if err != nil {
-		return nil, err
+	// Protocol buffers strings are UTF-8; the library's encoder refuses
+	// anything else, and so does this one.
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			return nil, fmt.Errorf("%w: VSA statement: invalid UTF-8 in %q", ErrInTotoRejected, s)
+		}
 	}
-	// protojson varies its whitespace on purpose: one compact encoding,
-	// members sorted.
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+	return json.Marshal(map[string]any{
+		"_type":         ita1.StatementTypeUri,
+		"subject":       subjects,
+		"predicateType": VSAPredicateType,
+		"predicate":     p,
+	})
+}
+
+func appendMap(strs []string, m map[string]string) []string {
+	for k, v := range m {
+		strs = append(strs, k, v)
 	}
-	return json.Marshal(v)
+	return strs
 }
 
 // checkURI requires an absolute URI: a scheme and something after it.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -22,6 +23,106 @@ type DB struct {
 	db       *sql.DB // reads
 	w        *sql.DB // writes (the same pool on PostgreSQL)
 	postgres bool
+	// Prepared statements of the upload path on SQLite, whose driver
+	// would otherwise compile each statement at every call (pgx keeps a
+	// statement cache per connection itself). nil on PostgreSQL.
+	rstmts, wstmts *stmtCache
+}
+
+// stmtCache prepares each query once on a pool; database/sql prepares it
+// again on each connection of the pool that runs it.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	if c.m == nil {
+		return nil, sql.ErrConnDone
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// errRow is a row whose query could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// prepared is a statement prepared when the store opened (wstmts):
+// preparing on the pool inside a transaction would wait for the one
+// writer connection the transaction holds.
+func (c *stmtCache) prepared(q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[q]
+}
+
+// txExec runs a statement of a write transaction, prepared once on SQLite.
+func (d *DB) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st := d.wstmts.prepared(q); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
+// txQueryRow reads one row in a write transaction.
+func (d *DB) txQueryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) scanner {
+	if st := d.wstmts.prepared(q); st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, q, args...)
+}
+
+// queryRow reads one row from the read pool.
+func (d *DB) queryRow(ctx context.Context, q string, args ...any) scanner {
+	if d.rstmts == nil {
+		return d.db.QueryRowContext(ctx, q, args...)
+	}
+	st, err := d.rstmts.get(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query reads rows from the read pool.
+func (d *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if d.rstmts == nil {
+		return d.db.QueryContext(ctx, q, args...)
+	}
+	st, err := d.rstmts.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // IsURI reports whether s names a database store (sqlite:PATH or
@@ -63,7 +164,8 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		w.SetMaxOpenConns(1)
-		d = &DB{db: w, w: w}
+		d = &DB{db: w, w: w, wstmts: newStmtCache(w)}
+		d.rstmts = d.wstmts
 		if path != ":memory:" { // one connection is one in-memory database
 			r, err := sql.Open("sqlite", dsn)
 			if err != nil {
@@ -71,7 +173,9 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
 			r.SetMaxOpenConns(8)
+			r.SetMaxIdleConns(8)
 			d.db = r
+			d.rstmts = newStmtCache(r)
 		}
 	case strings.HasPrefix(uri, "postgres://") || strings.HasPrefix(uri, "postgresql://"):
 		db, err := sql.Open("pgx", uri)
@@ -87,6 +191,14 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	if err := d.migrate(ctx); err != nil {
 		d.Close()
 		return nil, err
+	}
+	if d.wstmts != nil {
+		for _, q := range []string{qPutDocument, qPutRecord, qPutSubject, qPutAttestation, qPinVersion, qInsertPin, qAppendAudit} {
+			if _, err := d.wstmts.get(ctx, q); err != nil {
+				d.Close()
+				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+		}
 	}
 	return d, nil
 }
@@ -108,6 +220,10 @@ func Redact(uri string) string {
 
 // Close releases the database.
 func (d *DB) Close() error {
+	if d.rstmts != d.wstmts {
+		d.rstmts.close()
+	}
+	d.wstmts.close()
 	err := d.db.Close()
 	if d.w != d.db {
 		if werr := d.w.Close(); err == nil {
@@ -273,13 +389,25 @@ func parseTS(s string) time.Time {
 	return t
 }
 
-func putDocument(ctx context.Context, tx *sql.Tx, doc Document) error {
+func (d *DB) putDocument(ctx context.Context, tx *sql.Tx, doc Document) error {
 	if doc.Digest == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO documents (digest, kind, body) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`, doc.Digest, doc.Kind, doc.Body)
+	_, err := d.txExec(ctx, tx, qPutDocument, doc.Digest, doc.Kind, doc.Body)
 	return err
 }
+
+// The statements of PutRecord, prepared when a SQLite store opens.
+const (
+	qPutDocument = `INSERT INTO documents (digest, kind, body) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`
+	qPutRecord   = `INSERT INTO records (id, package, verified_at, passed, level, error_codes, provenance, result, vsa, pin_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`
+	qPutSubject     = `INSERT INTO record_subjects (record, digest, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+	qPutAttestation = `INSERT INTO record_attestations (record, position, digest) VALUES ($1, $2, $3)`
+	qPinVersion     = `SELECT version FROM pins WHERE package = $1`
+	qInsertPin      = `INSERT INTO pins (package, entry, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (package) DO NOTHING`
+	qAppendAudit    = `INSERT INTO audit (at, event, package, actor, detail) VALUES ($1, $2, $3, $4, $5)`
+)
 
 // PutRecord stores the record and its documents in one transaction.
 func (d *DB) PutRecord(ctx context.Context, rec *Record, at time.Time) (*Record, bool, error) {
@@ -290,7 +418,7 @@ func (d *DB) PutRecord(ctx context.Context, rec *Record, at time.Time) (*Record,
 		// package's pin; a row lock holds it until commit (PostgreSQL; a
 		// SQLite write transaction holds the whole database).
 		if rec.Package != "" {
-			cur, err := pinVersion(ctx, tx, rec.Package, d.postgres)
+			cur, err := d.pinVersion(ctx, tx, rec.Package)
 			if err != nil {
 				return err
 			}
@@ -299,25 +427,24 @@ func (d *DB) PutRecord(ctx context.Context, rec *Record, at time.Time) (*Record,
 			}
 		}
 		if rec.NewPin != nil {
-			created, err := insertPin(ctx, tx, rec.Package, *rec.NewPin, at)
+			created, err := d.insertPin(ctx, tx, rec.Package, *rec.NewPin, at)
 			if err != nil {
 				return err
 			}
 			if !created {
 				return fmt.Errorf("%w: package %q was pinned by another upload", ErrPinConflict, rec.Package)
 			}
-			if err := appendAudit(ctx, tx, at, "first-use", rec.Package, rec.Actor, map[string]any{"record": rec.ID, "expectations": rec.NewPin}); err != nil {
+			if err := d.appendAudit(ctx, tx, at, "first-use", rec.Package, rec.Actor, map[string]any{"record": rec.ID, "expectations": rec.NewPin}); err != nil {
 				return err
 			}
 		}
 		docs := append([]Document{rec.Provenance, rec.Result, rec.VSA}, rec.Attestations...)
 		for _, doc := range docs {
-			if err := putDocument(ctx, tx, doc); err != nil {
+			if err := d.putDocument(ctx, tx, doc); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO records (id, package, verified_at, passed, level, error_codes, provenance, result, vsa, pin_version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		res, err := d.txExec(ctx, tx, qPutRecord,
 			rec.ID, rec.Package, ts(rec.VerifiedAt), rec.Passed, rec.Level, string(codes), rec.Provenance.Digest, rec.Result.Digest, rec.VSA.Digest, rec.PinVersion)
 		if err != nil {
 			return err
@@ -326,12 +453,12 @@ func (d *DB) PutRecord(ctx context.Context, rec *Record, at time.Time) (*Record,
 			return nil // stored by a concurrent identical upload
 		}
 		for _, s := range rec.Subjects {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO record_subjects (record, digest, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, rec.ID, s.Digest, s.Name); err != nil {
+			if _, err := d.txExec(ctx, tx, qPutSubject, rec.ID, s.Digest, s.Name); err != nil {
 				return err
 			}
 		}
 		for i, a := range rec.Attestations {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO record_attestations (record, position, digest) VALUES ($1, $2, $3)`, rec.ID, i, a.Digest); err != nil {
+			if _, err := d.txExec(ctx, tx, qPutAttestation, rec.ID, i, a.Digest); err != nil {
 				return err
 			}
 		}
@@ -355,25 +482,25 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func pinVersion(ctx context.Context, tx *sql.Tx, pkg string, lock bool) (int64, error) {
-	q := `SELECT version FROM pins WHERE package = $1`
-	if lock {
+func (d *DB) pinVersion(ctx context.Context, tx *sql.Tx, pkg string) (int64, error) {
+	q := qPinVersion
+	if d.postgres {
 		q += ` FOR SHARE`
 	}
 	var v int64
-	err := tx.QueryRowContext(ctx, q, pkg).Scan(&v)
+	err := d.txQueryRow(ctx, tx, q, pkg).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	return v, err
 }
 
-func insertPin(ctx context.Context, tx *sql.Tx, pkg string, e trustmap.TOFUEntry, at time.Time) (bool, error) {
+func (d *DB) insertPin(ctx context.Context, tx *sql.Tx, pkg string, e trustmap.TOFUEntry, at time.Time) (bool, error) {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO pins (package, entry, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (package) DO NOTHING`, pkg, string(b), ts(at))
+	res, err := d.txExec(ctx, tx, qInsertPin, pkg, string(b), ts(at))
 	if err != nil {
 		return false, err
 	}
@@ -381,12 +508,12 @@ func insertPin(ctx context.Context, tx *sql.Tx, pkg string, e trustmap.TOFUEntry
 	return n == 1, err
 }
 
-func appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, event, pkg, actor string, detail any) error {
+func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, event, pkg, actor string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit (at, event, package, actor, detail) VALUES ($1, $2, $3, $4, $5)`, ts(at), event, pkg, actor, string(b))
+	_, err = d.txExec(ctx, tx, qAppendAudit, ts(at), event, pkg, actor, string(b))
 	return err
 }
 
@@ -408,7 +535,7 @@ func scanRecord(s scanner) (ListedRecord, error) {
 
 // GetRecord returns a record with its documents and subjects.
 func (d *DB) GetRecord(ctx context.Context, id string) (*Record, error) {
-	r, err := scanRecord(d.db.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records r WHERE r.id = $1`, id))
+	r, err := scanRecord(d.queryRow(ctx, `SELECT `+recordColumns+` FROM records r WHERE r.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: record %s", ErrNotFound, id)
 	}
@@ -430,7 +557,7 @@ func (d *DB) fill(ctx context.Context, r *Record) error {
 		}
 		*doc = *got
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT name, digest FROM record_subjects WHERE record = $1 ORDER BY name, digest`, r.ID)
+	rows, err := d.query(ctx, `SELECT name, digest FROM record_subjects WHERE record = $1 ORDER BY name, digest`, r.ID)
 	if err != nil {
 		return wrapDB(err)
 	}
@@ -446,7 +573,7 @@ func (d *DB) fill(ctx context.Context, r *Record) error {
 		return wrapDB(err)
 	}
 	rows.Close()
-	arows, err := d.db.QueryContext(ctx, `SELECT a.digest, d.kind, d.body FROM record_attestations a JOIN documents d ON d.digest = a.digest WHERE a.record = $1 ORDER BY a.position`, r.ID)
+	arows, err := d.query(ctx, `SELECT a.digest, d.kind, d.body FROM record_attestations a JOIN documents d ON d.digest = a.digest WHERE a.record = $1 ORDER BY a.position`, r.ID)
 	if err != nil {
 		return wrapDB(err)
 	}
@@ -517,7 +644,7 @@ func (d *DB) ListRecords(ctx context.Context, q Query) ([]ListedRecord, error) {
 // GetDocument returns an archived document by digest.
 func (d *DB) GetDocument(ctx context.Context, digest string) (*Document, error) {
 	doc := Document{Digest: digest}
-	err := d.db.QueryRowContext(ctx, `SELECT kind, body FROM documents WHERE digest = $1`, digest).Scan(&doc.Kind, &doc.Body)
+	err := d.queryRow(ctx, `SELECT kind, body FROM documents WHERE digest = $1`, digest).Scan(&doc.Kind, &doc.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: document %s", ErrNotFound, digest)
 	}
@@ -542,7 +669,7 @@ func scanPin(s scanner) (*Pin, error) {
 
 // GetPin returns a package's pin.
 func (d *DB) GetPin(ctx context.Context, pkg string) (*Pin, error) {
-	p, err := scanPin(d.db.QueryRowContext(ctx, `SELECT package, entry, version, updated_at FROM pins WHERE package = $1`, pkg))
+	p, err := scanPin(d.queryRow(ctx, `SELECT package, entry, version, updated_at FROM pins WHERE package = $1`, pkg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: no pin for package %q", ErrNotFound, pkg)
 	}
@@ -575,10 +702,10 @@ func (d *DB) PinFirstUse(ctx context.Context, pkg string, entry trustmap.TOFUEnt
 	created := false
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if created, err = insertPin(ctx, tx, pkg, entry, at); err != nil || !created {
+		if created, err = d.insertPin(ctx, tx, pkg, entry, at); err != nil || !created {
 			return err
 		}
-		return appendAudit(ctx, tx, at, "first-use", pkg, actor, entry)
+		return d.appendAudit(ctx, tx, at, "first-use", pkg, actor, entry)
 	})
 	if err != nil {
 		return nil, false, err
@@ -592,7 +719,7 @@ func (d *DB) PinFirstUse(ctx context.Context, pkg string, entry trustmap.TOFUEnt
 // approved outside the service (trustmap expectations approve) is applied.
 func (d *DB) ReplacePin(ctx context.Context, pkg string, expect int64, entry trustmap.TOFUEntry, actor string, at time.Time) (*Pin, error) {
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		return replacePin(ctx, tx, d.postgres, pkg, expect, entry, actor, "approved", at, nil)
+		return d.replacePin(ctx, tx, d.postgres, pkg, expect, entry, actor, "approved", at, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -600,7 +727,7 @@ func (d *DB) ReplacePin(ctx context.Context, pkg string, expect int64, entry tru
 	return d.GetPin(ctx, pkg)
 }
 
-func replacePin(ctx context.Context, tx *sql.Tx, pg bool, pkg string, expect int64, entry trustmap.TOFUEntry, actor, event string, at time.Time, detail any) error {
+func (d *DB) replacePin(ctx context.Context, tx *sql.Tx, pg bool, pkg string, expect int64, entry trustmap.TOFUEntry, actor, event string, at time.Time, detail any) error {
 	b, err := json.Marshal(entry)
 	if err != nil {
 		return err
@@ -620,7 +747,7 @@ func replacePin(ctx context.Context, tx *sql.Tx, pg bool, pkg string, expect int
 	if detail == nil {
 		detail = entry
 	}
-	return appendAudit(ctx, tx, at, event, pkg, actor, detail)
+	return d.appendAudit(ctx, tx, at, event, pkg, actor, detail)
 }
 
 // Propose stores a proposal and writes the audit entry.
@@ -638,7 +765,7 @@ func (d *DB) Propose(ctx context.Context, p *Proposal) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		return appendAudit(ctx, tx, p.CreatedAt, "proposed", p.Package, p.ProposedBy, map[string]any{"proposal": p.ID, "baseVersion": p.BaseVersion, "expectations": p.Entry})
+		return d.appendAudit(ctx, tx, p.CreatedAt, "proposed", p.Package, p.ProposedBy, map[string]any{"proposal": p.ID, "baseVersion": p.BaseVersion, "expectations": p.Entry})
 	})
 }
 
@@ -716,7 +843,7 @@ func (d *DB) Approve(ctx context.Context, id string, a Approval, threshold int) 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			if err := appendAudit(ctx, tx, a.At, "approved", p.Package, a.KeyFingerprint, map[string]any{"proposal": id}); err != nil {
+			if err := d.appendAudit(ctx, tx, a.At, "approved", p.Package, a.KeyFingerprint, map[string]any{"proposal": id}); err != nil {
 				return err
 			}
 			p.Approvals = append(p.Approvals, a)
@@ -730,7 +857,7 @@ func (d *DB) Approve(ctx context.Context, id string, a Approval, threshold int) 
 			entry := p.Entry
 			entry.Approval = &trustmap.ApprovalRecord{Signers: signers, Digest: strings.TrimPrefix(id, "sha256:"), IssuedAt: entry.FirstSeen}
 			detail := map[string]any{"proposal": id, "approvedBy": signers, "expectations": entry}
-			if err := replacePin(ctx, tx, d.postgres, p.Package, p.BaseVersion, entry, "approvers", "applied", a.At, detail); err != nil {
+			if err := d.replacePin(ctx, tx, d.postgres, p.Package, p.BaseVersion, entry, "approvers", "applied", a.At, detail); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE proposals SET applied_at = $1 WHERE id = $2`, ts(a.At), id); err != nil {
@@ -805,7 +932,7 @@ func (d *DB) UpdatePackage(ctx context.Context, pkg string, fn func(cur *trustma
 		if cur != nil || next.Approval != nil {
 			event, actor = "applied", "trustmap expectations approve"
 		}
-		return replacePin(ctx, tx, d.postgres, pkg, version, *next, actor, event, next.FirstSeen, nil)
+		return d.replacePin(ctx, tx, d.postgres, pkg, version, *next, actor, event, next.FirstSeen, nil)
 	})
 	if fnErr != nil {
 		return fnErr
