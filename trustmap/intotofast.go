@@ -71,6 +71,11 @@ type fastReader struct {
 var (
 	structName    = (&structpb.Struct{}).ProtoReflect().Descriptor().FullName()
 	timestampName = (&timestamppb.Timestamp{}).ProtoReflect().Descriptor().FullName()
+	// emptyStruct and nonEmptyStruct stand for a Struct read from an empty
+	// JSON object and from one with members. Shared by every reading: the
+	// messages they are set in are only validated, never changed.
+	emptyStruct    = protoreflect.ValueOfMessage((&structpb.Struct{}).ProtoReflect())
+	nonEmptyStruct = protoreflect.ValueOfMessage((&structpb.Struct{Fields: map[string]*structpb.Value{"": structpb.NewNullValue()}}).ProtoReflect())
 )
 
 // plainString reads a string without escape sequences.
@@ -189,11 +194,11 @@ func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescript
 			if !ok {
 				return false
 			}
-			s := &structpb.Struct{}
+			s := emptyStruct
 			if members > 0 {
-				s = nonEmptyStruct()
+				s = nonEmptyStruct
 			}
-			m.Set(fd, protoreflect.ValueOfMessage(s.ProtoReflect()))
+			m.Set(fd, s)
 			return true
 		case timestampName:
 			s, ok := r.plainString()
@@ -216,10 +221,6 @@ func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescript
 	return false
 }
 
-// nonEmptyStruct stands for a Struct read from a JSON object with members.
-func nonEmptyStruct() *structpb.Struct {
-	return &structpb.Struct{Fields: map[string]*structpb.Value{"": structpb.NewNullValue()}}
-}
 
 // object skips a JSON object protojson reads as a google.protobuf.Struct
 // and returns its number of members.

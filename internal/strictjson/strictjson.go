@@ -106,9 +106,9 @@ func checkNames(b []byte, t reflect.Type) error {
 }
 
 func walk(d *jsontext.Decoder, t reflect.Type) error {
-	t = target(t)
 	switch d.PeekKind() {
 	case '{':
+		t = target(t)
 		if _, err := d.ReadToken(); err != nil {
 			return syntax(err)
 		}
@@ -156,6 +156,7 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 		}
 		return nil
 	case '[':
+		t = target(t)
 		if _, err := d.ReadToken(); err != nil {
 			return syntax(err)
 		}
@@ -204,17 +205,27 @@ func lastToken(p string) string {
 // target strips pointers; it returns nil for types whose members are not
 // known statically (interfaces, raw values, types with their own decoder).
 func target(t reflect.Type) reflect.Type {
+	if t == nil {
+		return nil
+	}
+	if tt, ok := targetCache.Load(t); ok {
+		r, _ := tt.(reflect.Type) // nil for none
+		return r
+	}
+	in := t
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == nil || t.Kind() == reflect.Interface {
-		return nil
+		t = nil
+	} else if reflect.PointerTo(t).Implements(unmarshalerV1) || reflect.PointerTo(t).Implements(unmarshalerV2) {
+		t = nil
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerV1) || reflect.PointerTo(t).Implements(unmarshalerV2) {
-		return nil
-	}
+	targetCache.Store(in, t)
 	return t
 }
+
+var targetCache sync.Map // reflect.Type -> reflect.Type (a nil interface value for none)
 
 var (
 	unmarshalerV1 = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
