@@ -221,7 +221,6 @@ func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescript
 	return false
 }
 
-
 // object skips a JSON object protojson reads as a google.protobuf.Struct
 // and returns its number of members.
 func (r *fastReader) object() (members int, ok bool) {
