@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -80,14 +81,42 @@ var (
 
 // plainString reads a string without escape sequences.
 func (r *fastReader) plainString() (string, bool) {
+	v, ok := r.plainBytes()
+	return string(v), ok
+}
+
+// plainBytes is plainString's text, valid until the next read.
+func (r *fastReader) plainBytes() ([]byte, bool) {
 	if r.d.PeekKind() != '"' {
-		return "", false
+		return nil, false
 	}
 	v, err := r.d.ReadValue()
 	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
-		return "", false
+		return nil, false
 	}
-	return string(v[1 : len(v)-1]), true
+	return v[1 : len(v)-1], true
+}
+
+// fastFields are a message's fields by JSON name and by proto name.
+type fastFields struct {
+	byJSON, byText map[string]protoreflect.FieldDescriptor
+}
+
+var fastFieldsCache sync.Map // protoreflect.MessageDescriptor -> *fastFields
+
+func fieldsFor(md protoreflect.MessageDescriptor) *fastFields {
+	if ff, ok := fastFieldsCache.Load(md); ok {
+		return ff.(*fastFields)
+	}
+	fields := md.Fields()
+	ff := &fastFields{byJSON: map[string]protoreflect.FieldDescriptor{}, byText: map[string]protoreflect.FieldDescriptor{}}
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		ff.byJSON[fd.JSONName()] = fd
+		ff.byText[fd.TextName()] = fd
+	}
+	fastFieldsCache.Store(md, ff)
+	return ff
 }
 
 // message reads a JSON object into m; top is the statement. members is
@@ -100,17 +129,17 @@ func (r *fastReader) message(m protoreflect.Message, top bool) (members int, ok 
 	if _, err := d.ReadToken(); err != nil {
 		return 0, false
 	}
-	fields := m.Descriptor().Fields()
+	fields := fieldsFor(m.Descriptor())
 	var seen uint64
 	for d.PeekKind() != '}' {
 		members++
-		name, ok := r.plainString()
-		if !ok || strings.HasPrefix(name, "[") {
+		name, ok := r.plainBytes()
+		if !ok || bytes.HasPrefix(name, []byte("[")) {
 			return 0, false
 		}
-		fd := fields.ByJSONName(name)
+		fd := fields.byJSON[string(name)]
 		if fd == nil {
-			if fields.ByTextName(name) != nil {
+			if fields.byText[string(name)] != nil {
 				return 0, false // a proto name: read in full
 			}
 			if !r.skip() {
