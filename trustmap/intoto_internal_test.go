@@ -302,3 +302,195 @@ func TestInTotoSplitReading(t *testing.T) {
 		t.Fatalf("only %d statements read split", split)
 	}
 }
+
+// fastReadingPayloads are the fixtures' and corpus's statements, and
+// variants of one built to be read differently, or refused, by protojson.
+func fastReadingPayloads(t testing.TB) (all [][]byte, base []byte) {
+	files, _ := filepath.Glob("../testdata/verify/cases/*.intoto.jsonl")
+	files = append(files, "../testdata/corpus/slsa-verifier/bcr/MODULE.bazel.intoto.jsonl", "../testdata/corpus/slsa-verifier/bcr/rules_lint-v1.3.1.tar.gz.intoto.jsonl",
+		"../testdata/corpus/slsa-verifier/gha_delegator-v2.1.0/binary-linux-amd64-push-v14.build.slsa")
+	for _, f := range files {
+		all = append(all, payloads(t, f)...)
+	}
+	for _, p := range all {
+		if bytes.Contains(p, []byte(`"resolvedDependencies"`)) && bytes.Contains(p, []byte(ProvenanceV1)) {
+			base = p
+			break
+		}
+	}
+	if base == nil {
+		t.Fatal("no provenance v1 fixture with resolvedDependencies")
+	}
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(base, &m)
+		f(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	obj := func(m map[string]any, path ...string) map[string]any {
+		for _, p := range path {
+			m = m[p].(map[string]any)
+		}
+		return m
+	}
+	bd := func(m map[string]any) map[string]any { return obj(m, "predicate", "buildDefinition") }
+	rd := func(m map[string]any) map[string]any { return obj(m, "predicate", "runDetails") }
+	md := func(m map[string]any) map[string]any {
+		r := rd(m)
+		if r["metadata"] == nil {
+			r["metadata"] = map[string]any{}
+		}
+		return r["metadata"].(map[string]any)
+	}
+	subj := func(m map[string]any) map[string]any { return m["subject"].([]any)[0].(map[string]any) }
+	deep := strings.Repeat(`{"a":`, 1200) + "1" + strings.Repeat("}", 1200)
+	replace := func(old, new string) []byte { return []byte(strings.Replace(string(base), old, new, 1)) }
+	all = append(all,
+		// Numbers, depth and duplicates in the predicate and outside it.
+		edit(func(m map[string]any) { obj(m, "predicate")["unknown"] = json.Number("1e400") }),
+		edit(func(m map[string]any) { obj(m, "predicate")["unknown"] = json.Number("1e-400") }),
+		edit(func(m map[string]any) { bd(m)["externalParameters"].(map[string]any)["n"] = json.Number("-1e309") }),
+		edit(func(m map[string]any) { m["unknown"] = json.Number("1e400") }),
+		edit(func(m map[string]any) { obj(m, "predicate")["unknown"] = json.RawMessage(deep) }),
+		edit(func(m map[string]any) { m["unknown"] = json.RawMessage(deep) }),
+		replace(`"predicate":{`, `"predicate":{"x":1,"x":2,`),
+		replace(`"predicate":`, `"predicate":{},"predicate":`),
+		// Proto names for JSON names, extension names, nulls.
+		edit(func(m map[string]any) { m["predicate_type"] = m["predicateType"]; delete(m, "predicateType") }),
+		edit(func(m map[string]any) { m["type"] = m["_type"]; delete(m, "_type") }),
+		edit(func(m map[string]any) { m["type"] = m["_type"] }),
+		edit(func(m map[string]any) { bd(m)["build_type"] = bd(m)["buildType"]; delete(bd(m), "buildType") }),
+		edit(func(m map[string]any) { bd(m)["build_type"] = "x" }),
+		edit(func(m map[string]any) { obj(m, "predicate")["run_details"] = obj(m, "predicate")["runDetails"] }),
+		edit(func(m map[string]any) { m["[ext.name]"] = 1 }),
+		edit(func(m map[string]any) { bd(m)["[ext.name]"] = 1 }),
+		edit(func(m map[string]any) { m["predicate"] = nil }),
+		edit(func(m map[string]any) { bd(m)["internalParameters"] = nil }),
+		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = nil }),
+		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{nil} }),
+		edit(func(m map[string]any) { subj(m)["name"] = nil }),
+		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha256": nil} }),
+		// Values of other kinds and shapes.
+		edit(func(m map[string]any) { m["predicate"] = []any{1} }),
+		edit(func(m map[string]any) { m["predicate"] = "x" }),
+		edit(func(m map[string]any) { m["predicate"] = map[string]any{} }),
+		edit(func(m map[string]any) { delete(m, "predicate") }),
+		edit(func(m map[string]any) { m["subject"] = []any{} }),
+		edit(func(m map[string]any) { m["subject"] = map[string]any{} }),
+		edit(func(m map[string]any) { m["predicateType"] = 5 }),
+		edit(func(m map[string]any) { m["predicateType"] = "" }),
+		edit(func(m map[string]any) { m["_type"] = StatementV01 }),
+		edit(func(m map[string]any) { m["_type"] = "https://in-toto.io/Statement/v2" }),
+		edit(func(m map[string]any) { subj(m)["content"] = "aGVsbG8=" }),
+		edit(func(m map[string]any) { subj(m)["content"] = "not base64!" }),
+		edit(func(m map[string]any) { subj(m)["annotations"] = map[string]any{"a": json.Number("1")} }),
+		edit(func(m map[string]any) { subj(m)["annotations"] = "x" }),
+		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha256": "00"} }),
+		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha256": strings.Repeat("zz", 32)} }),
+		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"custom": "anything"} }),
+		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{} }),
+		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha256": 5} }),
+		edit(func(m map[string]any) { subj(m)["name"] = 5 }),
+		edit(func(m map[string]any) { subj(m)["downloadLocation"] = "https://x" }),
+		edit(func(m map[string]any) { subj(m)["download_location"] = "https://x" }),
+		edit(func(m map[string]any) { bd(m)["externalParameters"] = map[string]any{} }),
+		edit(func(m map[string]any) { delete(bd(m), "externalParameters") }),
+		edit(func(m map[string]any) { bd(m)["externalParameters"] = []any{} }),
+		edit(func(m map[string]any) { bd(m)["internalParameters"] = map[string]any{} }),
+		edit(func(m map[string]any) { bd(m)["buildType"] = "" }),
+		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{map[string]any{}} }),
+		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{map[string]any{"uri": "git+https://x"}} }),
+		edit(func(m map[string]any) {
+			bd(m)["resolvedDependencies"] = []any{map[string]any{"uri": "git+https://x", "digest": map[string]any{"sha1": "abc"}}}
+		}),
+		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{"x"} }),
+		edit(func(m map[string]any) { rd(m)["builder"] = map[string]any{} }),
+		edit(func(m map[string]any) { rd(m)["builder"] = map[string]any{"id": ""} }),
+		edit(func(m map[string]any) { rd(m)["builder"].(map[string]any)["version"] = map[string]any{"a": "1"} }),
+		edit(func(m map[string]any) { rd(m)["builder"].(map[string]any)["version"] = map[string]any{"a": 1} }),
+		edit(func(m map[string]any) {
+			rd(m)["builder"].(map[string]any)["builderDependencies"] = []any{map[string]any{"name": "n", "digest": map[string]any{"sha256": "00"}}}
+		}),
+		edit(func(m map[string]any) { rd(m)["byproducts"] = []any{map[string]any{}} }),
+		edit(func(m map[string]any) { rd(m)["byproducts"] = []any{map[string]any{"name": "log"}} }),
+		edit(func(m map[string]any) { delete(obj(m, "predicate"), "runDetails") }),
+		edit(func(m map[string]any) { obj(m, "predicate")["runDetails"] = map[string]any{} }),
+		edit(func(m map[string]any) { delete(obj(m, "predicate"), "buildDefinition") }),
+		edit(func(m map[string]any) { md(m)["invocationId"] = "" }),
+		edit(func(m map[string]any) { md(m)["invocationId"] = 5 }),
+		// Timestamps as protojson and time.Parse read them.
+		edit(func(m map[string]any) { md(m)["startedOn"] = "2026-11-20T09:50:00.123456789Z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "2026-11-20T09:50:00.1234567891Z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "2026-11-20T09:50:00+02:00" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "2026-11-20t09:50:00z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "2026-11-20 09:50:00Z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "0000-01-01T00:00:00Z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "0001-01-01T00:00:00Z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "9999-12-31T23:59:59.999999999Z" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "9999-12-31T23:59:59-01:00" }),
+		edit(func(m map[string]any) { md(m)["startedOn"] = "2026-02-30T00:00:00Z" }),
+		edit(func(m map[string]any) { md(m)["finishedOn"] = "" }),
+		edit(func(m map[string]any) { md(m)["finishedOn"] = 1 }),
+		edit(func(m map[string]any) { md(m)["finishedOn"] = map[string]any{"seconds": 1} }),
+		// Escapes, UTF-8 and trailing data.
+		replace(`"buildType":"`, `"buildType":"\u0041`),
+		replace(`"buildType":"`, `"build\u0054ype":"`),
+		replace(`"externalParameters":{`, `"externalParameters":{"e\u0301":"\ud83d\ude00",`),
+		replace(`"externalParameters":{`, `"externalParameters":{"lone":"\ud800",`),
+		replace(`"externalParameters":{`, "\"externalParameters\":{\"bad\":\"\xff\","),
+		replace(`"externalParameters":{`, `"externalParameters":{"ctl":"a`+"\x01"+`",`),
+		append(bytes.Clone(base), ' ', '\n'),
+		append(bytes.Clone(base), '{', '}'),
+		append(bytes.Clone(base), 'x'),
+		base[:len(base)-1],
+		[]byte(`{}`), []byte(`[]`), []byte(`null`), []byte(``),
+	)
+	return all, base
+}
+
+// The fast reading only ever accepts what the library's full reading
+// accepts, and it accepts the fixtures (it is the common path).
+func TestInTotoFastReading(t *testing.T) {
+	all, base := fastReadingPayloads(t)
+	if !inTotoAcceptsFast(base) {
+		t.Fatalf("the fast reading refuses a plain fixture:\n%s", base)
+	}
+	fast := 0
+	for i, p := range all {
+		if !inTotoAcceptsFast(p) {
+			continue
+		}
+		fast++
+		if _, _, err := inTotoParseFull(p, true); err != nil {
+			t.Errorf("payload %d: the fast reading accepts what the library refuses (%v):\n%s", i, err, p)
+		}
+	}
+	if fast < 20 {
+		t.Fatalf("only %d statements read fast", fast)
+	}
+	// Its verdict is inTotoParse's, error included.
+	for i, p := range all {
+		_, _, want := inTotoParse(p, true)
+		got := inTotoAccepts(p, true)
+		if (got == nil) != (want == nil) || got != nil && got.Error() != want.Error() {
+			t.Errorf("payload %d: inTotoAccepts %v, inTotoParse %v", i, got, want)
+		}
+	}
+}
+
+// FuzzInTotoFastReading: whatever the fast reading accepts, the library's
+// full reading accepts.
+func FuzzInTotoFastReading(f *testing.F) {
+	all, _ := fastReadingPayloads(f)
+	for _, p := range all {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if inTotoAcceptsFast(payload) {
+			if _, _, err := inTotoParseFull(payload, true); err != nil {
+				t.Fatalf("the fast reading accepts what the library refuses (%v):\n%s", err, payload)
+			}
+		}
+	})
+}

@@ -411,7 +411,7 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 	// Other in-toto tools must read the same statement: the in-toto
 	// attestation library parses and validates it too.
 	if d.err == nil {
-		if _, _, err := inTotoParse(payload, st.PredicateType == ProvenanceV1); err != nil {
+		if err := inTotoAccepts(payload, st.PredicateType == ProvenanceV1); err != nil {
 			d.add(failed("in-toto", "a statement the in-toto attestation library accepts", "", err))
 			return
 		}

@@ -72,7 +72,15 @@ func JSON(s string) string {
 func Quote(s string) string { return strconv.QuoteToASCII(s) }
 
 func needsEscape(s string) bool {
-	for i := 0; i < len(s); {
+	// ASCII first: among its runes, the control characters (C0 and DEL)
+	// and the backslash are the ones Term escapes.
+	i := 0
+	for ; i < len(s) && s[i] < utf8.RuneSelf; i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return true
+		}
+	}
+	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if (r == utf8.RuneError && size == 1) || r == '\\' || unsafeRune(r) {
 			return true

@@ -52,3 +52,19 @@ func TestJSON(t *testing.T) {
 		}
 	}
 }
+
+// needsEscape's ASCII loop agrees with the rune-by-rune rule on every
+// ASCII character, alone and before non-ASCII text.
+func TestNeedsEscapeASCII(t *testing.T) {
+	for c := 0; c < 0x80; c++ {
+		for _, s := range []string{string(rune(c)), "ab" + string(rune(c)) + "é", "é" + string(rune(c))} {
+			want := false
+			for _, r := range s {
+				want = want || r == '\\' || unsafeRune(r)
+			}
+			if got := needsEscape(s); got != want {
+				t.Errorf("needsEscape(%q) = %v, want %v", s, got, want)
+			}
+		}
+	}
+}

@@ -106,9 +106,9 @@ func checkNames(b []byte, t reflect.Type) error {
 }
 
 func walk(d *jsontext.Decoder, t reflect.Type) error {
-	t = target(t)
 	switch d.PeekKind() {
 	case '{':
+		t = target(t)
 		if _, err := d.ReadToken(); err != nil {
 			return syntax(err)
 		}
@@ -122,7 +122,8 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 				elem = t.Elem()
 			}
 		}
-		var seen seenNames
+		var buf [8]string // names of a small object, on the stack
+		seen := seenNames{small: buf[:0]}
 		for d.PeekKind() != '}' {
 			tok, err := d.ReadToken()
 			if err != nil {
@@ -131,7 +132,9 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 			name := tok.String()
 			// Where the name is, for messages only.
 			at := func() string { return pointerOrRoot(string(d.StackPointer())) }
-			if prev, ok := seen.add(name); ok {
+			var prev string
+			var ok bool
+			if seen, prev, ok = seen.add(name); ok {
 				if prev == name {
 					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at())
 				}
@@ -156,6 +159,7 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 		}
 		return nil
 	case '[':
+		t = target(t)
 		if _, err := d.ReadToken(); err != nil {
 			return syntax(err)
 		}
@@ -204,17 +208,27 @@ func lastToken(p string) string {
 // target strips pointers; it returns nil for types whose members are not
 // known statically (interfaces, raw values, types with their own decoder).
 func target(t reflect.Type) reflect.Type {
+	if t == nil {
+		return nil
+	}
+	if tt, ok := targetCache.Load(t); ok {
+		r, _ := tt.(reflect.Type) // nil for none
+		return r
+	}
+	in := t
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == nil || t.Kind() == reflect.Interface {
-		return nil
+		t = nil
+	} else if reflect.PointerTo(t).Implements(unmarshalerV1) || reflect.PointerTo(t).Implements(unmarshalerV2) {
+		t = nil
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerV1) || reflect.PointerTo(t).Implements(unmarshalerV2) {
-		return nil
-	}
+	targetCache.Store(in, t)
 	return t
 }
+
+var targetCache sync.Map // reflect.Type -> reflect.Type (a nil interface value for none)
 
 var (
 	unmarshalerV1 = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
@@ -283,16 +297,18 @@ type seenNames struct {
 
 // add records name and returns the earlier name equal to it under fold,
 // if any.
-func (s *seenNames) add(name string) (prev string, dup bool) {
+// It works on a copy and returns it (a value, so that a caller's small
+// list can live on its stack).
+func (s seenNames) add(name string) (_ seenNames, prev string, dup bool) {
 	if s.folded == nil {
 		for _, p := range s.small {
 			if strings.EqualFold(p, name) {
-				return p, true
+				return s, p, true
 			}
 		}
 		if len(s.small) < 16 {
 			s.small = append(s.small, name)
-			return "", false
+			return s, "", false
 		}
 		s.folded = make(map[string]string, 2*len(s.small))
 		for _, p := range s.small {
@@ -301,10 +317,10 @@ func (s *seenNames) add(name string) (prev string, dup bool) {
 	}
 	f := fold(name)
 	if p, ok := s.folded[f]; ok {
-		return p, true
+		return s, p, true
 	}
 	s.folded[f] = name
-	return "", false
+	return s, "", false
 }
 
 // fold is the case folding names are compared under: Unicode simple folding,
