@@ -3,7 +3,7 @@ package trustmap_test
 // Trust administration fixtures (testdata/verify/admin and the signed roots
 // and policy): generated with
 //
-//	go test ./trustmap -run TestAdminFixtures -regenerate-admin-fixtures
+//	go test ./trustmap -run TestVerifyCases -regenerate-admin-fixtures
 //
 // and also by -regenerate-fixtures.
 
@@ -35,12 +35,6 @@ var approvalAt = time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
 // policyExpires is the expiry of the signed example policy.
 var policyExpires = time.Date(2027, 11, 1, 0, 0, 0, 0, time.UTC)
 
-func TestAdminFixtures(t *testing.T) {
-	if !*regenerateAdmin {
-		t.Skip("fixtures are regenerated with -regenerate-admin-fixtures")
-	}
-	writeAdminFixtures(t)
-}
 
 // reencode returns the same signed statement in another envelope encoding:
 // pretty-printed, URL-safe unpadded base64, the keyid changed and a junk

@@ -136,6 +136,10 @@ func TestVerifyCases(t *testing.T) {
 	if *regenerate {
 		generateFixtures(t)
 	}
+	if *regenerateAdmin {
+		// The trust administration fixtures build on the roots above.
+		writeAdminFixtures(t)
+	}
 	roots := loadRoots(t)
 	cases := loadCases(t)
 	rejections, passes := 0, 0
