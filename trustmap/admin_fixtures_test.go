@@ -35,7 +35,6 @@ var approvalAt = time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
 // policyExpires is the expiry of the signed example policy.
 var policyExpires = time.Date(2027, 11, 1, 0, 0, 0, 0, time.UTC)
 
-
 // reencode returns the same signed statement in another envelope encoding:
 // pretty-printed, URL-safe unpadded base64, the keyid changed and a junk
 // signature added. Its file digest differs; its payload digest does not.

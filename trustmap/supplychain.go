@@ -183,7 +183,7 @@ func (s *supplyChain) cover(target vsaTarget, what string) (int, string) {
 			}
 			continue
 		}
-		s.use(&s.res.VSAs, UsedVSA{Name: safetext.Term(c.name), PayloadDigest: c.payloadDigest, FileDigest: fileDigest(s.inputs[k].Raw), For: safetext.Term(what)})
+		s.use(&s.res.VSAs, UsedVSA{Name: safetext.Term(c.name), PayloadDigest: c.payloadDigest, FileDigest: sha256Hex(s.inputs[k].Raw), For: safetext.Term(what)})
 		return level, ""
 	}
 	if len(cands) == 0 {
@@ -379,7 +379,7 @@ func (s *supplyChain) coverByProvenance(digests map[string]string, minLevel int,
 		for _, raw := range docs {
 			dd := verifyDocument(s.ctx, s.roots, raw, []*Artifact{art}, nil, o)
 			if dd.Passed {
-				s.use(&s.res.DependencyProvenance, UsedVSA{Name: safetext.Term(in.Name), PayloadDigest: dd.PayloadDigest, FileDigest: fileDigest(in.Raw), For: safetext.Term("dependency " + where)})
+				s.use(&s.res.DependencyProvenance, UsedVSA{Name: safetext.Term(in.Name), PayloadDigest: dd.PayloadDigest, FileDigest: sha256Hex(in.Raw), For: safetext.Term("dependency " + where)})
 				return int(dd.Level), ""
 			}
 			why = append(why, safetext.Term(in.Name)+": "+errString(dd.err))

@@ -319,7 +319,7 @@ func compileVerifierTrust(ctx context.Context, a Attestation, certs *Certifiers,
 	if err != nil {
 		return nil, "", err
 	}
-	digest := payloadDigest(payload)
+	digest := sha256Hex(payload)
 	var out []TrustedVerifier
 	for i, v := range t.Verifiers {
 		if why := opts.Revoked.revokedVerifier(digest, v.ID, t.IssuedAt); why != "" {
@@ -376,9 +376,10 @@ func describeLevels(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// payloadDigest is the identity of a signed document: the sha256 of its
-// DSSE payload.
-func payloadDigest(payload []byte) string {
-	sum := sha256.Sum256(payload)
+// sha256Hex is the lowercase hex sha256 of b: the identity of a signed
+// document when b is its DSSE payload, a file's digest for
+// inputAttestations when b is the file.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -3,7 +3,6 @@ package trustmap
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -221,7 +220,7 @@ func verifyVSAEntity(d *Document, entity verify.SignedEntity, o VerifyVSAOptions
 // readVSAStatement reads a verified VSA payload signed by signer.
 func readVSAStatement(set *VerifierSet, name string, payload []byte, signer Signer, o VerifyVSAOptions, d *Document) *vsaClaim {
 	c := &vsaClaim{name: name, set: set}
-	c.payloadDigest = payloadDigest(payload)
+	c.payloadDigest = sha256Hex(payload)
 	d.PayloadDigest = c.payloadDigest
 
 	// Only the verified payload is read from here on, with one reading.
@@ -687,10 +686,4 @@ func VerifyVSA(ctx context.Context, set *VerifierSet, in VSAInput, res VSAResour
 	}
 	out.Passed = true
 	return out, nil
-}
-
-// fileDigest is the sha256 of a file's bytes, for inputAttestations.
-func fileDigest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"github.com/spf13/pflag"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,19 +161,7 @@ func TestHelpMentionsExistingCommands(t *testing.T) {
 
 // Every flag that takes a string is classified: file flags complete file
 // names, choice flags their values, the others are listed as not files.
-func TestFileFlagsComplete(t *testing.T) {
-	for _, c := range cli.EveryCommand(newRoot(&env{})) {
-		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-			if f.Deprecated != "" || (f.Value.Type() != "string" && f.Value.Type() != "stringArray") {
-				return
-			}
-			if _, choice := f.Value.(interface{ Allowed() []string }); choice || cli.IsFileFlag(f.Name) || slices.Contains(cli.NotFileFlags, f.Name) {
-				return
-			}
-			t.Errorf("%s --%s: add it to cli's fileFlags (completed as a file name) or NotFileFlags", c.CommandPath(), f.Name)
-		})
-	}
-}
+func TestFileFlagsComplete(t *testing.T) { clitest.CheckFileFlags(t, newRoot(&env{})) }
 
 // A wrong number of arguments is explained, with an example (exit 2).
 func TestArgsErrors(t *testing.T) { clitest.CheckArgsErrors(t, newRoot(&env{})) }

@@ -294,6 +294,9 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 		if v.policy != nil {
 			v.registry = v.registry.WithVSAs()
 		}
+		if f.resourceURI != "" {
+			return cli.Usage(errors.New("--resource-uri names one resource; --batch writes each item's VSA about its own package or artifact"))
+		}
 		var b batchVSA
 		if f.vsaDir != "" || f.vsaKey != "" {
 			if f.vsaDir == "" || f.vsaKey == "" || f.verifierID == "" {
@@ -425,34 +428,40 @@ func writeVSA(ctx context.Context, e *env, out cli.Output, f verifyFlags, v *ver
 		}
 		subjects[filepath.Base(a.Name)] = d
 	}
-	resource := f.resourceURI
-	if resource == "" {
-		name := f.pkg
-		if name == "" {
-			name = filepath.Base(arts[0].Name)
-		}
-		resource = trustmap.ResourceURIFor(name, subjects[filepath.Base(arts[0].Name)])
-		if img != nil {
-			resource = img.Pinned
-		}
-	}
-	policyURI, policyData := expectationsRef(f, v)
-	inputs, err := inputAttestations(f, v, res, prov, img)
-	if err != nil {
-		return nil, err
-	}
-	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{
-		VerifierID: f.verifierID, VerifierVersion: buildVersion(), ResourceURI: resource, Subjects: subjects,
-		PolicyURI: policyURI, PolicyData: policyData, InputAttestations: inputs, At: v.opts.At,
-	})
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
-	env, err := trustmap.SignVSA(ctx, st, key)
+	first := filepath.Base(arts[0].Name)
+	env, err := signedVSA(ctx, f, v, res, subjects, resourceURI(f, first, subjects[first], img), prov, img, key)
 	if err != nil || f.vsaOut == "" {
 		return env, err
 	}
 	return env, e.Write(out, env)
+}
+
+// resourceURI is the VSA's resourceUri: --resource-uri, the pinned image,
+// or a generic purl of the package (or artifact) name with its sha256.
+func resourceURI(f verifyFlags, artifact, sha256hex string, img *oci.Image) string {
+	switch {
+	case f.resourceURI != "":
+		return f.resourceURI
+	case img != nil:
+		return img.Pinned
+	case f.pkg != "":
+		return trustmap.ResourceURIFor(f.pkg, sha256hex)
+	}
+	return trustmap.ResourceURIFor(artifact, sha256hex)
+}
+
+// signedVSA builds and signs the VSA of one verification: what it was
+// checked against and the inputs it relied on.
+func signedVSA(ctx context.Context, f verifyFlags, v *verifier, res *trustmap.Result, subjects map[string]string, resource string, prov []byte, img *oci.Image, key *attest.PrivateKey) ([]byte, error) {
+	policyURI, policyData := expectationsRef(f, v)
+	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{
+		VerifierID: f.verifierID, VerifierVersion: buildVersion(), ResourceURI: resource, Subjects: subjects,
+		PolicyURI: policyURI, PolicyData: policyData, InputAttestations: inputAttestations(f, v, res, prov, img), At: v.opts.At,
+	})
+	if err != nil {
+		return nil, cli.Usage(err)
+	}
+	return trustmap.SignVSA(ctx, st, key)
 }
 
 func writeResult(w io.Writer, res *trustmap.Result) {
@@ -603,20 +612,9 @@ func (b *batchVSA) write(ctx context.Context, e *env, v *verifier, it trustmap.B
 		return err
 	}
 	f := b.f
-	name := it.Package
-	if name == "" {
-		name = filepath.Base(it.Artifact)
-	}
 	f.pkg, f.provenance = it.Package, it.Provenance
-	inputs, _ := inputAttestations(f, v, res, prov, nil)
-	policyURI, policyData := expectationsRef(f, v)
-	st, err := trustmap.NewVSA(res, trustmap.VSAOptions{VerifierID: f.verifierID, VerifierVersion: buildVersion(),
-		ResourceURI: trustmap.ResourceURIFor(name, d), Subjects: map[string]string{filepath.Base(it.Artifact): d},
-		PolicyURI: policyURI, PolicyData: policyData, InputAttestations: inputs, At: v.opts.At})
-	if err != nil {
-		return err
-	}
-	env, err := trustmap.SignVSA(ctx, st, b.key)
+	base := filepath.Base(it.Artifact)
+	env, err := signedVSA(ctx, f, v, res, map[string]string{base: d}, resourceURI(f, base, d, nil), prov, nil, b.key)
 	if err != nil {
 		return err
 	}

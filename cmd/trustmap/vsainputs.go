@@ -86,7 +86,7 @@ func expectationsRef(f verifyFlags, v *verifier) (string, []byte) {
 // inputAttestations are the documents the verdict relied on, each with the
 // sha256 of the file at its URI: the provenance, the roots (which hold the
 // capability attestations by digest), the VSAs and dependency provenance.
-func inputAttestations(f verifyFlags, v *verifier, res *trustmap.Result, prov []byte, img *oci.Image) ([]trustmap.VSARef, error) {
+func inputAttestations(f verifyFlags, v *verifier, res *trustmap.Result, prov []byte, img *oci.Image) []trustmap.VSARef {
 	var out []trustmap.VSARef
 	switch {
 	case img != nil && f.provenance == "":
@@ -104,7 +104,7 @@ func inputAttestations(f verifyFlags, v *verifier, res *trustmap.Result, prov []
 			out = append(out, trustmap.VSARef{URI: fileURI(u.Name), Digest: map[string]string{"sha256": u.FileDigest}})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func fileURI(p string) string {

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hallmark-build/hallmark/internal/cli"
 )
@@ -223,5 +225,23 @@ func CheckArgsErrors(t *testing.T, root *cobra.Command) {
 				t.Errorf("%s with %d arguments: not a usage error (exit 2): %v", c.CommandPath(), len(args), err)
 			}
 		}
+	}
+}
+
+// CheckFileFlags requires every string flag of every command to be
+// classified: file flags complete file names, choice flags their values,
+// the others are listed in cli.NotFileFlags.
+func CheckFileFlags(t *testing.T, root *cobra.Command) {
+	t.Helper()
+	for _, c := range cli.EveryCommand(root) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Deprecated != "" || (f.Value.Type() != "string" && f.Value.Type() != "stringArray") {
+				return
+			}
+			if _, choice := f.Value.(interface{ Allowed() []string }); choice || cli.IsFileFlag(f.Name) || slices.Contains(cli.NotFileFlags, f.Name) {
+				return
+			}
+			t.Errorf("%s --%s: add it to cli's fileFlags (completed as a file name) or NotFileFlags", c.CommandPath(), f.Name)
+		})
 	}
 }
