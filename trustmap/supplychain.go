@@ -103,6 +103,8 @@ type supplyChain struct {
 	// sourceIndex is the resolvedDependencies entry checkSource verified,
 	// or -1.
 	sourceIndex int
+	// used holds the payload digests of the documents relied on.
+	used map[string]bool
 }
 
 // maxReasons bounds the reasons listed for a resource no VSA covers.
@@ -183,7 +185,9 @@ func (s *supplyChain) cover(target vsaTarget, what string) (int, string) {
 			}
 			continue
 		}
-		s.use(&s.res.VSAs, UsedVSA{Name: safetext.Term(c.name), PayloadDigest: c.payloadDigest, FileDigest: sha256Hex(s.inputs[k].Raw), For: safetext.Term(what)})
+		s.use(&s.res.VSAs, c.payloadDigest, func() UsedVSA {
+			return UsedVSA{Name: safetext.Term(c.name), PayloadDigest: c.payloadDigest, FileDigest: sha256Hex(s.inputs[k].Raw), For: safetext.Term(what)}
+		})
 		return level, ""
 	}
 	if len(cands) == 0 {
@@ -194,13 +198,20 @@ func (s *supplyChain) cover(target vsaTarget, what string) (int, string) {
 }
 
 // use records a document relied on, once.
-func (s *supplyChain) use(list *[]UsedVSA, u UsedVSA) {
-	for _, x := range *list {
-		if x.PayloadDigest == u.PayloadDigest {
-			return
-		}
+func (s *supplyChain) use(list *[]UsedVSA, payloadDigest string, u func() UsedVSA) {
+	if s.used[payloadDigest] {
+		return
 	}
-	*list = append(*list, u)
+	s.used[payloadDigest] = true
+	*list = append(*list, u())
+}
+
+// reset starts the checks of another provenance document: nothing it
+// relies on is carried over.
+func (s *supplyChain) reset() {
+	s.res.VSAs, s.res.DependencyProvenance, s.res.DependencyLevels = nil, nil, nil
+	s.used = map[string]bool{}
+	s.sourceIndex = -1
 }
 
 // sourceRevision is the resolvedDependencies entry of the source: the
@@ -379,7 +390,9 @@ func (s *supplyChain) coverByProvenance(digests map[string]string, minLevel int,
 		for _, raw := range docs {
 			dd := verifyDocument(s.ctx, s.roots, raw, []*Artifact{art}, nil, o)
 			if dd.Passed {
-				s.use(&s.res.DependencyProvenance, UsedVSA{Name: safetext.Term(in.Name), PayloadDigest: dd.PayloadDigest, FileDigest: sha256Hex(in.Raw), For: safetext.Term("dependency " + where)})
+				s.use(&s.res.DependencyProvenance, dd.PayloadDigest, func() UsedVSA {
+					return UsedVSA{Name: safetext.Term(in.Name), PayloadDigest: dd.PayloadDigest, FileDigest: sha256Hex(in.Raw), For: safetext.Term("dependency " + where)}
+				})
 				return int(dd.Level), ""
 			}
 			why = append(why, safetext.Term(in.Name)+": "+errString(dd.err))

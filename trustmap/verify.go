@@ -249,7 +249,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 			if chain == nil {
 				chain = newSupplyChain(ctx, roots, o, res)
 			}
-			res.VSAs, res.DependencyProvenance, res.DependencyLevels = nil, nil, nil
+			chain.reset()
 			if pkg.Source != nil {
 				chain.checkSource(&d, d.provenance, pkg.Source)
 			}
