@@ -27,15 +27,15 @@ func newRoot(e *env) *cobra.Command {
 		Short: "Compile roots of trust from certified builders, and verify artifacts against them",
 		Long: `trustmap is the verifier's side of Hallmark.
 
-  trustmap compile       turns builder capability attestations you trust into roots.json
-  trustmap verify        checks artifacts and their SLSA provenance against roots.json
-  trustmap sign-policy   signs an expectations policy (one signature per approver)
-  trustmap verify-vsa    checks a VSA (source, dependency, another gate's verdict)
-  trustmap sign-verifiers signs the list of verifiers whose VSAs roots accept
-  trustmap expectations  records deliberate changes in a trust-on-first-use store
-  trustmap inspect       shows any of these documents without verifying it
-  trustmap attach        attaches provenance to an image in a registry
-  trustmap serve         runs the upload gate (HTTP) with the same verdicts as verify
+  trustmap compile         turns builder capability attestations you trust into roots.json
+  trustmap verify          checks artifacts and their SLSA provenance against roots.json
+  trustmap sign-policy     signs an expectations policy (one signature per approver)
+  trustmap verify-vsa      checks a VSA (source, dependency, another gate's verdict)
+  trustmap sign-verifiers  signs the list of verifiers whose VSAs roots accept
+  trustmap expectations    records deliberate changes in a trust-on-first-use store
+  trustmap inspect         shows any of these documents without verifying it
+  trustmap attach          attaches provenance to an image in a registry
+  trustmap serve           runs the upload gate (HTTP) with the same verdicts as verify
 
 Exit codes: 0 pass; 1 verification failed (or, for compile, an attestation
 was rejected); 2 bad usage or unreadable input.`,
