@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // inTotoAccepts is the verdict of inTotoParse for a statement: nil when
@@ -30,44 +31,97 @@ func inTotoAccepts(payload []byte, provenanceV1 bool) error {
 	return err
 }
 
-// inTotoAcceptsFast reports whether the in-toto attestation library
-// certainly accepts payload as a statement whose predicate is SLSA
-// Provenance v1 (inTotoParse with provenanceV1): protojson reading the
-// statement (the predicate as a google.protobuf.Struct) and the predicate
-// (as provenance), then both Validate methods.
+// inTotoAcceptsFast reports whether readStatementFast reads payload.
+func inTotoAcceptsFast(payload []byte) bool {
+	_, _, ok := readStatementFast(payload)
+	return ok
+}
+
+// readStatementFast is the one reading of the common case: an in-toto
+// statement whose predicate is SLSA Provenance v1, in plain form. In a
+// single pass it gives what two readings would give otherwise, or answers
+// ok=false and the payload is read by both in full:
 //
-// It reads the payload once, guided by the messages' descriptors, and
-// builds the protos the library's own Validate methods are then run on.
-// It reads only the plain form protojson certainly reads the same way and
-// answers false (read in full) on anything else: a proto field name used
-// for a JSON name ("predicate_type"), an extension name, a null, a field
-// of a kind other than string, message, string map or list of messages
-// (bytes: "content"), an escape sequence in a name or a typed string, a
-// number that is not a finite double or nesting deeper than maxSplitDepth
-// anywhere (the predicate is also read as a Struct), a duplicate name.
+//   - the strict decoder's (strictjson.UnmarshalOpen into statementV1):
+//     every name exact, none given twice or twice up to case, at any depth,
+//     none a case variant of a member the formats define, valid UTF-8, one
+//     value; it returns the same statement and provenance that reading
+//     gives;
+//   - the in-toto attestation library's (inTotoParse with provenanceV1):
+//     protojson reading the statement (the predicate as a
+//     google.protobuf.Struct) and the predicate (as provenance), then both
+//     Validate methods, which are run on the protos built here.
+//
+// It reads the payload guided by the messages' descriptors and reads only
+// the plain form both certainly read the same way: a proto field name used
+// for a JSON name ("predicate_type"), a case variant of a name either
+// format defines, an extension name, a null, a field of a kind other than
+// string, message, string map or list of messages (bytes: "content"), an
+// escape sequence in a name or a typed string, a timestamp not in the
+// canonical RFC 3339 form, a number that is not a finite double or nesting
+// deeper than maxSplitDepth anywhere (the predicate is also read as a
+// Struct), a duplicate name: on any of these it answers ok=false.
 // A google.protobuf.Struct field is built as an empty Struct or one with a
 // single member, as the JSON object is empty or not: all Validate looks at
 // is whether it is set and whether it is empty.
-func inTotoAcceptsFast(payload []byte) bool {
-	d := jsontext.NewDecoder(bytes.NewBuffer(payload))
+// FuzzStatementFast checks that whatever it reads, both full readings
+// accept, with the same result.
+func readStatementFast(payload []byte) (statement, *Provenance, bool) {
+	d := jsontext.NewDecoder(bytes.NewBuffer(payload), jsontext.AllowDuplicateNames(true))
 	var st ita1.Statement
 	var prov slsa1.Provenance
-	r := fastReader{d: d, predicate: prov.ProtoReflect()}
+	r := fastReader{d: d, payload: payload, predicate: prov.ProtoReflect()}
 	if _, ok := r.message(st.ProtoReflect(), true); !ok {
-		return false
+		return statement{}, nil, false
 	}
 	if _, err := d.ReadToken(); !errors.Is(err, io.EOF) || r.predicates != 1 {
-		return false // trailing data
+		return statement{}, nil, false // trailing data
 	}
-	return st.Validate() == nil && prov.Validate() == nil
+	if st.GetPredicateType() != ProvenanceV1 || st.Validate() != nil || prov.Validate() != nil {
+		return statement{}, nil, false
+	}
+	out := statement{Type: st.GetType(), PredicateType: st.GetPredicateType(), Subject: make([]subject, len(st.GetSubject()))}
+	for i, s := range st.GetSubject() {
+		out.Subject[i] = subject{Name: s.GetName(), Digest: s.GetDigest()}
+	}
+	var v provenanceV1
+	bd, rd := prov.GetBuildDefinition(), prov.GetRunDetails()
+	v.BuildDefinition.BuildType = bd.GetBuildType()
+	v.BuildDefinition.ExternalParameters, v.BuildDefinition.InternalParameters = r.external, r.internal
+	if deps := bd.GetResolvedDependencies(); len(deps) > 0 {
+		v.BuildDefinition.ResolvedDependencies = make([]ResolvedDependency, len(deps))
+		for i, dep := range deps {
+			v.BuildDefinition.ResolvedDependencies[i] = ResolvedDependency{URI: dep.GetUri(), Name: dep.GetName(), Digest: dep.GetDigest()}
+		}
+	}
+	v.RunDetails.Builder.ID = rd.GetBuilder().GetId()
+	v.RunDetails.Metadata.StartedOn, v.RunDetails.Metadata.FinishedOn = r.startedOn, r.finishedOn
+	p, err := v.provenance(ProvenanceV1)
+	if err != nil {
+		return statement{}, nil, false
+	}
+	return out, p, true
 }
 
 type fastReader struct {
-	d *jsontext.Decoder
+	d       *jsontext.Decoder
+	payload []byte
 	// predicate receives the statement's predicate, read as provenance.
 	predicate  protoreflect.Message
 	predicates int
+	// The parameters' JSON text and the build times, as the strict
+	// decoder gives them.
+	external, internal    []byte
+	startedOn, finishedOn *time.Time
 }
+
+// The provenance fields readStatementFast keeps beside the protos.
+var (
+	externalParametersField = (&slsa1.BuildDefinition{}).ProtoReflect().Descriptor().Fields().ByName("external_parameters")
+	internalParametersField = (&slsa1.BuildDefinition{}).ProtoReflect().Descriptor().Fields().ByName("internal_parameters")
+	startedOnField          = (&slsa1.BuildMetadata{}).ProtoReflect().Descriptor().Fields().ByName("started_on")
+	finishedOnField         = (&slsa1.BuildMetadata{}).ProtoReflect().Descriptor().Fields().ByName("finished_on")
+)
 
 var (
 	structName    = (&structpb.Struct{}).ProtoReflect().Descriptor().FullName()
@@ -97,9 +151,11 @@ func (r *fastReader) plainBytes() ([]byte, bool) {
 	return v[1 : len(v)-1], true
 }
 
-// fastFields are a message's fields by JSON name and by proto name.
+// fastFields are a message's fields by JSON name and by proto name, and
+// the folded forms of both.
 type fastFields struct {
 	byJSON, byText map[string]protoreflect.FieldDescriptor
+	folded         map[string]bool
 }
 
 var fastFieldsCache sync.Map // protoreflect.MessageDescriptor -> *fastFields
@@ -109,11 +165,13 @@ func fieldsFor(md protoreflect.MessageDescriptor) *fastFields {
 		return ff.(*fastFields)
 	}
 	fields := md.Fields()
-	ff := &fastFields{byJSON: map[string]protoreflect.FieldDescriptor{}, byText: map[string]protoreflect.FieldDescriptor{}}
+	ff := &fastFields{byJSON: map[string]protoreflect.FieldDescriptor{}, byText: map[string]protoreflect.FieldDescriptor{}, folded: map[string]bool{}}
 	for i := range fields.Len() {
 		fd := fields.Get(i)
 		ff.byJSON[fd.JSONName()] = fd
 		ff.byText[fd.TextName()] = fd
+		ff.folded[strictjson.Fold(fd.JSONName())] = true
+		ff.folded[strictjson.Fold(fd.TextName())] = true
 	}
 	fastFieldsCache.Store(md, ff)
 	return ff
@@ -130,27 +188,27 @@ func (r *fastReader) message(m protoreflect.Message, top bool) (members int, ok 
 		return 0, false
 	}
 	fields := fieldsFor(m.Descriptor())
-	var seen uint64
+	var names strictjson.Names
 	for d.PeekKind() != '}' {
 		members++
-		name, ok := r.plainBytes()
-		if !ok || bytes.HasPrefix(name, []byte("[")) {
+		b, ok := r.plainBytes()
+		if !ok || bytes.HasPrefix(b, []byte("[")) {
 			return 0, false
 		}
-		fd := fields.byJSON[string(name)]
+		name := string(b)
+		if !names.Add(name) {
+			return 0, false // given twice, or twice up to case
+		}
+		fd := fields.byJSON[name]
 		if fd == nil {
-			if fields.byText[string(name)] != nil {
-				return 0, false // a proto name: read in full
+			if fields.folded[strictjson.Fold(name)] {
+				return 0, false // a proto name, or a case variant of a field's name
 			}
-			if !r.skip() {
+			if !r.value() {
 				return 0, false
 			}
 			continue
 		}
-		if fd.Index() >= 64 || seen&(1<<fd.Index()) != 0 {
-			return 0, false
-		}
-		seen |= 1 << fd.Index()
 		if !r.field(m, fd, top) {
 			return 0, false
 		}
@@ -170,9 +228,10 @@ func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescript
 			return false
 		}
 		mm := m.Mutable(fd).Map()
+		var names strictjson.Names
 		for d.PeekKind() != '}' {
 			k, ok := r.plainString()
-			if !ok {
+			if !ok || !names.Add(k) {
 				return false
 			}
 			v, ok := r.plainString()
@@ -218,7 +277,15 @@ func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescript
 				r.predicates++
 				members, ok = r.message(r.predicate, false)
 			} else {
+				start := d.InputOffset()
 				members, ok = r.object()
+				raw := bytes.TrimLeft(r.payload[start:d.InputOffset()], " \t\r\n:")
+				switch fd {
+				case externalParametersField:
+					r.external = raw
+				case internalParametersField:
+					r.internal = raw
+				}
 			}
 			if !ok {
 				return false
@@ -234,9 +301,15 @@ func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescript
 			if !ok {
 				return false
 			}
-			secs, nanos, ok := protoTimestamp(s)
+			t, secs, nanos, ok := protoTimestamp(s)
 			if !ok {
 				return false
+			}
+			switch fd {
+			case startedOnField:
+				r.startedOn = &t
+			case finishedOnField:
+				r.finishedOn = &t
 			}
 			m.Set(fd, protoreflect.ValueOfMessage((&timestamppb.Timestamp{Seconds: secs, Nanos: nanos}).ProtoReflect()))
 			return true
@@ -257,15 +330,17 @@ func (r *fastReader) object() (members int, ok bool) {
 	if d.PeekKind() != '{' {
 		return 0, false
 	}
-	if _, err := d.ReadToken(); err != nil {
+	if _, err := d.ReadToken(); err != nil || d.StackDepth() > maxSplitDepth {
 		return 0, false
 	}
+	var names strictjson.Names
 	for d.PeekKind() != '}' {
 		members++
-		if _, err := d.ReadToken(); err != nil { // the name
+		tok, err := d.ReadToken() // the name
+		if err != nil || !names.Add(tok.String()) {
 			return 0, false
 		}
-		if !r.skip() {
+		if !r.value() {
 			return 0, false
 		}
 	}
@@ -273,45 +348,100 @@ func (r *fastReader) object() (members int, ok bool) {
 	return members, err == nil
 }
 
-// skip skips one JSON value that protojson certainly reads as a
-// google.protobuf.Value (structReadable): every number a finite double,
-// nested less than maxSplitDepth (duplicate names and invalid UTF-8 are
-// errors of the decoder).
-func (r *fastReader) skip() bool {
+// value skips one JSON value that protojson certainly reads as a
+// google.protobuf.Value (structReadable) and the strict decoder reads too:
+// every number a finite double, nested less than maxSplitDepth, no name
+// given twice or twice up to case in any object (invalid UTF-8 is an error
+// of the decoder).
+func (r *fastReader) value() bool {
 	d := r.d
-	depth := d.StackDepth()
-	for {
-		tok, err := d.ReadToken()
-		if err != nil || d.StackDepth() > maxSplitDepth {
+	switch d.PeekKind() {
+	case '{':
+		_, ok := r.object()
+		return ok
+	case '[':
+		if _, err := d.ReadToken(); err != nil || d.StackDepth() > maxSplitDepth {
 			return false
 		}
-		if tok.Kind() == '0' {
-			if _, err := strconv.ParseFloat(tok.String(), 64); err != nil {
+		for d.PeekKind() != ']' {
+			if !r.value() {
 				return false
 			}
 		}
-		if d.StackDepth() == depth {
-			return true
-		}
+		_, err := d.ReadToken()
+		return err == nil
 	}
+	tok, err := d.ReadToken()
+	if err != nil {
+		return false
+	}
+	switch tok.Kind() {
+	case '0':
+		_, err := strconv.ParseFloat(tok.String(), 64)
+		return err == nil
+	case '"', 't', 'f', 'n':
+		return true
+	}
+	return false
 }
 
 // protoTimestamp reads a google.protobuf.Timestamp as protojson does
-// (its unmarshalTimestamp, with the same parse and range checks).
-func protoTimestamp(s string) (secs int64, nanos int32, ok bool) {
+// (its unmarshalTimestamp, with the same parse and range checks), and the
+// time as the strict decoder reads it; it reads only the canonical form
+// (2006-01-02T15:04:05, a fraction of 1 to 9 digits, then Z or ±hh:mm),
+// which both read alike.
+func protoTimestamp(s string) (t time.Time, secs int64, nanos int32, ok bool) {
+	if !canonicalRFC3339(s) {
+		return time.Time{}, 0, 0, false
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return 0, 0, false
+		return time.Time{}, 0, 0, false
 	}
 	secs = t.Unix()
 	// The range of google.protobuf.Timestamp: 0001-01-01 to 9999-12-31.
 	if secs < -62135596800 || secs > 253402300799 {
-		return 0, 0, false
+		return time.Time{}, 0, 0, false
 	}
-	i := strings.LastIndexByte(s, '.')
-	j := strings.LastIndexAny(s, "Z-+")
-	if i >= 0 && j >= i && j-i > len(".999999999") {
-		return 0, 0, false
+	return t, secs, int32(t.Nanosecond()), true
+}
+
+// canonicalRFC3339 reports whether s has the form
+// dddd-dd-ddTdd:dd:dd[.d{1,9}](Z|[+-]hh:mm), hh at most 23 and mm at
+// most 59.
+func canonicalRFC3339(s string) bool {
+	const layout = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(layout)+1 {
+		return false
 	}
-	return secs, int32(t.Nanosecond()), true
+	for i := range len(layout) {
+		if c := s[i]; layout[i] == 'd' && (c < '0' || c > '9') || layout[i] != 'd' && c != layout[i] {
+			return false
+		}
+	}
+	rest := s[len(layout):]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && isDigits(rest[1:3]) && rest[3] == ':' && isDigits(rest[4:6]) &&
+		rest[1:3] <= "23" && rest[4:6] <= "59"
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

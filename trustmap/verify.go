@@ -369,22 +369,25 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 	d.PayloadDigest = hex.EncodeToString(sum[:])
 
 	// From here on only the verified payload is read.
-	// One decoding pass for the common case (provenance v1); otherwise the
-	// predicate is kept raw and decoded by type below.
-	var fast statementV1
-	var st statement
-	var prov *Provenance
+	// One pass for the common case (provenance v1 in plain form): the
+	// strict decoder's reading and the in-toto library's at once.
+	// Otherwise the strict decoder reads it (duplicate and case-variant
+	// names refused, unknown members ignored, as in-toto requires), in one
+	// decoding for provenance v1, or with the predicate kept raw and
+	// decoded by type below; and the in-toto library reads it too.
+	st, prov, inTotoRead := readStatementFast(payload)
 	var provErr error
-	decoded := false
-	// The strict decoder gives the payload one reading: duplicate and
-	// case-variant names are refused, unknown members ignored (in-toto).
-	if err := strictjson.UnmarshalOpen(payload, &fast); err == nil && fast.PredicateType == ProvenanceV1 {
+	decoded := inTotoRead
+	var fast statementV1
+	if !decoded && strictjson.UnmarshalOpen(payload, &fast) == nil && fast.PredicateType == ProvenanceV1 {
 		st = statement{Type: fast.Type, Subject: fast.Subject, PredicateType: fast.PredicateType}
 		prov, provErr = fast.Predicate.provenance(ProvenanceV1)
 		decoded = true
-	} else if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
-		d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %w", ErrMalformedStatement, err)))
-		return
+	} else if !decoded {
+		if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
+			d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %w", ErrMalformedStatement, err)))
+			return
+		}
 	}
 	if st.Type != StatementV1 && st.Type != StatementV01 {
 		d.add(failed("statement", StatementV1, st.Type, fmt.Errorf("%w: expected %q, got %q", ErrUnknownStatementType, StatementV1, trunc(st.Type))))
@@ -410,7 +413,7 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 	}
 	// Other in-toto tools must read the same statement: the in-toto
 	// attestation library parses and validates it too.
-	if d.err == nil {
+	if d.err == nil && !inTotoRead {
 		if err := inTotoAccepts(payload, st.PredicateType == ProvenanceV1); err != nil {
 			d.add(failed("in-toto", "a statement the in-toto attestation library accepts", "", err))
 			return

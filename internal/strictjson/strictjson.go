@@ -354,3 +354,27 @@ func foldRune(r rune) rune {
 	}
 	return min
 }
+
+// Names is the set of member names of one JSON object read so far, for
+// readers that walk a document themselves (a hot path's one reading) and
+// must refuse what this package refuses: a name given twice, or two names
+// that differ only in case. The zero value is an empty set.
+type Names struct {
+	s   seenNames
+	buf [8]string
+}
+
+// Add records name and reports whether it is new: false when an earlier
+// name of the object equals it or differs from it only in case.
+func (n *Names) Add(name string) bool {
+	if n.s.small == nil && n.s.folded == nil {
+		n.s.small = n.buf[:0]
+	}
+	var dup bool
+	n.s, _, dup = n.s.add(name)
+	return !dup
+}
+
+// Fold is the case folding under which names are compared: two names are
+// case variants when their Fold is the same.
+func Fold(s string) string { return fold(s) }
