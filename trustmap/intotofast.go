@@ -19,22 +19,10 @@ import (
 )
 
 // inTotoAccepts is the verdict of inTotoParse for a statement: nil when
-// the in-toto attestation library reads and validates it. For SLSA
-// Provenance v1 it first tries inTotoAcceptsFast, which only ever
-// accepts; anything it does not accept is read in full, so the verdict
-// and the error are always the full reading's.
+// the in-toto attestation library reads and validates it.
 func inTotoAccepts(payload []byte, provenanceV1 bool) error {
-	if provenanceV1 && inTotoAcceptsFast(payload) {
-		return nil
-	}
 	_, _, err := inTotoParse(payload, provenanceV1)
 	return err
-}
-
-// inTotoAcceptsFast reports whether readStatementFast reads payload.
-func inTotoAcceptsFast(payload []byte) bool {
-	_, _, ok := readStatementFast(payload)
-	return ok
 }
 
 // readStatementFast is the one reading of the common case: an in-toto
@@ -52,29 +40,28 @@ func inTotoAcceptsFast(payload []byte) bool {
 //     google.protobuf.Struct) and the predicate (as provenance), then both
 //     Validate methods, which are run on the protos built here.
 //
-// It reads the payload guided by the messages' descriptors and reads only
-// the plain form both certainly read the same way: a proto field name used
-// for a JSON name ("predicate_type"), a case variant of a name either
-// format defines, an extension name, a null, a field of a kind other than
-// string, message, string map or list of messages (bytes: "content"), an
-// escape sequence in a name or a typed string, a timestamp not in the
-// canonical RFC 3339 form, a number that is not a finite double or nesting
-// deeper than maxSplitDepth anywhere (the predicate is also read as a
-// Struct), a duplicate name: on any of these it answers ok=false.
+// It reads the messages of the two formats by their field names (taken
+// from the library's descriptors) and reads only the plain form both
+// readings certainly read the same way. It answers ok=false on: a proto
+// field name used for a JSON name ("predicate_type"), a case variant of a
+// name either format defines, an extension name, a null where a typed
+// value is expected, bytes ("content"), an escape sequence in a name or a
+// typed string, a timestamp not in the canonical RFC 3339 form, a number
+// that is not a finite double or nesting deeper than maxSplitDepth
+// anywhere (the predicate is also read as a Struct), a name given twice.
 // A google.protobuf.Struct field is built as an empty Struct or one with a
 // single member, as the JSON object is empty or not: all Validate looks at
 // is whether it is set and whether it is empty.
-// FuzzStatementFast checks that whatever it reads, both full readings
-// accept, with the same result.
+// TestInTotoFastReading and FuzzInTotoFastReading check that whatever it
+// reads, both full readings accept, with the same result.
 func readStatementFast(payload []byte) (statement, *Provenance, bool) {
-	d := jsontext.NewDecoder(bytes.NewBuffer(payload), jsontext.AllowDuplicateNames(true))
+	r := fastReader{d: jsontext.NewDecoder(bytes.NewBuffer(payload), jsontext.AllowDuplicateNames(true)), payload: payload, names: fastNames()}
 	var st ita1.Statement
 	var prov slsa1.Provenance
-	r := fastReader{d: d, payload: payload, predicate: prov.ProtoReflect()}
-	if _, ok := r.message(st.ProtoReflect(), true); !ok {
+	if !r.statement(&st, &prov) {
 		return statement{}, nil, false
 	}
-	if _, err := d.ReadToken(); !errors.Is(err, io.EOF) || r.predicates != 1 {
+	if _, err := r.d.ReadToken(); !errors.Is(err, io.EOF) || r.predicates != 1 {
 		return statement{}, nil, false // trailing data
 	}
 	if st.GetPredicateType() != ProvenanceV1 || st.Validate() != nil || prov.Validate() != nil {
@@ -85,7 +72,7 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 		out.Subject[i] = subject{Name: s.GetName(), Digest: s.GetDigest()}
 	}
 	var v provenanceV1
-	bd, rd := prov.GetBuildDefinition(), prov.GetRunDetails()
+	bd := prov.GetBuildDefinition()
 	v.BuildDefinition.BuildType = bd.GetBuildType()
 	v.BuildDefinition.ExternalParameters, v.BuildDefinition.InternalParameters = r.external, r.internal
 	if deps := bd.GetResolvedDependencies(); len(deps) > 0 {
@@ -94,7 +81,7 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 			v.BuildDefinition.ResolvedDependencies[i] = ResolvedDependency{URI: dep.GetUri(), Name: dep.GetName(), Digest: dep.GetDigest()}
 		}
 	}
-	v.RunDetails.Builder.ID = rd.GetBuilder().GetId()
+	v.RunDetails.Builder.ID = prov.GetRunDetails().GetBuilder().GetId()
 	v.RunDetails.Metadata.StartedOn, v.RunDetails.Metadata.FinishedOn = r.startedOn, r.finishedOn
 	p, err := v.provenance(ProvenanceV1)
 	if err != nil {
@@ -103,83 +90,61 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 	return out, p, true
 }
 
+// fastMessages are the names of each message's fields: their JSON names
+// and proto names, folded (a name of an object that is not a JSON name but
+// folds to one of these is read in full).
+type fastMessages struct {
+	statement, descriptor, provenance, definition, details, builder, metadata map[string]bool
+}
+
+var fastNames = sync.OnceValue(func() *fastMessages {
+	folded := func(m protoreflect.ProtoMessage) map[string]bool {
+		fields := m.ProtoReflect().Descriptor().Fields()
+		names := map[string]bool{}
+		for i := range fields.Len() {
+			names[strictjson.Fold(fields.Get(i).JSONName())] = true
+			names[strictjson.Fold(fields.Get(i).TextName())] = true
+		}
+		return names
+	}
+	return &fastMessages{
+		statement:  folded(&ita1.Statement{}),
+		descriptor: folded(&ita1.ResourceDescriptor{}),
+		provenance: folded(&slsa1.Provenance{}),
+		definition: folded(&slsa1.BuildDefinition{}),
+		details:    folded(&slsa1.RunDetails{}),
+		builder:    folded(&slsa1.Builder{}),
+		metadata:   folded(&slsa1.BuildMetadata{}),
+	}
+})
+
 type fastReader struct {
 	d       *jsontext.Decoder
 	payload []byte
-	// predicate receives the statement's predicate, read as provenance.
-	predicate  protoreflect.Message
+	names   *fastMessages
+	// predicates counts the statement's predicates (one is read).
 	predicates int
+	// failed is set when a field the format defines could not be read.
+	failed bool
 	// The parameters' JSON text and the build times, as the strict
 	// decoder gives them.
 	external, internal    []byte
 	startedOn, finishedOn *time.Time
 }
 
-// The provenance fields readStatementFast keeps beside the protos.
+// Struct values as readStatementFast builds them: shared, since the
+// messages they are set in are only validated, never changed.
 var (
-	externalParametersField = (&slsa1.BuildDefinition{}).ProtoReflect().Descriptor().Fields().ByName("external_parameters")
-	internalParametersField = (&slsa1.BuildDefinition{}).ProtoReflect().Descriptor().Fields().ByName("internal_parameters")
-	startedOnField          = (&slsa1.BuildMetadata{}).ProtoReflect().Descriptor().Fields().ByName("started_on")
-	finishedOnField         = (&slsa1.BuildMetadata{}).ProtoReflect().Descriptor().Fields().ByName("finished_on")
+	emptyStruct    = &structpb.Struct{}
+	nonEmptyStruct = &structpb.Struct{Fields: map[string]*structpb.Value{"": structpb.NewNullValue()}}
 )
 
-var (
-	structName    = (&structpb.Struct{}).ProtoReflect().Descriptor().FullName()
-	timestampName = (&timestamppb.Timestamp{}).ProtoReflect().Descriptor().FullName()
-	// emptyStruct and nonEmptyStruct stand for a Struct read from an empty
-	// JSON object and from one with members. Shared by every reading: the
-	// messages they are set in are only validated, never changed.
-	emptyStruct    = protoreflect.ValueOfMessage((&structpb.Struct{}).ProtoReflect())
-	nonEmptyStruct = protoreflect.ValueOfMessage((&structpb.Struct{Fields: map[string]*structpb.Value{"": structpb.NewNullValue()}}).ProtoReflect())
-)
-
-// plainString reads a string without escape sequences.
-func (r *fastReader) plainString() (string, bool) {
-	v, ok := r.plainBytes()
-	return string(v), ok
-}
-
-// plainBytes is plainString's text, valid until the next read.
-func (r *fastReader) plainBytes() ([]byte, bool) {
-	if r.d.PeekKind() != '"' {
-		return nil, false
-	}
-	v, err := r.d.ReadValue()
-	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
-		return nil, false
-	}
-	return v[1 : len(v)-1], true
-}
-
-// fastFields are a message's fields by JSON name and by proto name, and
-// the folded forms of both.
-type fastFields struct {
-	byJSON, byText map[string]protoreflect.FieldDescriptor
-	folded         map[string]bool
-}
-
-var fastFieldsCache sync.Map // protoreflect.MessageDescriptor -> *fastFields
-
-func fieldsFor(md protoreflect.MessageDescriptor) *fastFields {
-	if ff, ok := fastFieldsCache.Load(md); ok {
-		return ff.(*fastFields)
-	}
-	fields := md.Fields()
-	ff := &fastFields{byJSON: map[string]protoreflect.FieldDescriptor{}, byText: map[string]protoreflect.FieldDescriptor{}, folded: map[string]bool{}}
-	for i := range fields.Len() {
-		fd := fields.Get(i)
-		ff.byJSON[fd.JSONName()] = fd
-		ff.byText[fd.TextName()] = fd
-		ff.folded[strictjson.Fold(fd.JSONName())] = true
-		ff.folded[strictjson.Fold(fd.TextName())] = true
-	}
-	fastFieldsCache.Store(md, ff)
-	return ff
-}
-
-// message reads a JSON object into m; top is the statement. members is
-// the number of members the object has.
-func (r *fastReader) message(m protoreflect.Message, top bool) (members int, ok bool) {
+// object reads a JSON object whose members the format defines: field is
+// called with each name the format defines (its JSON name, exactly) to
+// read the value; other names are skipped as values protojson ignores,
+// unless they fold to a name of the format (a proto name, a case variant).
+// members is the number of members.
+func (r *fastReader) object(known map[string]bool, field func(name string) bool) (members int, ok bool) {
 	d := r.d
 	if d.PeekKind() != '{' {
 		return 0, false
@@ -187,29 +152,20 @@ func (r *fastReader) message(m protoreflect.Message, top bool) (members int, ok 
 	if _, err := d.ReadToken(); err != nil {
 		return 0, false
 	}
-	fields := fieldsFor(m.Descriptor())
 	var names strictjson.Names
 	for d.PeekKind() != '}' {
 		members++
-		b, ok := r.plainBytes()
-		if !ok || bytes.HasPrefix(b, []byte("[")) {
+		name, ok := r.plainString()
+		if !ok || !names.Add(name) {
+			return 0, false // an escape sequence; a name given twice, or twice up to case
+		}
+		switch handled := field(name); {
+		case handled:
+		case r.failed:
 			return 0, false
-		}
-		name := string(b)
-		if !names.Add(name) {
-			return 0, false // given twice, or twice up to case
-		}
-		fd := fields.byJSON[name]
-		if fd == nil {
-			if fields.folded[strictjson.Fold(name)] {
-				return 0, false // a proto name, or a case variant of a field's name
-			}
-			if !r.value() {
-				return 0, false
-			}
-			continue
-		}
-		if !r.field(m, fd, top) {
+		case known != nil && known[strictjson.Fold(name)], len(name) > 0 && name[0] == '[':
+			return 0, false // a proto name, a case variant, an extension: read in full
+		case !r.value():
 			return 0, false
 		}
 	}
@@ -217,135 +173,224 @@ func (r *fastReader) message(m protoreflect.Message, top bool) (members int, ok 
 	return members, err == nil
 }
 
-func (r *fastReader) field(m protoreflect.Message, fd protoreflect.FieldDescriptor, top bool) bool {
-	d := r.d
-	switch {
-	case fd.IsMap():
-		if fd.MapKey().Kind() != protoreflect.StringKind || fd.MapValue().Kind() != protoreflect.StringKind || d.PeekKind() != '{' {
-			return false
-		}
-		if _, err := d.ReadToken(); err != nil {
-			return false
-		}
-		mm := m.Mutable(fd).Map()
-		var names strictjson.Names
-		for d.PeekKind() != '}' {
-			k, ok := r.plainString()
-			if !ok || !names.Add(k) {
-				return false
-			}
-			v, ok := r.plainString()
-			if !ok {
-				return false
-			}
-			mm.Set(protoreflect.ValueOfString(k).MapKey(), protoreflect.ValueOfString(v))
-		}
-		_, err := d.ReadToken()
-		return err == nil
-	case fd.IsList():
-		if fd.Kind() != protoreflect.MessageKind || fd.Message().FullName().Parent() == "google.protobuf" || d.PeekKind() != '[' {
-			return false
-		}
-		if _, err := d.ReadToken(); err != nil {
-			return false
-		}
-		l := m.Mutable(fd).List()
-		for d.PeekKind() != ']' {
-			e := l.NewElement()
-			if _, ok := r.message(e.Message(), false); !ok {
-				return false
-			}
-			l.Append(e)
-		}
-		_, err := d.ReadToken()
-		return err == nil
-	case fd.Kind() == protoreflect.StringKind:
-		s, ok := r.plainString()
-		if !ok {
-			return false
-		}
-		m.Set(fd, protoreflect.ValueOfString(s))
-		return true
-	case fd.Kind() == protoreflect.MessageKind:
-		switch fd.Message().FullName() {
-		case structName:
-			var members int
-			var ok bool
-			if top && fd.Name() == "predicate" {
-				// The statement's predicate: read as provenance here, and
-				// as a Struct by the rules every value read here keeps.
-				r.predicates++
-				members, ok = r.message(r.predicate, false)
-			} else {
-				start := d.InputOffset()
-				members, ok = r.object()
-				raw := bytes.TrimLeft(r.payload[start:d.InputOffset()], " \t\r\n:")
-				switch fd {
-				case externalParametersField:
-					r.external = raw
-				case internalParametersField:
-					r.internal = raw
+func (r *fastReader) statement(st *ita1.Statement, prov *slsa1.Provenance) bool {
+	_, ok := r.object(r.names.statement, func(name string) bool {
+		switch name {
+		case "_type":
+			return r.str(&st.Type)
+		case "predicateType":
+			return r.str(&st.PredicateType)
+		case "subject":
+			return r.descriptors(&st.Subject)
+		case "predicate":
+			// Read as provenance here, and as a Struct by the rules every
+			// value read here keeps.
+			r.predicates++
+			n, ok := r.object(r.names.provenance, func(name string) bool {
+				switch name {
+				case "buildDefinition":
+					prov.BuildDefinition = &slsa1.BuildDefinition{}
+					return r.definition(prov.BuildDefinition)
+				case "runDetails":
+					prov.RunDetails = &slsa1.RunDetails{}
+					return r.details(prov.RunDetails)
 				}
-			}
-			if !ok {
 				return false
-			}
-			s := emptyStruct
-			if members > 0 {
-				s = nonEmptyStruct
-			}
-			m.Set(fd, s)
-			return true
-		case timestampName:
-			s, ok := r.plainString()
-			if !ok {
-				return false
-			}
-			t, secs, nanos, ok := protoTimestamp(s)
-			if !ok {
-				return false
-			}
-			switch fd {
-			case startedOnField:
-				r.startedOn = &t
-			case finishedOnField:
-				r.finishedOn = &t
-			}
-			m.Set(fd, protoreflect.ValueOfMessage((&timestamppb.Timestamp{Seconds: secs, Nanos: nanos}).ProtoReflect()))
-			return true
+			})
+			st.Predicate = structFor(n)
+			return r.ok(ok)
 		}
-		if fd.Message().FullName().Parent() == "google.protobuf" {
-			return false // other well-known types have JSON forms of their own
-		}
-		_, ok := r.message(m.Mutable(fd).Message(), false)
-		return ok
-	}
-	return false
+		return false
+	})
+	return ok && !r.failed
 }
 
-// object skips a JSON object protojson reads as a google.protobuf.Struct
-// and returns its number of members.
-func (r *fastReader) object() (members int, ok bool) {
+func (r *fastReader) definition(bd *slsa1.BuildDefinition) bool {
+	_, ok := r.object(r.names.definition, func(name string) bool {
+		switch name {
+		case "buildType":
+			return r.str(&bd.BuildType)
+		case "externalParameters":
+			return r.structValue(&bd.ExternalParameters, &r.external)
+		case "internalParameters":
+			return r.structValue(&bd.InternalParameters, &r.internal)
+		case "resolvedDependencies":
+			return r.descriptors(&bd.ResolvedDependencies)
+		}
+		return false
+	})
+	return r.ok(ok)
+}
+
+func (r *fastReader) details(rd *slsa1.RunDetails) bool {
+	_, ok := r.object(r.names.details, func(name string) bool {
+		switch name {
+		case "builder":
+			rd.Builder = &slsa1.Builder{}
+			_, ok := r.object(r.names.builder, func(name string) bool {
+				switch name {
+				case "id":
+					return r.str(&rd.Builder.Id)
+				case "builderDependencies":
+					return r.descriptors(&rd.Builder.BuilderDependencies)
+				case "version":
+					return r.stringMap(&rd.Builder.Version)
+				}
+				return false
+			})
+			return r.ok(ok)
+		case "metadata":
+			rd.Metadata = &slsa1.BuildMetadata{}
+			_, ok := r.object(r.names.metadata, func(name string) bool {
+				switch name {
+				case "invocationId":
+					return r.str(&rd.Metadata.InvocationId)
+				case "startedOn":
+					return r.timestamp(&rd.Metadata.StartedOn, &r.startedOn)
+				case "finishedOn":
+					return r.timestamp(&rd.Metadata.FinishedOn, &r.finishedOn)
+				}
+				return false
+			})
+			return r.ok(ok)
+		case "byproducts":
+			return r.descriptors(&rd.Byproducts)
+		}
+		return false
+	})
+	return r.ok(ok)
+}
+
+// descriptors reads a list of resource descriptors.
+func (r *fastReader) descriptors(list *[]*ita1.ResourceDescriptor) bool {
+	d := r.d
+	if d.PeekKind() != '[' {
+		return r.ok(false)
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return r.ok(false)
+	}
+	l := []*ita1.ResourceDescriptor{}
+	for d.PeekKind() != ']' {
+		rd := &ita1.ResourceDescriptor{}
+		_, ok := r.object(r.names.descriptor, func(name string) bool {
+			switch name {
+			case "name":
+				return r.str(&rd.Name)
+			case "uri":
+				return r.str(&rd.Uri)
+			case "downloadLocation":
+				return r.str(&rd.DownloadLocation)
+			case "mediaType":
+				return r.str(&rd.MediaType)
+			case "digest":
+				return r.stringMap(&rd.Digest)
+			case "annotations":
+				return r.structValue(&rd.Annotations, nil)
+			case "content":
+				return r.ok(false) // bytes: read in full
+			}
+			return false
+		})
+		if !ok {
+			return r.ok(false)
+		}
+		l = append(l, rd)
+	}
+	*list = l
+	_, err := d.ReadToken()
+	return r.ok(err == nil)
+}
+
+// ok records a field read or not: object stops at the first that is not
+// (a field function answers false for a name it does not define, too).
+func (r *fastReader) ok(ok bool) bool {
+	if !ok {
+		r.failed = true
+	}
+	return ok
+}
+
+// str reads a string without escape sequences.
+func (r *fastReader) str(s *string) bool {
+	v, ok := r.plainString()
+	*s = v
+	return r.ok(ok)
+}
+
+// plainString reads a string without escape sequences.
+func (r *fastReader) plainString() (string, bool) {
+	d := r.d
+	if d.PeekKind() != '"' {
+		return "", false
+	}
+	v, err := d.ReadValue()
+	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
+}
+
+// stringMap reads a map<string, string>: names and values strings without
+// escape sequences, no name given twice or twice up to case.
+func (r *fastReader) stringMap(m *map[string]string) bool {
 	d := r.d
 	if d.PeekKind() != '{' {
-		return 0, false
+		return r.ok(false)
 	}
-	if _, err := d.ReadToken(); err != nil || d.StackDepth() > maxSplitDepth {
-		return 0, false
+	if _, err := d.ReadToken(); err != nil {
+		return r.ok(false)
 	}
+	out := map[string]string{}
 	var names strictjson.Names
 	for d.PeekKind() != '}' {
-		members++
-		tok, err := d.ReadToken() // the name
-		if err != nil || !names.Add(tok.String()) {
-			return 0, false
+		k, ok := r.plainString()
+		if !ok || !names.Add(k) {
+			return r.ok(false)
 		}
-		if !r.value() {
-			return 0, false
+		v, ok := r.plainString()
+		if !ok {
+			return r.ok(false)
 		}
+		out[k] = v
 	}
+	*m = out
 	_, err := d.ReadToken()
-	return members, err == nil
+	return r.ok(err == nil)
+}
+
+// structValue reads a JSON object protojson reads as a
+// google.protobuf.Struct; raw, if not nil, receives its JSON text.
+func (r *fastReader) structValue(s **structpb.Struct, raw *[]byte) bool {
+	start := r.d.InputOffset()
+	n, ok := r.object(nil, func(string) bool { return false })
+	if raw != nil {
+		*raw = bytes.TrimLeft(r.payload[start:r.d.InputOffset()], " \t\r\n:")
+	}
+	*s = structFor(n)
+	return r.ok(ok)
+}
+
+func structFor(members int) *structpb.Struct {
+	if members > 0 {
+		return nonEmptyStruct
+	}
+	return emptyStruct
+}
+
+// timestamp reads a google.protobuf.Timestamp, and the time as the strict
+// decoder reads it.
+func (r *fastReader) timestamp(ts **timestamppb.Timestamp, at **time.Time) bool {
+	s, ok := r.plainString()
+	if !ok {
+		return r.ok(false)
+	}
+	t, secs, nanos, ok := protoTimestamp(s)
+	if !ok {
+		return r.ok(false)
+	}
+	*ts, *at = &timestamppb.Timestamp{Seconds: secs, Nanos: nanos}, &t
+	return true
 }
 
 // value skips one JSON value that protojson certainly reads as a
@@ -357,7 +402,10 @@ func (r *fastReader) value() bool {
 	d := r.d
 	switch d.PeekKind() {
 	case '{':
-		_, ok := r.object()
+		if d.StackDepth() >= maxSplitDepth {
+			return false
+		}
+		_, ok := r.object(nil, func(string) bool { return false })
 		return ok
 	case '[':
 		if _, err := d.ReadToken(); err != nil || d.StackDepth() > maxSplitDepth {

@@ -358,21 +358,39 @@ func foldRune(r rune) rune {
 // Names is the set of member names of one JSON object read so far, for
 // readers that walk a document themselves (a hot path's one reading) and
 // must refuse what this package refuses: a name given twice, or two names
-// that differ only in case. The zero value is an empty set.
+// that differ only in case. The zero value is an empty set; a small set
+// lives where its variable does (no allocation).
 type Names struct {
-	s   seenNames
-	buf [8]string
+	small  [8]string
+	n      int
+	folded map[string]string
 }
 
 // Add records name and reports whether it is new: false when an earlier
 // name of the object equals it or differs from it only in case.
-func (n *Names) Add(name string) bool {
-	if n.s.small == nil && n.s.folded == nil {
-		n.s.small = n.buf[:0]
+func (s *Names) Add(name string) bool {
+	if s.folded == nil {
+		for _, p := range s.small[:s.n] {
+			if strings.EqualFold(p, name) {
+				return false
+			}
+		}
+		if s.n < len(s.small) {
+			s.small[s.n] = name
+			s.n++
+			return true
+		}
+		s.folded = make(map[string]string, 2*len(s.small))
+		for _, p := range s.small {
+			s.folded[fold(p)] = p
+		}
 	}
-	var dup bool
-	n.s, _, dup = n.s.add(name)
-	return !dup
+	f := fold(name)
+	if _, ok := s.folded[f]; ok {
+		return false
+	}
+	s.folded[f] = name
+	return true
 }
 
 // Fold is the case folding under which names are compared: two names are
