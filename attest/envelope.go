@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 
@@ -55,11 +57,16 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 	if len(b) > MaxEnvelopeBytes {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnvelope, MaxEnvelopeBytes)
 	}
-	var e Envelope
 	// One reading: duplicate and case-variant names are refused, unknown
-	// members ignored (DSSE), trailing data refused.
-	if err := strictjson.UnmarshalOpen(bytes.TrimSpace(b), &e); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
+	// members ignored (DSSE), trailing data refused. The plain form is
+	// read in one pass; anything else by the strict decoder.
+	b = bytes.TrimSpace(b)
+	e, ok := parseEnvelopePlain(b)
+	if !ok {
+		e = &Envelope{}
+		if err := strictjson.UnmarshalOpen(b, e); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
+		}
 	}
 	if e.PayloadType == "" {
 		return nil, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
@@ -73,7 +80,100 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 	if len(e.Signatures) > MaxSignatures {
 		return nil, fmt.Errorf("%w: %d signatures, at most %d accepted", ErrMalformedEnvelope, len(e.Signatures), MaxSignatures)
 	}
-	return &e, nil
+	return e, nil
+}
+
+// parseEnvelopePlain reads an envelope in its plain form in one pass:
+// exactly the members DSSE defines (payloadType, payload, signatures with
+// keyid and sig), each at most once, strings without escape sequences,
+// valid UTF-8, one value. It answers ok=false on anything else, which the
+// strict decoder then reads; what it reads, the strict decoder reads the
+// same way (FuzzParseEnvelopePlain).
+func parseEnvelopePlain(b []byte) (*Envelope, bool) {
+	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true))
+	e := &Envelope{}
+	var seen [3]bool
+	ok := plainObject(d, func(name string) bool {
+		switch name {
+		case "payloadType":
+			return once(&seen[0]) && plainString(d, &e.PayloadType)
+		case "payload":
+			return once(&seen[1]) && plainString(d, &e.Payload)
+		case "signatures":
+			if !once(&seen[2]) || d.PeekKind() != '[' {
+				return false
+			}
+			if _, err := d.ReadToken(); err != nil {
+				return false
+			}
+			e.Signatures = []ssldsse.Signature{}
+			for d.PeekKind() != ']' {
+				var sig ssldsse.Signature
+				var seenSig [2]bool
+				if !plainObject(d, func(name string) bool {
+					switch name {
+					case "keyid":
+						return once(&seenSig[0]) && plainString(d, &sig.KeyID)
+					case "sig":
+						return once(&seenSig[1]) && plainString(d, &sig.Sig)
+					}
+					return false
+				}) {
+					return false
+				}
+				e.Signatures = append(e.Signatures, sig)
+			}
+			_, err := d.ReadToken()
+			return err == nil
+		}
+		return false
+	})
+	if !ok {
+		return nil, false
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return nil, false
+	}
+	return e, true
+}
+
+func once(seen *bool) bool {
+	if *seen {
+		return false
+	}
+	*seen = true
+	return true
+}
+
+// plainObject reads an object whose every member field reads.
+func plainObject(d *jsontext.Decoder, field func(name string) bool) bool {
+	if d.PeekKind() != '{' {
+		return false
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return false
+	}
+	for d.PeekKind() != '}' {
+		var name string
+		if !plainString(d, &name) || !field(name) {
+			return false
+		}
+	}
+	_, err := d.ReadToken()
+	return err == nil
+}
+
+// plainString reads a string without escape sequences.
+func plainString(d *jsontext.Decoder, s *string) bool {
+	if d.PeekKind() != '"' {
+		return false
+	}
+	v, err := d.ReadValue()
+	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
+		return false
+	}
+	*s = string(v[1 : len(v)-1])
+	return true
 }
 
 // DecodePayload returns the payload bytes of an envelope without verifying

@@ -1,12 +1,15 @@
 package trustmap
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // Parameter paths are unambiguous: every leaf's JSON Pointer leads back to
@@ -126,4 +129,38 @@ func TestLiteralDottedKeysCannotPoseAsNestedParameters(t *testing.T) {
 	if c := old.check("app", prov(`{"workflow.repository":"good"}`), nil, at); !errors.Is(c.err, ErrTOFUMismatch) {
 		t.Errorf("literal key in place of the nested pin: %v", c.err)
 	}
+}
+
+// decodeUseNumber reads what encoding/json with UseNumber reads, the same
+// way, wherever the input is JSON the strict decoder accepts (valid UTF-8,
+// no name given twice).
+func FuzzDecodeUseNumber(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":[true,false,null,"x",{"c":1.5e3}],"d":{},"e":[]}`,
+		`{"s":"\u00e9\n\"","n":-0,"big":123456789012345678901234567890}`,
+		`null`, `[]`, `"x"`, `1`, `{"a":1} x`, `{"a":1,"a":2}`, "{\"a\":\"\xff\"}", `{"a":"\ud800"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if strictjson.Check(b) != nil {
+			return
+		}
+		for _, target := range []func() any{func() any { var v any; return &v }, func() any { var m map[string]any; return &m }} {
+			got, want := target(), target()
+			gotErr := decodeUseNumber(b, got)
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			wantErr := dec.Decode(want)
+			if wantErr == nil && dec.More() {
+				wantErr = errors.New("trailing data")
+			}
+			if (gotErr == nil) != (wantErr == nil) {
+				t.Fatalf("%s: decodeUseNumber %v, encoding/json %v", b, gotErr, wantErr)
+			}
+			if gotErr == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: decodeUseNumber %#v, encoding/json %#v", b, got, want)
+			}
+		}
+	})
 }

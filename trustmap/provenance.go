@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
@@ -160,14 +163,81 @@ type provenanceV02 struct {
 }
 
 // decodeUseNumber decodes a free-form value (parameters) that the strict
-// decoder already read as part of its statement, keeping numbers exact.
+// decoder already read as part of its statement, as encoding/json decodes
+// it into an interface value with UseNumber: objects as map[string]any,
+// arrays as []any, numbers as json.Number (their text), strings, booleans
+// and null. v is a *any or a *map[string]any (null leaves it unchanged).
 // Every caller passes such a part (a json.RawMessage the strict decoder
-// filled): its names were checked with the whole statement, so they are
-// not walked again here.
+// filled, or the text the fast reading checked): its names were checked
+// with the whole statement, so they are not checked for case here; a name
+// given twice and invalid UTF-8 are still errors.
 func decodeUseNumber(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return dec.Decode(v)
+	d := jsontext.NewDecoder(bytes.NewBuffer(b))
+	x, err := readAny(d)
+	if err != nil {
+		return err
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return fmt.Errorf("more than one JSON value")
+	}
+	switch v := v.(type) {
+	case *any:
+		*v = x
+	case *map[string]any:
+		switch m := x.(type) {
+		case map[string]any:
+			*v = m
+		case nil:
+		default:
+			return fmt.Errorf("expected a JSON object, got %T", x)
+		}
+	default:
+		return fmt.Errorf("decodeUseNumber: unsupported target %T", v)
+	}
+	return nil
+}
+
+func readAny(d *jsontext.Decoder) (any, error) {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '{':
+		m := map[string]any{}
+		for d.PeekKind() != '}' {
+			name, err := d.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			k := name.String()
+			if m[k], err = readAny(d); err != nil {
+				return nil, err
+			}
+		}
+		_, err := d.ReadToken()
+		return m, err
+	case '[':
+		l := []any{}
+		for d.PeekKind() != ']' {
+			x, err := readAny(d)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, x)
+		}
+		_, err := d.ReadToken()
+		return l, err
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unexpected JSON token %v", tok.Kind())
 }
 
 // parseProvenance reads a v1 predicate, or a legacy v0.2 predicate mapped
