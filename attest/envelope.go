@@ -90,7 +90,8 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 // strict decoder then reads; what it reads, the strict decoder reads the
 // same way (FuzzParseEnvelopePlain).
 func parseEnvelopePlain(b []byte) (*Envelope, bool) {
-	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true))
+	d, done := strictjson.Decoder(b, jsontext.AllowDuplicateNames(true))
+	defer done()
 	e := &Envelope{}
 	var seen [3]bool
 	ok := plainObject(d, func(name string) bool {

@@ -55,7 +55,9 @@ func inTotoAccepts(payload []byte, provenanceV1 bool) error {
 // TestInTotoFastReading and FuzzInTotoFastReading check that whatever it
 // reads, both full readings accept, with the same result.
 func readStatementFast(payload []byte) (statement, *Provenance, bool) {
-	r := fastReader{d: jsontext.NewDecoder(bytes.NewBuffer(payload), jsontext.AllowDuplicateNames(true)), payload: payload, names: fastNames()}
+	d, done := strictjson.Decoder(payload, jsontext.AllowDuplicateNames(true))
+	defer done()
+	r := fastReader{d: d, payload: payload, names: fastNames()}
 	var st ita1.Statement
 	var prov slsa1.Provenance
 	if !r.statement(&st, &prov) {

@@ -172,7 +172,8 @@ type provenanceV02 struct {
 // with the whole statement, so they are not checked for case here; a name
 // given twice and invalid UTF-8 are still errors.
 func decodeUseNumber(b []byte, v any) error {
-	d := jsontext.NewDecoder(bytes.NewBuffer(b))
+	d, done := strictjson.Decoder(b)
+	defer done()
 	x, err := readAny(d)
 	if err != nil {
 		return err

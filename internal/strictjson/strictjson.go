@@ -93,7 +93,8 @@ func decode(b []byte, v any, rejectUnknown bool) error {
 func checkNames(b []byte, t reflect.Type) error {
 	// A bytes.Buffer is parsed in place (the decoder does not copy it
 	// into buffers of its own, nor write to it).
-	d := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	d, done := Decoder(b, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	defer done()
 	if err := walk(d, t); err != nil {
 		return err
 	}
@@ -396,3 +397,26 @@ func (s *Names) Add(name string) bool {
 // Fold is the case folding under which names are compared: two names are
 // case variants when their Fold is the same.
 func Fold(s string) string { return fold(s) }
+
+// pooledDecoder is a decoder with the buffer it reads, reused by readers
+// of hot paths (a decoder's state is a few hundred bytes and maps).
+type pooledDecoder struct {
+	d   jsontext.Decoder
+	buf bytes.Buffer
+}
+
+var decoderPool = sync.Pool{New: func() any { return new(pooledDecoder) }}
+
+// Decoder returns a decoder reading b in place, with opts, and the
+// function that gives it back once the caller is done with it and with
+// every value it returned.
+func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
+	p := decoderPool.Get().(*pooledDecoder)
+	p.buf = *bytes.NewBuffer(b)
+	p.d.Reset(&p.buf, opts...)
+	return &p.d, func() {
+		p.buf = bytes.Buffer{}
+		p.d.Reset(&p.buf) // holds no reference to b
+		decoderPool.Put(p)
+	}
+}
