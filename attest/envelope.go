@@ -228,6 +228,18 @@ func NewSignatureBudget(keys []*PublicKey) *SignatureBudget {
 	return &SignatureBudget{Limit: 2*len(keys) + MaxSignatureChecks}
 }
 
+// NewIndexedSignatureBudget is NewSignatureBudget for a set of keys that
+// is indexed already: byFingerprint maps each key's fingerprint to it (and
+// holds no other key). Verifying with those keys then costs no index per
+// budget, however many keys there are.
+func NewIndexedSignatureBudget(keys []*PublicKey, byFingerprint map[string]*PublicKey) *SignatureBudget {
+	b := NewSignatureBudget(keys)
+	if len(byFingerprint) == len(keys) {
+		b.keys, b.byFP = keys, byFingerprint
+	}
+	return b
+}
+
 // index maps fingerprints to keys, built once per budget.
 func (b *SignatureBudget) key(keys []*PublicKey, fp string) *PublicKey {
 	if b.byFP == nil || len(b.keys) != len(keys) || (len(keys) > 0 && &b.keys[0] != &keys[0]) {

@@ -29,8 +29,23 @@ type Artifact struct {
 // a named pipe or a device (/dev/zero) is refused with ErrNotRegularFile
 // instead of blocking or never ending.
 func FileArtifact(path string) *Artifact {
-	return &Artifact{Name: path, open: func() (io.ReadCloser, error) { return limitio.OpenRegular(path) }}
+	return &Artifact{Name: path, open: func() (io.ReadCloser, error) {
+		f, fi, err := limitio.OpenRegularInfo(path)
+		if err != nil {
+			return nil, err
+		}
+		return openedFile{f, fi}, nil
+	}}
 }
+
+// openedFile is a file with the information it had when it was opened:
+// its Stat costs no second system call.
+type openedFile struct {
+	*os.File
+	info os.FileInfo
+}
+
+func (f openedFile) Stat() (os.FileInfo, error) { return f.info, nil }
 
 // BytesArtifact is an artifact held in memory.
 func BytesArtifact(name string, b []byte) *Artifact {

@@ -185,7 +185,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 	for _, a := range artifacts {
 		res.Artifacts = append(res.Artifacts, a.Name)
 	}
-	o.budget = attest.NewSignatureBudget(roots.Keys())
+	o.budget = attest.NewIndexedSignatureBudget(roots.keys, roots.keyByFP)
 	defer func() { res.SignatureChecks = o.budget.Used }()
 	fail := func(err error) (*Result, error) {
 		res.Error = safetext.Term(err.Error())

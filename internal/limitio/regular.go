@@ -16,20 +16,27 @@ var ErrNotRegular = errors.New("not a regular file")
 // without blocking (a FIFO without a writer would block the open itself)
 // and checks the opened file, so the file checked is the file read.
 func OpenRegular(path string) (*os.File, error) {
+	f, _, err := OpenRegularInfo(path)
+	return f, err
+}
+
+// OpenRegularInfo is OpenRegular that also returns the file's information,
+// as its Stat gave it when it was opened.
+func OpenRegularInfo(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s is %s", ErrNotRegular, path, describe(fi.Mode()))
+		return nil, nil, fmt.Errorf("%w: %s is %s", ErrNotRegular, path, describe(fi.Mode()))
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // CheckRegular reports an error unless path is a regular file, without
