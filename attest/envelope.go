@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -94,14 +93,14 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 	defer done()
 	e := &Envelope{}
 	var seen [3]bool
-	ok := plainObject(d, func(name string) bool {
+	ok := strictjson.ReadPlainObject(d, func(name string) bool {
 		switch name {
 		case "payloadType":
-			return once(&seen[0]) && plainString(d, &e.PayloadType)
+			return strictjson.Once(&seen[0]) && strictjson.ReadPlainString(d, &e.PayloadType)
 		case "payload":
-			return once(&seen[1]) && plainString(d, &e.Payload)
+			return strictjson.Once(&seen[1]) && strictjson.ReadPlainString(d, &e.Payload)
 		case "signatures":
-			if !once(&seen[2]) || d.PeekKind() != '[' {
+			if !strictjson.Once(&seen[2]) || d.PeekKind() != '[' {
 				return false
 			}
 			if _, err := d.ReadToken(); err != nil {
@@ -111,12 +110,12 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 			for d.PeekKind() != ']' {
 				var sig ssldsse.Signature
 				var seenSig [2]bool
-				if !plainObject(d, func(name string) bool {
+				if !strictjson.ReadPlainObject(d, func(name string) bool {
 					switch name {
 					case "keyid":
-						return once(&seenSig[0]) && plainString(d, &sig.KeyID)
+						return strictjson.Once(&seenSig[0]) && strictjson.ReadPlainString(d, &sig.KeyID)
 					case "sig":
-						return once(&seenSig[1]) && plainString(d, &sig.Sig)
+						return strictjson.Once(&seenSig[1]) && strictjson.ReadPlainString(d, &sig.Sig)
 					}
 					return false
 				}) {
@@ -132,49 +131,10 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 	if !ok {
 		return nil, false
 	}
-	if _, err := d.ReadToken(); err != io.EOF {
+	if !strictjson.AtEnd(d) {
 		return nil, false
 	}
 	return e, true
-}
-
-func once(seen *bool) bool {
-	if *seen {
-		return false
-	}
-	*seen = true
-	return true
-}
-
-// plainObject reads an object whose every member field reads.
-func plainObject(d *jsontext.Decoder, field func(name string) bool) bool {
-	if d.PeekKind() != '{' {
-		return false
-	}
-	if _, err := d.ReadToken(); err != nil {
-		return false
-	}
-	for d.PeekKind() != '}' {
-		var name string
-		if !plainString(d, &name) || !field(name) {
-			return false
-		}
-	}
-	_, err := d.ReadToken()
-	return err == nil
-}
-
-// plainString reads a string without escape sequences.
-func plainString(d *jsontext.Decoder, s *string) bool {
-	if d.PeekKind() != '"' {
-		return false
-	}
-	v, err := d.ReadValue()
-	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
-		return false
-	}
-	*s = string(v[1 : len(v)-1])
-	return true
 }
 
 // DecodePayload returns the payload bytes of an envelope without verifying

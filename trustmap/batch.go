@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/hallmark-build/hallmark/internal/safetext"
+	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
 
 // BatchItem is one line of a batch manifest (JSON Lines).
@@ -91,8 +92,12 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		var it BatchItem
-		if uerr := decodeStrict(b, &it, MaxManifestLine, ErrMalformedManifest); uerr != nil || it.Artifact == "" {
+		it, plain := parseBatchItemPlain(b)
+		var uerr error
+		if !plain {
+			it, uerr = BatchItem{}, decodeStrict(b, &it, MaxManifestLine, ErrMalformedManifest)
+		}
+		if uerr != nil || it.Artifact == "" {
 			found := "no artifact"
 			if uerr != nil {
 				found = strings.TrimPrefix(uerr.Error(), ErrMalformedManifest.Error()+": ")
@@ -124,4 +129,30 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 func (b BatchResult) MarshalLine() []byte {
 	out, _ := json.Marshal(b)
 	return append(out, '\n')
+}
+
+// parseBatchItemPlain reads a manifest line in its plain form in one pass
+// (the members BatchItem defines, each at most once, strings without
+// escape sequences); anything else the strict decoder reads, and what this
+// reads it reads the same way (FuzzParseBatchItemPlain).
+func parseBatchItemPlain(b []byte) (BatchItem, bool) {
+	d, done := strictjson.Decoder(b)
+	defer done()
+	var it BatchItem
+	var seen [3]bool
+	ok := strictjson.ReadPlainObject(d, func(name string) bool {
+		switch name {
+		case "artifact":
+			return strictjson.Once(&seen[0]) && strictjson.ReadPlainString(d, &it.Artifact)
+		case "provenance":
+			return strictjson.Once(&seen[1]) && strictjson.ReadPlainString(d, &it.Provenance)
+		case "package":
+			return strictjson.Once(&seen[2]) && strictjson.ReadPlainString(d, &it.Package)
+		}
+		return false
+	})
+	if !ok || !strictjson.AtEnd(d) {
+		return BatchItem{}, false
+	}
+	return it, true
 }

@@ -2,8 +2,6 @@ package trustmap
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -63,7 +61,7 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 	if !r.statement(&st, &prov) {
 		return statement{}, nil, false
 	}
-	if _, err := r.d.ReadToken(); !errors.Is(err, io.EOF) || r.predicates != 1 {
+	if !strictjson.AtEnd(r.d) || r.predicates != 1 {
 		return statement{}, nil, false // trailing data
 	}
 	if st.GetPredicateType() != ProvenanceV1 || st.Validate() != nil || prov.Validate() != nil {
@@ -97,13 +95,17 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 // folds to one of these is read in full).
 type fastMessages struct {
 	statement, descriptor, provenance, definition, details, builder, metadata map[string]bool
+	// intern holds every JSON name of the formats.
+	intern map[string]string
 }
 
 var fastNames = sync.OnceValue(func() *fastMessages {
+	intern := map[string]string{}
 	folded := func(m protoreflect.ProtoMessage) map[string]bool {
 		fields := m.ProtoReflect().Descriptor().Fields()
 		names := map[string]bool{}
 		for i := range fields.Len() {
+			intern[fields.Get(i).JSONName()] = fields.Get(i).JSONName()
 			names[strictjson.Fold(fields.Get(i).JSONName())] = true
 			names[strictjson.Fold(fields.Get(i).TextName())] = true
 		}
@@ -117,6 +119,7 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		details:    folded(&slsa1.RunDetails{}),
 		builder:    folded(&slsa1.Builder{}),
 		metadata:   folded(&slsa1.BuildMetadata{}),
+		intern:     intern,
 	}
 })
 
@@ -157,8 +160,15 @@ func (r *fastReader) object(known map[string]bool, field func(name string) bool)
 	var names strictjson.Names
 	for d.PeekKind() != '}' {
 		members++
-		name, ok := r.plainString()
-		if !ok || !names.Add(name) {
+		b, ok := strictjson.ReadPlainBytes(d)
+		if !ok {
+			return 0, false
+		}
+		name, ok := r.names.intern[string(b)] // the formats' names: not copied
+		if !ok {
+			name = string(b)
+		}
+		if !names.Add(name) {
 			return 0, false // an escape sequence; a name given twice, or twice up to case
 		}
 		switch handled := field(name); {
@@ -315,22 +325,7 @@ func (r *fastReader) ok(ok bool) bool {
 
 // str reads a string without escape sequences.
 func (r *fastReader) str(s *string) bool {
-	v, ok := r.plainString()
-	*s = v
-	return r.ok(ok)
-}
-
-// plainString reads a string without escape sequences.
-func (r *fastReader) plainString() (string, bool) {
-	d := r.d
-	if d.PeekKind() != '"' {
-		return "", false
-	}
-	v, err := d.ReadValue()
-	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
-		return "", false
-	}
-	return string(v[1 : len(v)-1]), true
+	return r.ok(strictjson.ReadPlainString(r.d, s))
 }
 
 // stringMap reads a map<string, string>: names and values strings without
@@ -346,12 +341,8 @@ func (r *fastReader) stringMap(m *map[string]string) bool {
 	out := map[string]string{}
 	var names strictjson.Names
 	for d.PeekKind() != '}' {
-		k, ok := r.plainString()
-		if !ok || !names.Add(k) {
-			return r.ok(false)
-		}
-		v, ok := r.plainString()
-		if !ok {
+		var k, v string
+		if !strictjson.ReadPlainString(d, &k) || !names.Add(k) || !strictjson.ReadPlainString(d, &v) {
 			return r.ok(false)
 		}
 		out[k] = v
@@ -383,8 +374,8 @@ func structFor(members int) *structpb.Struct {
 // timestamp reads a google.protobuf.Timestamp, and the time as the strict
 // decoder reads it.
 func (r *fastReader) timestamp(ts **timestamppb.Timestamp, at **time.Time) bool {
-	s, ok := r.plainString()
-	if !ok {
+	var s string
+	if !strictjson.ReadPlainString(r.d, &s) {
 		return r.ok(false)
 	}
 	t, secs, nanos, ok := protoTimestamp(s)

@@ -420,3 +420,67 @@ func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
 		decoderPool.Put(p)
 	}
 }
+
+// The plain form of a document is what hot-path readers read in one pass
+// with a pooled Decoder, before falling back to Unmarshal or
+// UnmarshalOpen for anything else: names the format defines, each at most
+// once, strings without escape sequences. What they read, Unmarshal reads
+// the same way (their callers' differential tests check it).
+
+// ReadPlainObject reads an object whose every member field reads: field
+// is called with each name and reads its value; it answers false for a
+// name it does not read, and so does ReadPlainObject.
+func ReadPlainObject(d *jsontext.Decoder, field func(name string) bool) bool {
+	if d.PeekKind() != '{' {
+		return false
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return false
+	}
+	for d.PeekKind() != '}' {
+		var name string
+		if !ReadPlainString(d, &name) || !field(name) {
+			return false
+		}
+	}
+	_, err := d.ReadToken()
+	return err == nil
+}
+
+// ReadPlainString reads a string without escape sequences into s.
+func ReadPlainString(d *jsontext.Decoder, s *string) bool {
+	v, ok := ReadPlainBytes(d)
+	if ok {
+		*s = string(v)
+	}
+	return ok
+}
+
+// ReadPlainBytes reads a string without escape sequences; its bytes are
+// valid until the next read from d.
+func ReadPlainBytes(d *jsontext.Decoder) ([]byte, bool) {
+	if d.PeekKind() != '"' {
+		return nil, false
+	}
+	v, err := d.ReadValue()
+	if err != nil || bytes.IndexByte(v, '\\') >= 0 {
+		return nil, false
+	}
+	return v[1 : len(v)-1], true
+}
+
+// Once reports whether *seen was false, and sets it: a member read at
+// most once.
+func Once(seen *bool) bool {
+	if *seen {
+		return false
+	}
+	*seen = true
+	return true
+}
+
+// AtEnd reports whether d has nothing left but white space.
+func AtEnd(d *jsontext.Decoder) bool {
+	_, err := d.ReadToken()
+	return err == io.EOF
+}
