@@ -385,7 +385,7 @@ func lookupPointer(v any, ptr string) (any, bool) {
 	if ptr == "" {
 		return v, true
 	}
-	for _, tok := range strings.Split(ptr[1:], "/") {
+	for tok := range strings.SplitSeq(ptr[1:], "/") {
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return nil, false

@@ -378,12 +378,17 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 	st, prov, inTotoRead := readStatementFast(payload)
 	var provErr error
 	decoded := inTotoRead
-	var fast statementV1
-	if !decoded && strictjson.UnmarshalOpen(payload, &fast) == nil && fast.PredicateType == ProvenanceV1 {
-		st = statement{Type: fast.Type, Subject: fast.Subject, PredicateType: fast.PredicateType}
-		prov, provErr = fast.Predicate.provenance(ProvenanceV1)
-		decoded = true
-	} else if !decoded {
+	if !decoded {
+		// Read in full: provenance v1 in one decoding, or the statement
+		// with its predicate kept raw.
+		var v1 statementV1
+		if strictjson.UnmarshalOpen(payload, &v1) == nil && v1.PredicateType == ProvenanceV1 {
+			st = statement{Type: v1.Type, Subject: v1.Subject, PredicateType: v1.PredicateType}
+			prov, provErr = v1.Predicate.provenance(ProvenanceV1)
+			decoded = true
+		}
+	}
+	if !decoded {
 		if err := strictjson.UnmarshalOpen(payload, &st); err != nil {
 			d.add(failed("statement", "an in-toto statement", "", fmt.Errorf("%w: %w", ErrMalformedStatement, err)))
 			return
