@@ -1,13 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -189,7 +189,9 @@ func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, tr
 
 // readUpload reads and parses an upload body, answering the error itself.
 func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*UploadRequest, bool) {
-	body, err := io.ReadAll(r.Body)
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), s.opts.MaxBodyBytes)+1))
+	_, err := buf.ReadFrom(r.Body)
+	body := buf.Bytes()
 	if err == nil {
 		var req *UploadRequest
 		if req, err = ParseUploadRequest(body); err == nil {
@@ -225,13 +227,19 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	case resp.Passed:
 		result = "passed"
 	}
-	s.metrics.verifications.WithLabelValues(result).Inc()
-	s.metrics.latency.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	m := s.metrics.byResult[result]
+	m.count.Inc()
+	m.latency.Observe(time.Since(start).Seconds())
 	code := http.StatusOK
 	if !resp.Passed {
 		code = http.StatusUnprocessableEntity
 	}
-	writeJSON(w, code, resp)
+	b, err := resp.encode()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeBody(w, code, b)
 }
 
 // Verify verifies an upload, archives it and returns the verdict; an
@@ -262,12 +270,13 @@ func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyRespons
 		if pin != nil {
 			version = pin.Version
 		}
-		if rec, err := s.store.GetRecord(ctx, uploadID(req, prov, atts, t.digest, version)); err == nil {
+		id := uploadID(req, prov, atts, t.digest, version)
+		if rec, err := s.store.GetRecord(ctx, id); err == nil {
 			return response(rec, true)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin)
+		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin, id)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +291,9 @@ func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyRespons
 	}
 }
 
-func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin) (*store.Record, error) {
+// verifyOnce verifies an upload against the package's pin (nil: none);
+// id is the upload's ID under that pin.
+func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin, id string) (*store.Record, error) {
 	at := s.opts.Now()
 	o := t.Options
 	o.At, o.Package, o.Policy = at, req.Package, t.Policy
@@ -310,7 +321,7 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 		subjects[a.Name] = a.Digest["sha256"]
 		recSubjects = append(recSubjects, store.Subject{Name: a.Name, Digest: "sha256:" + a.Digest["sha256"]})
 	}
-	res, verr := trustmap.Verify(ctx, t.Roots, []byte(req.Provenance), arts, o)
+	res, verr := trustmap.Verify(ctx, t.Roots, prov.Body, arts, o)
 	if res == nil {
 		return nil, verr
 	}
@@ -356,14 +367,17 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 		e := tofu.Packages[req.Package]
 		rec.NewPin, rec.PinVersion = &e, 1
 	}
-	rec.ID = uploadID(req, prov, atts, t.digest, rec.PinVersion)
+	rec.ID = id
+	if rec.PinVersion != version {
+		rec.ID = uploadID(req, prov, atts, t.digest, rec.PinVersion)
+	}
 	return rec, nil
 }
 
 func response(rec *store.Record, replayed bool) (*VerifyResponse, error) {
 	resp := &VerifyResponse{
 		Record: rec.ID, Replayed: replayed, Passed: rec.Passed, Level: rec.Level, VerifiedAt: rec.VerifiedAt,
-		Result: json.RawMessage(rec.Result.Body), VSA: json.RawMessage(trimNewline(rec.VSA.Body)),
+		Result: json.RawMessage(rec.Result.Body), VSA: json.RawMessage(bytes.TrimRight(rec.VSA.Body, "\n")),
 	}
 	if !rec.Passed {
 		var res trustmap.Result
@@ -381,6 +395,27 @@ func response(rec *store.Record, replayed bool) (*VerifyResponse, error) {
 	return resp, nil
 }
 
-func trimNewline(b []byte) []byte {
-	return []byte(strings.TrimRight(string(b), "\n"))
+// encode is the answer's JSON. The result and VSA are written as they
+// are: JSON this service produced (a replayed record's are checked, as they
+// come from the database), not decoded and encoded again.
+func (v *VerifyResponse) encode() ([]byte, error) {
+	if v.Replayed && (!json.Valid(v.Result) || !json.Valid(v.VSA)) {
+		return nil, fmt.Errorf("record %s: the stored result or VSA is not JSON", v.Record)
+	}
+	head, err := json.Marshal(struct {
+		Record     string     `json:"record"`
+		Replayed   bool       `json:"replayed"`
+		Passed     bool       `json:"passed"`
+		Level      int        `json:"level"`
+		VerifiedAt time.Time  `json:"verifiedAt"`
+		Error      *ErrorBody `json:"error,omitempty"`
+	}{v.Record, v.Replayed, v.Passed, v.Level, v.VerifiedAt, v.Error})
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(head)+len(v.Result)+len(v.VSA)+len(`,"result":,"vsa":}`)+1)
+	b = append(b, head[:len(head)-1]...)
+	b = append(append(b, `,"result":`...), v.Result...)
+	b = append(append(b, `,"vsa":`...), v.VSA...)
+	return append(b, "}\n"...), nil
 }
