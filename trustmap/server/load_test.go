@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -227,21 +228,21 @@ func (r *replica) stop(b *testing.B) time.Duration {
 	return processCPU(r.cmd.ProcessState)
 }
 
-// loadClients posts each upload concurrently.
-const loadClients = 4
+// gateClients is how many clients post the uploads concurrently.
+var gateClients = flag.Int("gate-clients", 4, "BenchmarkGateVsBatch: concurrent clients posting to the two replicas")
 
 // runGate starts two replicas over one store, posts every upload to them
-// from loadClients clients, stops them, and returns the elapsed time of the
+// from gateClients clients, stops them, and returns the elapsed time of the
 // uploads, the replicas' CPU time and each upload's latency.
 func runGate(b *testing.B, in *loadInputs, storeURI string) (elapsed, cpu time.Duration, lat []time.Duration) {
 	replicas := []*replica{startReplica(b, in, storeURI), startReplica(b, in, storeURI)}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadClients}}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *gateClients}}
 	defer client.CloseIdleConnections()
 	work := make(chan int)
 	lat = make([]time.Duration, len(in.bodies))
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range loadClients {
+	for range *gateClients {
 		wg.Go(func() {
 			for i := range work {
 				t0 := time.Now()
@@ -283,7 +284,7 @@ func runGate(b *testing.B, in *loadInputs, storeURI string) (elapsed, cpu time.D
 // is its processes' CPU time (not the load test's clients); throughput per
 // CPU-second is the comparison the target (>= 0.7) is about.
 //
-//	go test ./trustmap/server -run XXX -bench GateVsBatch -benchtime 2x
+//	go test ./trustmap/server -run XXX -bench GateVsBatch -benchtime 2x [-gate-clients 16]
 func BenchmarkGateVsBatch(b *testing.B) {
 	in := makeLoadInputs(b, 1000)
 	benchGateVsBatch(b, in, func() (string, func() time.Duration) {
@@ -341,4 +342,5 @@ func benchGateVsBatch(b *testing.B, in *loadInputs, newStore func() (string, fun
 	b.ReportMetric(batchCPU.Seconds()/service.Seconds(), "gate/batch-per-cpu")
 	b.ReportMetric(batchVSACPU.Seconds()/service.Seconds(), "gate/batch-vsa-per-cpu")
 	b.ReportMetric(float64(runtime.NumCPU()), "cores")
+	b.ReportMetric(float64(*gateClients), "clients")
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -165,10 +166,12 @@ func document(kind string, body []byte) store.Document {
 	return store.Document{Digest: "sha256:" + hex.EncodeToString(sum[:]), Kind: kind, Body: body}
 }
 
-// uploadID identifies an upload under one trust configuration and one pin
-// version: the same upload re-posted finds its record; after the
-// configuration or the package's expectations change it is verified anew.
-func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, trustDigest string, pinVersion int64) string {
+// uploadIDs returns the upload's ID under each pin version, under one
+// trust configuration: the same upload re-posted finds its record; after
+// the configuration or the package's expectations change it is verified
+// anew. The ID is the sha256 of the upload's JSON description, whose last
+// member is the pin version.
+func uploadIDs(req *UploadRequest, prov store.Document, atts []store.Document, trustDigest string) func(pinVersion int64) string {
 	arts := slices.Clone(req.Artifacts)
 	slices.SortFunc(arts, func(a, b ArtifactRef) int { return strings.Compare(a.Name, b.Name) })
 	attDigests := make([]string, len(atts))
@@ -182,9 +185,15 @@ func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, tr
 		Attestations []string      `json:"attestations"`
 		Trust        string        `json:"trust"`
 		PinVersion   int64         `json:"pinVersion"`
-	}{req.Package, arts, prov.Digest, attDigests, trustDigest, pinVersion})
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	}{req.Package, arts, prov.Digest, attDigests, trustDigest, 0})
+	prefix := b[:len(b)-len(`0}`)]
+	return func(pinVersion int64) string {
+		h := sha256.New()
+		h.Write(prefix)
+		h.Write(strconv.AppendInt(nil, pinVersion, 10))
+		h.Write([]byte("}"))
+		return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
 }
 
 // readUpload reads and parses an upload body, answering the error itself.
@@ -257,26 +266,16 @@ func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyRespons
 	for i, a := range req.Attestations {
 		atts[i] = document(store.KindAttestation, []byte(a))
 	}
+	idFor := uploadIDs(req, prov, atts, t.digest)
 	for attempt := 0; ; attempt++ {
-		var pin *store.Pin
-		if t.TOFU && req.Package != "" {
-			p, err := s.store.GetPin(ctx, req.Package)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, err
-			}
-			pin = p
-		}
-		version := int64(0)
-		if pin != nil {
-			version = pin.Version
-		}
-		id := uploadID(req, prov, atts, t.digest, version)
-		if rec, err := s.store.GetRecord(ctx, id); err == nil {
-			return response(rec, true)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		pin, earlier, err := s.lookup(ctx, t, req.Package, idFor)
+		if err != nil {
 			return nil, err
 		}
-		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin, id)
+		if earlier != nil {
+			return response(earlier, true)
+		}
+		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin, idFor)
 		if err != nil {
 			return nil, err
 		}
@@ -291,9 +290,38 @@ func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyRespons
 	}
 }
 
+// lookup returns the package's pin (nil: none, or no TOFU) and the record
+// of an identical upload under it (nil: none). For a package pinned at most
+// once, both come from one query.
+func (s *Server) lookup(ctx context.Context, t *Trust, pkg string, idFor func(int64) string) (*store.Pin, *store.Record, error) {
+	var pin *store.Pin
+	if t.TOFU && pkg != "" {
+		p, found, err := s.store.LookupUpload(ctx, pkg, []string{idFor(0), idFor(1)})
+		if err != nil {
+			return nil, nil, err
+		}
+		if found == "" && (p == nil || p.Version <= 1) {
+			return p, nil, nil
+		}
+		pin = p
+	}
+	version := int64(0)
+	if pin != nil {
+		version = pin.Version
+	}
+	rec, err := s.store.GetRecord(ctx, idFor(version))
+	if errors.Is(err, store.ErrNotFound) {
+		return pin, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return pin, rec, nil
+}
+
 // verifyOnce verifies an upload against the package's pin (nil: none);
-// id is the upload's ID under that pin.
-func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin, id string) (*store.Record, error) {
+// idFor gives its ID under a pin version.
+func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin, idFor func(int64) string) (*store.Record, error) {
 	at := s.opts.Now()
 	o := t.Options
 	o.At, o.Package, o.Policy = at, req.Package, t.Policy
@@ -367,10 +395,7 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 		e := tofu.Packages[req.Package]
 		rec.NewPin, rec.PinVersion = &e, 1
 	}
-	rec.ID = id
-	if rec.PinVersion != version {
-		rec.ID = uploadID(req, prov, atts, t.digest, rec.PinVersion)
-	}
+	rec.ID = idFor(rec.PinVersion)
 	return rec, nil
 }
 

@@ -614,15 +614,19 @@ func (d *DB) GetDocument(ctx context.Context, digest string) (*Document, error) 
 }
 
 func scanPin(s scanner) (*Pin, error) {
-	var p Pin
-	var entry, at string
-	if err := s.Scan(&p.Package, &entry, &p.Version, &at); err != nil {
+	var pkg, entry, at string
+	var version int64
+	if err := s.Scan(&pkg, &entry, &version, &at); err != nil {
 		return nil, err
 	}
+	return parsePin(pkg, entry, version, at)
+}
+
+func parsePin(pkg, entry string, version int64, at string) (*Pin, error) {
+	p := Pin{Package: pkg, Version: version, UpdatedAt: parseTS(at)}
 	if err := json.Unmarshal([]byte(entry), &p.Entry); err != nil {
 		return nil, fmt.Errorf("pin %q: %w", p.Package, err)
 	}
-	p.UpdatedAt = parseTS(at)
 	return &p, nil
 }
 
@@ -636,6 +640,36 @@ func (d *DB) GetPin(ctx context.Context, pkg string) (*Pin, error) {
 		return nil, wrapDB(err)
 	}
 	return p, nil
+}
+
+// LookupUpload returns pkg's pin (nil: none) and, of the record IDs
+// given, the one stored under the package's current pin version ("": none),
+// in one query.
+func (d *DB) LookupUpload(ctx context.Context, pkg string, ids []string) (*Pin, string, error) {
+	if len(ids) == 0 {
+		p, err := d.GetPin(ctx, pkg)
+		if errors.Is(err, ErrNotFound) {
+			return nil, "", nil
+		}
+		return p, "", err
+	}
+	var name, entry, at, id sql.NullString
+	var version sql.NullInt64
+	err := d.queryRow(ctx, `SELECT p.package, p.entry, p.version, p.updated_at, r.id FROM (SELECT 1) AS one
+		LEFT JOIN pins p ON p.package = $1
+		LEFT JOIN records r ON r.id IN (`+placeholders(2, len(ids), 1)+`) AND r.pin_version = COALESCE(p.version, 0)`,
+		append([]any{pkg}, anys(ids)...)...).Scan(&name, &entry, &version, &at, &id)
+	if err != nil {
+		return nil, "", wrapDB(err)
+	}
+	if !name.Valid {
+		return nil, id.String, nil
+	}
+	p, err := parsePin(name.String, entry.String, version.Int64, at.String)
+	if err != nil {
+		return nil, "", wrapDB(err)
+	}
+	return p, id.String, nil
 }
 
 // ListPins returns every pin.

@@ -227,7 +227,7 @@ func (d *DB) checkPins(ctx context.Context, tx *sql.Tx, group []*pendingPut) ([]
 func (d *DB) pinVersions(ctx context.Context, tx *sql.Tx, pkgs []string) (map[string]int64, error) {
 	versions := map[string]int64{}
 	for chunk := range slices.Chunk(pkgs, maxRowsPerStatement) {
-		q := `SELECT package, version FROM pins WHERE package IN (` + placeholders(len(chunk), 1) + `) ORDER BY package`
+		q := `SELECT package, version FROM pins WHERE package IN (` + placeholders(1, len(chunk), 1) + `) ORDER BY package`
 		if d.postgres {
 			q += ` FOR SHARE`
 		}
@@ -293,7 +293,7 @@ func (d *DB) insertRecords(ctx context.Context, tx *sql.Tx, accepted []*pendingP
 	slices.SortFunc(recArgs, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
 	var stored []*pendingPut
 	for chunk := range slices.Chunk(recArgs, maxRowsPerStatement) {
-		res, err := d.txExec(ctx, tx, qInsertRecords+placeholders(len(chunk), len(chunk[0]))+` ON CONFLICT (id) DO NOTHING`, flatten(chunk)...)
+		res, err := d.txExec(ctx, tx, qInsertRecords+placeholders(1, len(chunk), len(chunk[0]))+` ON CONFLICT (id) DO NOTHING`, flatten(chunk)...)
 		if err != nil {
 			return nil, err
 		}
@@ -345,18 +345,18 @@ const maxRowsPerStatement = 16
 // insertRows runs prefix VALUES (...), (...) suffix over rows, in chunks.
 func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, rows [][]any) error {
 	for chunk := range slices.Chunk(rows, maxRowsPerStatement) {
-		if _, err := d.txExec(ctx, tx, prefix+placeholders(len(chunk), len(chunk[0]))+suffix, flatten(chunk)...); err != nil {
+		if _, err := d.txExec(ctx, tx, prefix+placeholders(1, len(chunk), len(chunk[0]))+suffix, flatten(chunk)...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// placeholders is "($1, $2), ($3, $4)" for 2 rows of 2 columns; one
-// column gives "$1, $2".
-func placeholders(rows, cols int) string {
+// placeholders is "($1, $2), ($3, $4)" for 2 rows of 2 columns from $1;
+// one column gives "$1, $2".
+func placeholders(first, rows, cols int) string {
 	var b strings.Builder
-	n := 1
+	n := first
 	for r := range rows {
 		if r > 0 {
 			b.WriteString(", ")

@@ -173,6 +173,9 @@ type Store interface {
 	GetDocument(ctx context.Context, digest string) (*Document, error)
 	// GetPin returns a package's pin, or ErrNotFound.
 	GetPin(ctx context.Context, pkg string) (*Pin, error)
+	// LookupUpload returns a package's pin (nil: none) and, of the record
+	// IDs given, the one stored under its current pin version ("": none).
+	LookupUpload(ctx context.Context, pkg string, ids []string) (pin *Pin, recordID string, err error)
 	// ListPins returns every pin, by package name.
 	ListPins(ctx context.Context) ([]Pin, error)
 	// PinFirstUse records entry for pkg if it has no pin; otherwise it

@@ -147,6 +147,35 @@ func testStore(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil || len(audit) != 2 || audit[0].Event != "first-use" || audit[1].Package != "lib" {
 			t.Fatalf("audit: %v %+v", err, audit)
 		}
+
+		// The pin and the record stored under its version, in one look-up.
+		candidates := []string{digest("third"), digest("first"), digest("absent")}
+		for _, c := range []struct {
+			pkg     string
+			ids     []string
+			version int64
+			found   string
+		}{
+			{"app", candidates, 1, digest("first")}, // "third" too is at version 1: either
+			{"app", candidates[2:], 1, ""},
+			{"app", nil, 1, ""},
+			{"new", candidates, 0, ""},
+		} {
+			pin, found, err := s.LookupUpload(ctx, c.pkg, c.ids)
+			version := int64(0)
+			if pin != nil {
+				version = pin.Version
+			}
+			if err != nil || version != c.version || (found == "") != (c.found == "") {
+				t.Errorf("LookupUpload(%s, %d ids): version %d, %q, %v", c.pkg, len(c.ids), version, found, err)
+			}
+		}
+		if _, err := s.(*store.DB).ReplacePin(ctx, "app", 1, e2, "cli", t0); err != nil {
+			t.Fatal(err)
+		}
+		if pin, found, err := s.LookupUpload(ctx, "app", candidates); err != nil || pin.Version != 2 || found != "" {
+			t.Fatalf("after the pin changed: %+v %q %v", pin, found, err)
+		}
 	})
 	t.Run("proposals", func(t *testing.T) {
 		s := open(t)
