@@ -163,9 +163,10 @@ type Store interface {
 	// GetRecord returns the record with id, with its documents.
 	GetRecord(ctx context.Context, id string) (*Record, error)
 	// PutRecord stores the record's documents and the record, and a
-	// first-use pin when rec.NewPin is set, in one transaction. When a
-	// record with the same ID exists already (a concurrent identical
-	// upload), it returns that one with stored=false.
+	// first-use pin when rec.NewPin is set, in one transaction (which may
+	// hold other records put at the same time), and returns once it has
+	// committed. When a record with the same ID exists already (a
+	// concurrent identical upload), it returns that one with stored=false.
 	PutRecord(ctx context.Context, rec *Record, at time.Time) (got *Record, stored bool, err error)
 	// ListRecords returns records matching q, oldest first.
 	ListRecords(ctx context.Context, q Query) ([]ListedRecord, error)
