@@ -193,3 +193,9 @@ func approverKeys(t testing.TB, n int) []*attest.PrivateKey {
 	}
 	return out
 }
+
+func testTrustNoPolicy(b testing.TB) *Trust {
+	t := testTrust(b)
+	t.Policy, t.PolicyData = nil, nil
+	return t
+}

@@ -7,6 +7,13 @@ type metrics struct {
 	latency       *prometheus.HistogramVec
 	storeErrors   prometheus.Counter
 	reloads       *prometheus.CounterVec
+	// byResult are the verification metrics of each result label.
+	byResult map[string]resultMetrics
+}
+
+type resultMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,8 +37,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.verifications, m.latency, m.storeErrors, m.reloads)
+	m.byResult = map[string]resultMetrics{}
 	for _, r := range []string{"passed", "failed", "replayed"} {
-		m.verifications.WithLabelValues(r)
+		m.byResult[r] = resultMetrics{m.verifications.WithLabelValues(r), m.latency.WithLabelValues(r)}
 	}
 	return m
 }

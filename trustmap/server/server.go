@@ -412,10 +412,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	if err != nil {
 		code, b = http.StatusInternalServerError, []byte(`{"error":{"code":"ErrInternal","message":"encoding the answer failed"}}`)
 	}
+	writeBody(w, code, append(b, '\n'))
+}
+
+// writeBody answers with a JSON body already encoded.
+func writeBody(w http.ResponseWriter, code int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/trustmap"
+	"github.com/hallmark-build/hallmark/trustmap/store"
 )
 
 func TestVerifyArchiveAndReplay(t *testing.T) {
@@ -395,5 +399,27 @@ func TestTOFUNeedsPackage(t *testing.T) {
 	a := do(t, "POST", s.URL+"/v1/verify", testToken, upload(t, "", "cases/pass-no-policy.intoto.jsonl"))
 	if a.Code != 422 || a.errorCode(t) != "ErrUnknownPackage" {
 		t.Fatalf("%d %s", a.Code, a.Body)
+	}
+}
+
+// Upload IDs stay what archives hold: the sha256 of the upload's JSON
+// description with the pin version.
+func TestUploadIDsStable(t *testing.T) {
+	req, err := ParseUploadRequest(upload(t, "app", "cases/pass-no-policy.intoto.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Artifacts = append(req.Artifacts, ArtifactRef{Name: "a.tgz", Digest: map[string]string{"sha256": appDigest, "sha512": strings.Repeat("ab", 64)}})
+	prov := document(store.KindProvenance, []byte(req.Provenance))
+	atts := []store.Document{document(store.KindAttestation, []byte("x")), document(store.KindAttestation, []byte("y"))}
+	idFor := uploadIDs(req, prov, atts, "trust-digest")
+	for _, v := range []int64{0, 1, 2, 10, 12345} {
+		arts := []ArtifactRef{req.Artifacts[1], req.Artifacts[0]} // sorted by name
+		want := fmt.Sprintf(`{"package":"app","artifacts":%s,"provenance":%q,"attestations":[%q,%q],"trust":"trust-digest","pinVersion":%d}`,
+			mustJSON(t, arts), prov.Digest, atts[0].Digest, atts[1].Digest, v)
+		sum := sha256.Sum256([]byte(want))
+		if got := idFor(v); got != "sha256:"+hex.EncodeToString(sum[:]) {
+			t.Errorf("pin version %d: %s", v, got)
+		}
 	}
 }

@@ -1,15 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -165,10 +166,12 @@ func document(kind string, body []byte) store.Document {
 	return store.Document{Digest: "sha256:" + hex.EncodeToString(sum[:]), Kind: kind, Body: body}
 }
 
-// uploadID identifies an upload under one trust configuration and one pin
-// version: the same upload re-posted finds its record; after the
-// configuration or the package's expectations change it is verified anew.
-func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, trustDigest string, pinVersion int64) string {
+// uploadIDs returns the upload's ID under each pin version, under one
+// trust configuration: the same upload re-posted finds its record; after
+// the configuration or the package's expectations change it is verified
+// anew. The ID is the sha256 of the upload's JSON description, whose last
+// member is the pin version.
+func uploadIDs(req *UploadRequest, prov store.Document, atts []store.Document, trustDigest string) func(pinVersion int64) string {
 	arts := slices.Clone(req.Artifacts)
 	slices.SortFunc(arts, func(a, b ArtifactRef) int { return strings.Compare(a.Name, b.Name) })
 	attDigests := make([]string, len(atts))
@@ -182,14 +185,22 @@ func uploadID(req *UploadRequest, prov store.Document, atts []store.Document, tr
 		Attestations []string      `json:"attestations"`
 		Trust        string        `json:"trust"`
 		PinVersion   int64         `json:"pinVersion"`
-	}{req.Package, arts, prov.Digest, attDigests, trustDigest, pinVersion})
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	}{req.Package, arts, prov.Digest, attDigests, trustDigest, 0})
+	prefix := b[:len(b)-len(`0}`)]
+	return func(pinVersion int64) string {
+		h := sha256.New()
+		h.Write(prefix)
+		h.Write(strconv.AppendInt(nil, pinVersion, 10))
+		h.Write([]byte("}"))
+		return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
 }
 
 // readUpload reads and parses an upload body, answering the error itself.
 func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*UploadRequest, bool) {
-	body, err := io.ReadAll(r.Body)
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), s.opts.MaxBodyBytes)+1))
+	_, err := buf.ReadFrom(r.Body)
+	body := buf.Bytes()
 	if err == nil {
 		var req *UploadRequest
 		if req, err = ParseUploadRequest(body); err == nil {
@@ -225,13 +236,19 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	case resp.Passed:
 		result = "passed"
 	}
-	s.metrics.verifications.WithLabelValues(result).Inc()
-	s.metrics.latency.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	m := s.metrics.byResult[result]
+	m.count.Inc()
+	m.latency.Observe(time.Since(start).Seconds())
 	code := http.StatusOK
 	if !resp.Passed {
 		code = http.StatusUnprocessableEntity
 	}
-	writeJSON(w, code, resp)
+	b, err := resp.encode()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeBody(w, code, b)
 }
 
 // Verify verifies an upload, archives it and returns the verdict; an
@@ -249,25 +266,16 @@ func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyRespons
 	for i, a := range req.Attestations {
 		atts[i] = document(store.KindAttestation, []byte(a))
 	}
+	idFor := uploadIDs(req, prov, atts, t.digest)
 	for attempt := 0; ; attempt++ {
-		var pin *store.Pin
-		if t.TOFU && req.Package != "" {
-			p, err := s.store.GetPin(ctx, req.Package)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, err
-			}
-			pin = p
-		}
-		version := int64(0)
-		if pin != nil {
-			version = pin.Version
-		}
-		if rec, err := s.store.GetRecord(ctx, uploadID(req, prov, atts, t.digest, version)); err == nil {
-			return response(rec, true)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		pin, earlier, err := s.lookup(ctx, t, req.Package, idFor)
+		if err != nil {
 			return nil, err
 		}
-		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin)
+		if earlier != nil {
+			return response(earlier, true)
+		}
+		rec, err := s.verifyOnce(ctx, t, req, prov, atts, pin, idFor)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +290,38 @@ func (s *Server) Verify(ctx context.Context, req *UploadRequest) (*VerifyRespons
 	}
 }
 
-func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin) (*store.Record, error) {
+// lookup returns the package's pin (nil: none, or no TOFU) and the record
+// of an identical upload under it (nil: none). For a package pinned at most
+// once, both come from one query.
+func (s *Server) lookup(ctx context.Context, t *Trust, pkg string, idFor func(int64) string) (*store.Pin, *store.Record, error) {
+	var pin *store.Pin
+	if t.TOFU && pkg != "" {
+		p, found, err := s.store.LookupUpload(ctx, pkg, []string{idFor(0), idFor(1)})
+		if err != nil {
+			return nil, nil, err
+		}
+		if found == "" && (p == nil || p.Version <= 1) {
+			return p, nil, nil
+		}
+		pin = p
+	}
+	version := int64(0)
+	if pin != nil {
+		version = pin.Version
+	}
+	rec, err := s.store.GetRecord(ctx, idFor(version))
+	if errors.Is(err, store.ErrNotFound) {
+		return pin, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return pin, rec, nil
+}
+
+// verifyOnce verifies an upload against the package's pin (nil: none);
+// idFor gives its ID under a pin version.
+func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, prov store.Document, atts []store.Document, pin *store.Pin, idFor func(int64) string) (*store.Record, error) {
 	at := s.opts.Now()
 	o := t.Options
 	o.At, o.Package, o.Policy = at, req.Package, t.Policy
@@ -310,7 +349,7 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 		subjects[a.Name] = a.Digest["sha256"]
 		recSubjects = append(recSubjects, store.Subject{Name: a.Name, Digest: "sha256:" + a.Digest["sha256"]})
 	}
-	res, verr := trustmap.Verify(ctx, t.Roots, []byte(req.Provenance), arts, o)
+	res, verr := trustmap.Verify(ctx, t.Roots, prov.Body, arts, o)
 	if res == nil {
 		return nil, verr
 	}
@@ -356,14 +395,14 @@ func (s *Server) verifyOnce(ctx context.Context, t *Trust, req *UploadRequest, p
 		e := tofu.Packages[req.Package]
 		rec.NewPin, rec.PinVersion = &e, 1
 	}
-	rec.ID = uploadID(req, prov, atts, t.digest, rec.PinVersion)
+	rec.ID = idFor(rec.PinVersion)
 	return rec, nil
 }
 
 func response(rec *store.Record, replayed bool) (*VerifyResponse, error) {
 	resp := &VerifyResponse{
 		Record: rec.ID, Replayed: replayed, Passed: rec.Passed, Level: rec.Level, VerifiedAt: rec.VerifiedAt,
-		Result: json.RawMessage(rec.Result.Body), VSA: json.RawMessage(trimNewline(rec.VSA.Body)),
+		Result: json.RawMessage(rec.Result.Body), VSA: json.RawMessage(bytes.TrimRight(rec.VSA.Body, "\n")),
 	}
 	if !rec.Passed {
 		var res trustmap.Result
@@ -381,6 +420,27 @@ func response(rec *store.Record, replayed bool) (*VerifyResponse, error) {
 	return resp, nil
 }
 
-func trimNewline(b []byte) []byte {
-	return []byte(strings.TrimRight(string(b), "\n"))
+// encode is the answer's JSON. The result and VSA are written as they
+// are: JSON this service produced (a replayed record's are checked, as they
+// come from the database), not decoded and encoded again.
+func (v *VerifyResponse) encode() ([]byte, error) {
+	if v.Replayed && (!json.Valid(v.Result) || !json.Valid(v.VSA)) {
+		return nil, fmt.Errorf("record %s: the stored result or VSA is not JSON", v.Record)
+	}
+	head, err := json.Marshal(struct {
+		Record     string     `json:"record"`
+		Replayed   bool       `json:"replayed"`
+		Passed     bool       `json:"passed"`
+		Level      int        `json:"level"`
+		VerifiedAt time.Time  `json:"verifiedAt"`
+		Error      *ErrorBody `json:"error,omitempty"`
+	}{v.Record, v.Replayed, v.Passed, v.Level, v.VerifiedAt, v.Error})
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(head)+len(v.Result)+len(v.VSA)+len(`,"result":,"vsa":}`)+1)
+	b = append(b, head[:len(head)-1]...)
+	b = append(append(b, `,"result":`...), v.Result...)
+	b = append(append(b, `,"vsa":`...), v.VSA...)
+	return append(b, "}\n"...), nil
 }

@@ -27,6 +27,7 @@ type DB struct {
 	// would otherwise compile each statement at every call (pgx keeps a
 	// statement cache per connection itself). nil on PostgreSQL.
 	rstmts, wstmts *stmtCache
+	group          *committer // PutRecord's group commit
 }
 
 // stmtCache prepares each query once on a pool; database/sql prepares it
@@ -35,6 +36,9 @@ type stmtCache struct {
 	db *sql.DB
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// missed are statements a transaction ran unprepared, prepared after
+	// it (prepareMissed).
+	missed map[string]bool
 }
 
 func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
@@ -85,20 +89,50 @@ func (c *stmtCache) prepared(q string) *sql.Stmt {
 	return c.m[q]
 }
 
+// miss records that a transaction ran q unprepared.
+func (c *stmtCache) miss(q string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.missed == nil {
+		c.missed = map[string]bool{}
+	}
+	c.missed[q] = true
+}
+
+// prepareMissed prepares the statements transactions ran unprepared; it is
+// called outside any transaction. A failure leaves them unprepared.
+func (c *stmtCache) prepareMissed(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	missed := c.missed
+	c.missed = nil
+	c.mu.Unlock()
+	for q := range missed {
+		c.get(ctx, q)
+	}
+}
+
 // txExec runs a statement of a write transaction, prepared once on SQLite.
 func (d *DB) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
 	if st := d.wstmts.prepared(q); st != nil {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
+	d.wstmts.miss(q)
 	return tx.ExecContext(ctx, q, args...)
 }
 
-// txQueryRow reads one row in a write transaction.
-func (d *DB) txQueryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) scanner {
+// txQuery reads rows in a write transaction.
+func (d *DB) txQuery(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
 	if st := d.wstmts.prepared(q); st != nil {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	return tx.QueryRowContext(ctx, q, args...)
+	d.wstmts.miss(q)
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // queryRow reads one row from the read pool.
@@ -188,12 +222,13 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("%w: expected sqlite:PATH or postgres://..., got %q", ErrBadURI, Redact(uri))
 	}
+	d.group = newCommitter()
 	if err := d.migrate(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}
 	if d.wstmts != nil {
-		for _, q := range []string{qPutDocument, qPutRecord, qPutSubject, qPutAttestation, qPinVersion, qInsertPin, qAppendAudit} {
+		for _, q := range []string{qInsertPin, qAppendAudit} {
 			if _, err := d.wstmts.get(ctx, q); err != nil {
 				d.Close()
 				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -389,89 +424,26 @@ func parseTS(s string) time.Time {
 	return t
 }
 
-func (d *DB) putDocument(ctx context.Context, tx *sql.Tx, doc Document) error {
-	if doc.Digest == "" {
-		return nil
-	}
-	_, err := d.txExec(ctx, tx, qPutDocument, doc.Digest, doc.Kind, doc.Body)
-	return err
-}
-
-// The statements of PutRecord, prepared when a SQLite store opens.
+// The statements of PutRecord that do not depend on a group's size,
+// prepared when a SQLite store opens.
 const (
-	qPutDocument = `INSERT INTO documents (digest, kind, body) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`
-	qPutRecord   = `INSERT INTO records (id, package, verified_at, passed, level, error_codes, provenance, result, vsa, pin_version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`
-	qPutSubject     = `INSERT INTO record_subjects (record, digest, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
-	qPutAttestation = `INSERT INTO record_attestations (record, position, digest) VALUES ($1, $2, $3)`
-	qPinVersion     = `SELECT version FROM pins WHERE package = $1`
-	qInsertPin      = `INSERT INTO pins (package, entry, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (package) DO NOTHING`
-	qAppendAudit    = `INSERT INTO audit (at, event, package, actor, detail) VALUES ($1, $2, $3, $4, $5)`
+	qInsertPin   = `INSERT INTO pins (package, entry, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (package) DO NOTHING`
+	qAppendAudit = `INSERT INTO audit (at, event, package, actor, detail) VALUES ($1, $2, $3, $4, $5)`
 )
 
-// PutRecord stores the record and its documents in one transaction.
+// PutRecord stores the record and its documents, and its first-use pin,
+// in one transaction, which may hold other records put concurrently (group
+// commit); it returns once that transaction has committed.
 func (d *DB) PutRecord(ctx context.Context, rec *Record, at time.Time) (*Record, bool, error) {
-	codes, _ := json.Marshal(nonNil(rec.ErrorCodes))
-	stored := false
-	err := d.tx(ctx, func(tx *sql.Tx) error {
-		// The pin the verdict was computed against must still be the
-		// package's pin; a row lock holds it until commit (PostgreSQL; a
-		// SQLite write transaction holds the whole database).
-		if rec.Package != "" {
-			cur, err := d.pinVersion(ctx, tx, rec.Package)
-			if err != nil {
-				return err
-			}
-			if cur != rec.ExpectPin {
-				return fmt.Errorf("%w: package %q: expected pin version %d, found %d", ErrPinConflict, rec.Package, rec.ExpectPin, cur)
-			}
-		}
-		if rec.NewPin != nil {
-			created, err := d.insertPin(ctx, tx, rec.Package, *rec.NewPin, at)
-			if err != nil {
-				return err
-			}
-			if !created {
-				return fmt.Errorf("%w: package %q was pinned by another upload", ErrPinConflict, rec.Package)
-			}
-			if err := d.appendAudit(ctx, tx, at, "first-use", rec.Package, rec.Actor, map[string]any{"record": rec.ID, "expectations": rec.NewPin}); err != nil {
-				return err
-			}
-		}
-		docs := append([]Document{rec.Provenance, rec.Result, rec.VSA}, rec.Attestations...)
-		for _, doc := range docs {
-			if err := d.putDocument(ctx, tx, doc); err != nil {
-				return err
-			}
-		}
-		res, err := d.txExec(ctx, tx, qPutRecord,
-			rec.ID, rec.Package, ts(rec.VerifiedAt), rec.Passed, rec.Level, string(codes), rec.Provenance.Digest, rec.Result.Digest, rec.VSA.Digest, rec.PinVersion)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // stored by a concurrent identical upload
-		}
-		for _, s := range rec.Subjects {
-			if _, err := d.txExec(ctx, tx, qPutSubject, rec.ID, s.Digest, s.Name); err != nil {
-				return err
-			}
-		}
-		for i, a := range rec.Attestations {
-			if _, err := d.txExec(ctx, tx, qPutAttestation, rec.ID, i, a.Digest); err != nil {
-				return err
-			}
-		}
-		stored = true
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
+	p := &pendingPut{ctx: ctx, rec: rec, at: at, done: make(chan struct{})}
+	d.group.put(p, d.writeGroup)
+	if p.err != nil {
+		return nil, false, p.err
 	}
-	if stored {
+	if p.stored {
 		return rec, true, nil
 	}
-	got, err := d.GetRecord(ctx, rec.ID)
+	got, err := d.GetRecord(ctx, rec.ID) // stored by a concurrent identical upload
 	return got, false, err
 }
 
@@ -480,19 +452,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func (d *DB) pinVersion(ctx context.Context, tx *sql.Tx, pkg string) (int64, error) {
-	q := qPinVersion
-	if d.postgres {
-		q += ` FOR SHARE`
-	}
-	var v int64
-	err := d.txQueryRow(ctx, tx, q, pkg).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return v, err
 }
 
 func (d *DB) insertPin(ctx context.Context, tx *sql.Tx, pkg string, e trustmap.TOFUEntry, at time.Time) (bool, error) {
@@ -655,15 +614,19 @@ func (d *DB) GetDocument(ctx context.Context, digest string) (*Document, error) 
 }
 
 func scanPin(s scanner) (*Pin, error) {
-	var p Pin
-	var entry, at string
-	if err := s.Scan(&p.Package, &entry, &p.Version, &at); err != nil {
+	var pkg, entry, at string
+	var version int64
+	if err := s.Scan(&pkg, &entry, &version, &at); err != nil {
 		return nil, err
 	}
+	return parsePin(pkg, entry, version, at)
+}
+
+func parsePin(pkg, entry string, version int64, at string) (*Pin, error) {
+	p := Pin{Package: pkg, Version: version, UpdatedAt: parseTS(at)}
 	if err := json.Unmarshal([]byte(entry), &p.Entry); err != nil {
 		return nil, fmt.Errorf("pin %q: %w", p.Package, err)
 	}
-	p.UpdatedAt = parseTS(at)
 	return &p, nil
 }
 
@@ -677,6 +640,36 @@ func (d *DB) GetPin(ctx context.Context, pkg string) (*Pin, error) {
 		return nil, wrapDB(err)
 	}
 	return p, nil
+}
+
+// LookupUpload returns pkg's pin (nil: none) and, of the record IDs
+// given, the one stored under the package's current pin version ("": none),
+// in one query.
+func (d *DB) LookupUpload(ctx context.Context, pkg string, ids []string) (*Pin, string, error) {
+	if len(ids) == 0 {
+		p, err := d.GetPin(ctx, pkg)
+		if errors.Is(err, ErrNotFound) {
+			return nil, "", nil
+		}
+		return p, "", err
+	}
+	var name, entry, at, id sql.NullString
+	var version sql.NullInt64
+	err := d.queryRow(ctx, `SELECT p.package, p.entry, p.version, p.updated_at, r.id FROM (SELECT 1) AS one
+		LEFT JOIN pins p ON p.package = $1
+		LEFT JOIN records r ON r.id IN (`+placeholders(2, len(ids), 1)+`) AND r.pin_version = COALESCE(p.version, 0)`,
+		append([]any{pkg}, anys(ids)...)...).Scan(&name, &entry, &version, &at, &id)
+	if err != nil {
+		return nil, "", wrapDB(err)
+	}
+	if !name.Valid {
+		return nil, id.String, nil
+	}
+	p, err := parsePin(name.String, entry.String, version.Int64, at.String)
+	if err != nil {
+		return nil, "", wrapDB(err)
+	}
+	return p, id.String, nil
 }
 
 // ListPins returns every pin.

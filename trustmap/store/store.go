@@ -163,9 +163,10 @@ type Store interface {
 	// GetRecord returns the record with id, with its documents.
 	GetRecord(ctx context.Context, id string) (*Record, error)
 	// PutRecord stores the record's documents and the record, and a
-	// first-use pin when rec.NewPin is set, in one transaction. When a
-	// record with the same ID exists already (a concurrent identical
-	// upload), it returns that one with stored=false.
+	// first-use pin when rec.NewPin is set, in one transaction (which may
+	// hold other records put at the same time), and returns once it has
+	// committed. When a record with the same ID exists already (a
+	// concurrent identical upload), it returns that one with stored=false.
 	PutRecord(ctx context.Context, rec *Record, at time.Time) (got *Record, stored bool, err error)
 	// ListRecords returns records matching q, oldest first.
 	ListRecords(ctx context.Context, q Query) ([]ListedRecord, error)
@@ -173,6 +174,9 @@ type Store interface {
 	GetDocument(ctx context.Context, digest string) (*Document, error)
 	// GetPin returns a package's pin, or ErrNotFound.
 	GetPin(ctx context.Context, pkg string) (*Pin, error)
+	// LookupUpload returns a package's pin (nil: none) and, of the record
+	// IDs given, the one stored under its current pin version ("": none).
+	LookupUpload(ctx context.Context, pkg string, ids []string) (pin *Pin, recordID string, err error)
 	// ListPins returns every pin, by package name.
 	ListPins(ctx context.Context) ([]Pin, error)
 	// PinFirstUse records entry for pkg if it has no pin; otherwise it

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -146,6 +147,35 @@ func testStore(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil || len(audit) != 2 || audit[0].Event != "first-use" || audit[1].Package != "lib" {
 			t.Fatalf("audit: %v %+v", err, audit)
 		}
+
+		// The pin and the record stored under its version, in one look-up.
+		candidates := []string{digest("third"), digest("first"), digest("absent")}
+		for _, c := range []struct {
+			pkg     string
+			ids     []string
+			version int64
+			found   string
+		}{
+			{"app", candidates, 1, digest("first")}, // "third" too is at version 1: either
+			{"app", candidates[2:], 1, ""},
+			{"app", nil, 1, ""},
+			{"new", candidates, 0, ""},
+		} {
+			pin, found, err := s.LookupUpload(ctx, c.pkg, c.ids)
+			version := int64(0)
+			if pin != nil {
+				version = pin.Version
+			}
+			if err != nil || version != c.version || (found == "") != (c.found == "") {
+				t.Errorf("LookupUpload(%s, %d ids): version %d, %q, %v", c.pkg, len(c.ids), version, found, err)
+			}
+		}
+		if _, err := s.(*store.DB).ReplacePin(ctx, "app", 1, e2, "cli", t0); err != nil {
+			t.Fatal(err)
+		}
+		if pin, found, err := s.LookupUpload(ctx, "app", candidates); err != nil || pin.Version != 2 || found != "" {
+			t.Fatalf("after the pin changed: %+v %q %v", pin, found, err)
+		}
 	})
 	t.Run("proposals", func(t *testing.T) {
 		s := open(t)
@@ -270,10 +300,118 @@ func testStore(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("pin changed by a failed update: %+v", p)
 		}
 	})
+	t.Run("group commit", func(t *testing.T) { groupCommit(t, open(t)) })
 	t.Run("concurrent first uses", func(t *testing.T) {
 		s := open(t)
 		concurrentPins(t, []store.Store{s}, 50)
 	})
+}
+
+// putOutcome is what one PutRecord of a group returned.
+type putOutcome struct {
+	stored, visible bool
+	err             error
+}
+
+// putAsGroup puts recs[0] and holds the writer with it while the others
+// queue, so that they are written as one group; it returns each outcome
+// and the size of the group. visible reports that another connection saw
+// the record when PutRecord returned.
+func putAsGroup(t *testing.T, s store.Store, recs []*store.Record) ([]putOutcome, int) {
+	t.Helper()
+	db := s.(*store.DB)
+	ctx := context.Background()
+	held, release := make(chan struct{}), make(chan struct{})
+	var sizes []int
+	store.SetBeforeGroup(db, func(n int) {
+		sizes = append(sizes, n)
+		if len(sizes) == 1 {
+			close(held)
+			<-release
+		}
+	})
+	defer store.SetBeforeGroup(db, nil)
+	out := make([]putOutcome, len(recs))
+	var wg sync.WaitGroup
+	put := func(i int) {
+		wg.Go(func() {
+			got, stored, err := s.PutRecord(ctx, recs[i], t0)
+			o := putOutcome{stored: stored, err: err}
+			if err == nil {
+				_, gerr := s.GetRecord(ctx, recs[i].ID)
+				o.visible = gerr == nil && got.ID == recs[i].ID
+			}
+			out[i] = o
+		})
+	}
+	put(0)
+	<-held
+	for i := 1; i < len(recs); i++ {
+		put(i)
+	}
+	for store.Queued(db) < len(recs)-1 {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if len(sizes) < 2 {
+		t.Fatalf("groups of %v, expected 2 or more", sizes)
+	}
+	return out, sizes[1]
+}
+
+// groupCommit checks that records put concurrently and written as one
+// group are each stored and visible when their PutRecord returns; that of
+// two first uses of one package, one pins it and the other alone is
+// refused (ErrPinConflict); and that a record identical to another of the
+// group, or to one stored before, is answered with the stored one.
+func groupCommit(t *testing.T, s store.Store) {
+	e := entry("https://builder/x")
+	e1, e2 := entry("https://builder/1"), entry("https://builder/2")
+	recs := []*store.Record{record("lead", "lead", &e)}
+	for i := range 8 {
+		recs = append(recs, record(fmt.Sprintf("new-%d", i), fmt.Sprintf("new-%d", i), &e))
+	}
+	recs = append(recs, record("contested-1", "contested", &e1), record("contested-2", "contested", &e2),
+		record("twice", "twice", nil), record("twice", "twice", nil))
+	out, size := putAsGroup(t, s, recs)
+	if size != len(recs)-1 {
+		t.Fatalf("a group of %d, expected %d", size, len(recs)-1)
+	}
+	conflicts, storedTwice := 0, 0
+	for i, o := range out {
+		pkg := recs[i].Package
+		switch {
+		case errors.Is(o.err, store.ErrPinConflict) && pkg == "contested":
+			conflicts++
+		case o.err != nil:
+			t.Errorf("%s: %v", pkg, o.err)
+		case !o.visible:
+			t.Errorf("%s: answered before its record was visible", pkg)
+		case pkg == "twice":
+			if o.stored {
+				storedTwice++
+			}
+		case !o.stored:
+			t.Errorf("%s: not stored", pkg)
+		}
+	}
+	if conflicts != 1 || storedTwice != 1 {
+		t.Fatalf("%d of 2 first uses of one package refused, %d of 2 identical records stored; expected 1 and 1", conflicts, storedTwice)
+	}
+	if pins, err := s.ListPins(context.Background()); err != nil || len(pins) != 1+8+1 {
+		t.Fatalf("%d pins (%v), expected 10", len(pins), err)
+	}
+
+	// A record stored before, in a group: the group is written one record
+	// per transaction, with the same outcomes.
+	recs = []*store.Record{record("lead-2", "later", nil), record("twice", "twice", nil), record("new-a", "new-a", &e), record("new-b", "", nil)}
+	out, _ = putAsGroup(t, s, recs)
+	for i, o := range out {
+		if o.err != nil || !o.visible || o.stored != (recs[i].ID != digest("twice")) {
+			t.Errorf("%s: stored=%v visible=%v err=%v", recs[i].Package, o.stored, o.visible, o.err)
+		}
+	}
 }
 
 // concurrentPins runs n first uses of one new package and n of n different
