@@ -26,14 +26,29 @@ func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 // ReadFile reads the regular file at path, refusing more than limit bytes
 // and anything that is not a regular file (ErrNotRegular).
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := OpenRegular(path)
+	f, fi, err := OpenRegularInfo(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := ReadAll(f, limit)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s: %w: more than %d bytes", path, ErrTooLarge, limit)
 	}
-	return b, nil
+	// Sized from the file's size when opened (one read and the read that
+	// finds its end); a file that grows meanwhile is read on, to the limit.
+	b := make([]byte, 0, fi.Size()+1)
+	for int64(len(b)) <= limit {
+		n, err := f.Read(b[len(b):min(int64(cap(b)), limit+1)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+	return nil, fmt.Errorf("%s: %w: more than %d bytes", path, ErrTooLarge, limit)
 }

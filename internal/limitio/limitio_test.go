@@ -21,3 +21,34 @@ func TestReadLimits(t *testing.T) {
 		t.Fatalf("file over the cap: %v", err)
 	}
 }
+
+func TestReadFileSizes(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 5, 4096, 100_000} {
+		p := filepath.Join(dir, "f")
+		want := strings.Repeat("x", n)
+		os.WriteFile(p, []byte(want), 0o644)
+		if b, err := ReadFile(p, 100_000); err != nil || string(b) != want {
+			t.Fatalf("%d bytes: got %d bytes, %v", n, len(b), err)
+		}
+	}
+	if _, err := ReadFile(filepath.Join(dir, "f"), 99_999); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("one byte over: %v", err)
+	}
+}
+
+// A file whose size, when opened, says less than it holds (the kernel's
+// files report 0) is read to its end all the same.
+func TestReadFileLongerThanItsSize(t *testing.T) {
+	const p = "/proc/self/status"
+	if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
+		t.Skipf("needs a file whose size is 0 while it holds data (Linux %s): %v", p, err)
+	}
+	b, err := ReadFile(p, 1<<20)
+	if err != nil || !strings.Contains(string(b), "Name:") {
+		t.Fatalf("got %q, %v", b, err)
+	}
+	if _, err := ReadFile(p, 10); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("over the limit: %v", err)
+	}
+}
