@@ -198,7 +198,10 @@ func uploadIDs(req *UploadRequest, prov store.Document, atts []store.Document, t
 
 // readUpload reads and parses an upload body, answering the error itself.
 func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*UploadRequest, bool) {
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), s.opts.MaxBodyBytes)+1))
+	// Sized from Content-Length up to maxPresized: beyond, the buffer
+	// grows with the bytes that arrive, so that a request announcing the
+	// largest body and sending nothing costs no such buffer.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), s.opts.MaxBodyBytes, maxPresized)+1))
 	_, err := buf.ReadFrom(r.Body)
 	body := buf.Bytes()
 	if err == nil {
@@ -210,6 +213,10 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (*UploadRequ
 	s.fail(w, r, err)
 	return nil, false
 }
+
+// maxPresized bounds the buffer an upload is read into before its bytes
+// arrive.
+const maxPresized = 1 << 20
 
 // maxPinRetries bounds how often an upload is verified again because
 // another replica changed the package's pin in between.
