@@ -34,6 +34,8 @@ type pendingPut struct {
 	rec  *Record
 	at   time.Time
 	done chan struct{} // closed when stored and err are set
+	// answered is set when done is closed (by the writer holding the turn).
+	answered bool
 	// stored is false when a record with the same ID existed already.
 	stored bool
 	err    error
@@ -62,13 +64,7 @@ func (c *committer) put(p *pendingPut, write func([]*pendingPut)) {
 		case <-p.done:
 			return
 		case c.turn <- struct{}{}:
-			if group := c.take(); len(group) > 0 {
-				if c.beforeGroup != nil {
-					c.beforeGroup(len(group))
-				}
-				write(group)
-			}
-			<-c.turn
+			c.writeTurn(write)
 		case <-p.ctx.Done():
 			if c.remove(p) {
 				p.err = p.ctx.Err()
@@ -78,6 +74,43 @@ func (c *committer) put(p *pendingPut, write func([]*pendingPut)) {
 			return
 		}
 	}
+}
+
+// writeTurn writes the calls queued, holding the writer's turn. Should
+// writing panic (net/http recovers a handler's panic), the turn is given
+// back and every call of the group is answered with an error, so that no
+// later call waits for ever.
+func (c *committer) writeTurn(write func([]*pendingPut)) {
+	defer func() { <-c.turn }()
+	group := c.take()
+	if len(group) == 0 {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			for _, p := range group {
+				p.finish(fmt.Errorf("%w: archiving failed: %v", ErrUnavailable, r))
+			}
+			panic(r)
+		}
+	}()
+	if c.beforeGroup != nil {
+		c.beforeGroup(len(group))
+	}
+	write(group)
+}
+
+// finish answers p once: later calls do nothing (only the writer holding
+// the turn answers the calls of its group).
+func (p *pendingPut) finish(err error) {
+	if p.answered {
+		return
+	}
+	if err != nil {
+		p.err, p.stored = err, false
+	}
+	p.answered = true
+	close(p.done)
 }
 
 // take removes up to maxGroup calls from the queue; those whose context
@@ -94,8 +127,7 @@ func (c *committer) take() []*pendingPut {
 			continue
 		}
 		if err := p.ctx.Err(); err != nil {
-			p.err = err
-			close(p.done)
+			p.finish(err)
 			continue
 		}
 		group = append(group, p)
@@ -167,10 +199,7 @@ func (d *DB) writeGroup(group []*pendingPut) {
 		return
 	}
 	for _, p := range group {
-		if err != nil {
-			p.err, p.stored = err, false
-		}
-		close(p.done)
+		p.finish(err)
 	}
 	d.wstmts.prepareMissed(context.WithoutCancel(ctx))
 }

@@ -301,6 +301,7 @@ func testStore(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("group commit", func(t *testing.T) { groupCommit(t, open(t)) })
+	t.Run("group commit survives a panic", func(t *testing.T) { groupPanic(t, open(t)) })
 	t.Run("concurrent first uses", func(t *testing.T) {
 		s := open(t)
 		concurrentPins(t, []store.Store{s}, 50)
@@ -484,5 +485,71 @@ func concurrentPins(t *testing.T, replicas []store.Store, n int) {
 	}
 	if firstUses != n+1 {
 		t.Fatalf("%d first-use audit entries, expected %d", firstUses, n+1)
+	}
+}
+
+// groupPanic: should writing a group panic (net/http recovers a handler's
+// panic and serves on), the caller that held the writer's turn sees the
+// panic, every other call of the group is answered with an error rather
+// than waiting for ever, and the next PutRecord is stored.
+func groupPanic(t *testing.T, s store.Store) {
+	db := s.(*store.DB)
+	ctx := context.Background()
+	held, release := make(chan struct{}), make(chan struct{})
+	calls := 0
+	store.SetBeforeGroup(db, func(n int) {
+		calls++
+		switch calls {
+		case 1:
+			close(held)
+			<-release
+		case 2:
+			panic("injected")
+		}
+	})
+	defer store.SetBeforeGroup(db, nil)
+	recs := []*store.Record{record("p-lead", "p-lead", nil), record("p-1", "p-1", nil), record("p-2", "p-2", nil)}
+	errs := make([]error, len(recs))
+	panics := make([]any, len(recs))
+	var wg sync.WaitGroup
+	put := func(i int) {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			_, _, errs[i] = s.PutRecord(ctx, recs[i], t0)
+		})
+	}
+	put(0)
+	<-held
+	put(1)
+	put(2)
+	for store.Queued(db) < 2 {
+		runtime.Gosched()
+	}
+	close(release)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("PutRecord calls still waiting after a group panicked")
+	}
+	// The caller holding the turn may be any of the three (the first one,
+	// stored already, may take the next turn too).
+	seen := 0
+	for i := range recs {
+		switch {
+		case panics[i] != nil:
+			seen++
+		case i == 0 && errs[i] != nil:
+			t.Errorf("the first group: %v", errs[i])
+		case i > 0 && !errors.Is(errs[i], store.ErrUnavailable):
+			t.Errorf("%s: expected ErrUnavailable, got %v", recs[i].Package, errs[i])
+		}
+	}
+	if seen != 1 {
+		t.Fatalf("%d callers saw the panic, expected 1", seen)
+	}
+	if _, stored, err := s.PutRecord(ctx, record("p-after", "p-after", nil), t0); err != nil || !stored {
+		t.Fatalf("after the panic: stored=%v, %v", stored, err)
 	}
 }
