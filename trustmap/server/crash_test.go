@@ -124,7 +124,7 @@ func (c *child) waitKilled(t *testing.T) {
 	}
 }
 
-func vsaKeyFile(t *testing.T) (*attest.PrivateKey, string) {
+func vsaKeyFile(t testing.TB) (*attest.PrivateKey, string) {
 	key, err := attest.GenerateKey(attest.ECDSAP256, rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hallmark-build/hallmark/attest"
 	"github.com/hallmark-build/hallmark/internal/provtest"
 )
 
@@ -45,7 +43,7 @@ func makeLoadInputs(b *testing.B, n int) *loadInputs {
 	}
 	dir := b.TempDir()
 	in := &loadInputs{dir: dir, manifest: filepath.Join(dir, "manifest.jsonl"), roots: filepath.Join(verifyDir, "roots.json"),
-		vsaKey: filepath.Join(dir, "vsa.key"), tokens: filepath.Join(dir, "tokens.txt")}
+		tokens: filepath.Join(dir, "tokens.txt")}
 	var manifest bytes.Buffer
 	for i := range n {
 		artifact := []byte(fmt.Sprintf("release %d of a package\n", i))
@@ -63,15 +61,7 @@ func makeLoadInputs(b *testing.B, n int) *loadInputs {
 		fmt.Fprintf(&manifest, `{"artifact":%q,"provenance":%q,"package":%q}`+"\n", a, p, pkg)
 	}
 	writeFile(b, in.manifest, manifest.Bytes(), 0o644)
-	vsaKey, err := attest.GenerateKey(attest.ECDSAP256, rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pem, err := vsaKey.MarshalUnencrypted()
-	if err != nil {
-		b.Fatal(err)
-	}
-	writeFile(b, in.vsaKey, pem, 0o600)
+	_, in.vsaKey = vsaKeyFile(b)
 	sum := sha256.Sum256([]byte(testToken))
 	writeFile(b, in.tokens, []byte("ci sha256:"+hex.EncodeToString(sum[:])+"\n"), 0o600)
 	return in
