@@ -30,7 +30,6 @@ package questionnaire
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -66,7 +65,7 @@ const (
 // UnmarshalJSON re-validates the value.
 func (e *Effect) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := strictjson.Unmarshal(b, &s); err != nil {
 		return err
 	}
 	switch Effect(s) {
@@ -107,7 +106,7 @@ func (l Level) String() string { return fmt.Sprintf("L%d", int(l)) }
 // UnmarshalJSON accepts only 0..3.
 func (l *Level) UnmarshalJSON(b []byte) error {
 	var n int
-	if err := json.Unmarshal(b, &n); err != nil {
+	if err := strictjson.Unmarshal(b, &n); err != nil {
 		return fmt.Errorf("level: expected an integer 0-3, got %s", truncate(string(b), 20))
 	}
 	if !Level(n).Valid() {

@@ -3,7 +3,6 @@ package questionnaire
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -47,7 +46,7 @@ func (v Verdict) Valid() bool { return v == Accepted || v == Rejected || v == Ne
 // UnmarshalJSON re-validates the verdict.
 func (v *Verdict) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := strictjson.Unmarshal(b, &s); err != nil {
 		return err
 	}
 	if !Verdict(s).Valid() {

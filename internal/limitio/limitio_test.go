@@ -36,19 +36,3 @@ func TestReadFileSizes(t *testing.T) {
 		t.Fatalf("one byte over: %v", err)
 	}
 }
-
-// A file whose size, when opened, says less than it holds (the kernel's
-// files report 0) is read to its end all the same.
-func TestReadFileLongerThanItsSize(t *testing.T) {
-	const p = "/proc/self/status"
-	if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
-		t.Skipf("needs a file whose size is 0 while it holds data (Linux %s): %v", p, err)
-	}
-	b, err := ReadFile(p, 1<<20)
-	if err != nil || !strings.Contains(string(b), "Name:") {
-		t.Fatalf("got %q, %v", b, err)
-	}
-	if _, err := ReadFile(p, 10); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("over the limit: %v", err)
-	}
-}
