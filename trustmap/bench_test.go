@@ -18,6 +18,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/hallmark-build/hallmark/internal/cputime"
 	"github.com/hallmark-build/hallmark/internal/limitio"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
@@ -156,7 +157,7 @@ func runBatchBench(b *testing.B, dir, artifact, provenance string, roots *trustm
 				b.StopTimer()
 				measureUnit()
 				b.StartTimer()
-				start, startCPU := time.Now(), cpuTime()
+				start, startCPU := time.Now(), cputime.Process()
 				mf, err := os.Open(mpath)
 				if err != nil {
 					b.Fatal(err)
@@ -166,7 +167,7 @@ func runBatchBench(b *testing.B, dir, artifact, provenance string, roots *trustm
 				if err != nil || failed != 0 {
 					b.Fatalf("failed %d: %v", failed, err)
 				}
-				elapsed, elapsedCPU = elapsed+time.Since(start), elapsedCPU+cpuTime()-startCPU
+				elapsed, elapsedCPU = elapsed+time.Since(start), elapsedCPU+cputime.Process()-startCPU
 				items += n
 			}
 			b.StopTimer()
@@ -198,7 +199,7 @@ func parallelRate(b *testing.B, f func() error) (n, wall, cpu float64) {
 	var count atomic.Int64
 	deadline := time.Now().Add(200 * time.Millisecond)
 	var wg sync.WaitGroup
-	start, startCPU := time.Now(), cpuTime()
+	start, startCPU := time.Now(), cputime.Process()
 	for range runtime.NumCPU() {
 		wg.Add(1)
 		go func() {
@@ -213,7 +214,7 @@ func parallelRate(b *testing.B, f func() error) (n, wall, cpu float64) {
 		}()
 	}
 	wg.Wait()
-	return float64(count.Load()), time.Since(start).Seconds(), (cpuTime() - startCPU).Seconds()
+	return float64(count.Load()), time.Since(start).Seconds(), (cputime.Process() - startCPU).Seconds()
 }
 
 // lookupEntries is a roots map of n entries (n a multiple of 10) of every

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hallmark-build/hallmark/assess"
 	"github.com/hallmark-build/hallmark/attest"
+	"github.com/hallmark-build/hallmark/internal/cputime"
 	"github.com/hallmark-build/hallmark/internal/golden"
 	"github.com/hallmark-build/hallmark/questionnaire"
 	"github.com/hallmark-build/hallmark/trustmap"
@@ -373,18 +374,18 @@ func BenchmarkVerifySigstoreBundle(b *testing.B) {
 	var verifyTime, floorTime, verifyCPU, floorCPU time.Duration
 	n := 0
 	for b.Loop() {
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), cputime.Process()
 		if _, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("MODULE.bazel", artifact)}, o); err != nil {
 			b.Fatal(err)
 		}
-		t1, c1 := time.Now(), cpuTime()
+		t1, c1 := time.Now(), cputime.Process()
 		if err := floor(); err != nil {
 			b.Fatal(err)
 		}
 		verifyTime += t1.Sub(t0)
 		floorTime += time.Since(t1)
 		verifyCPU += c1 - c0
-		floorCPU += cpuTime() - c1
+		floorCPU += cputime.Process() - c1
 		n++
 	}
 	b.ReportMetric(float64(verifyTime.Nanoseconds())/float64(n), "verify-ns")

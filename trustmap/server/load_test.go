@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hallmark-build/hallmark/internal/cputime"
 	"github.com/hallmark-build/hallmark/internal/provtest"
 )
 
@@ -302,9 +303,9 @@ func benchGateVsBatch(b *testing.B, in *loadInputs, newStore func() (string, fun
 		if dbTime != nil {
 			db0 = dbTime()
 		}
-		c0 := cpuTime()
+		c0 := cputime.Process()
 		el, cpu, lat := runGate(b, in, uri)
-		clientCPU += cpuTime() - c0
+		clientCPU += cputime.Process() - c0
 		if dbTime != nil {
 			dbCPU += dbTime() - db0
 		}

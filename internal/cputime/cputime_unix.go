@@ -1,14 +1,15 @@
 //go:build unix
 
-package server
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
+// Process is the CPU time the process has used (user and system, every
+// thread: the garbage collector's work included).
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
