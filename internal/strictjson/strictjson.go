@@ -123,8 +123,7 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 				elem = t.Elem()
 			}
 		}
-		var buf [8]string // names of a small object, on the stack
-		seen := seenNames{small: buf[:0]}
+		var seen Names // on the stack while the object is small
 		for d.PeekKind() != '}' {
 			tok, err := d.ReadToken()
 			if err != nil {
@@ -135,7 +134,7 @@ func walk(d *jsontext.Decoder, t reflect.Type) error {
 			at := func() string { return pointerOrRoot(string(d.StackPointer())) }
 			var prev string
 			var ok bool
-			if seen, prev, ok = seen.add(name); ok {
+			if prev, ok = seen.add(name); ok {
 				if prev == name {
 					return fmt.Errorf("%w: %q given twice at %s", ErrDuplicateName, name, at())
 				}
@@ -288,42 +287,6 @@ func collect(t reflect.Type, fs *fieldSet, depth int) {
 	}
 }
 
-// seenNames are the member names of one object so far: a short list while
-// the object is small (compared with strings.EqualFold, which is equality
-// under fold, without allocating), a map by folded name beyond.
-type seenNames struct {
-	small  []string
-	folded map[string]string
-}
-
-// add records name and returns the earlier name equal to it under fold,
-// if any.
-// It works on a copy and returns it (a value, so that a caller's small
-// list can live on its stack).
-func (s seenNames) add(name string) (_ seenNames, prev string, dup bool) {
-	if s.folded == nil {
-		for _, p := range s.small {
-			if strings.EqualFold(p, name) {
-				return s, p, true
-			}
-		}
-		if len(s.small) < 16 {
-			s.small = append(s.small, name)
-			return s, "", false
-		}
-		s.folded = make(map[string]string, 2*len(s.small))
-		for _, p := range s.small {
-			s.folded[fold(p)] = p
-		}
-	}
-	f := fold(name)
-	if p, ok := s.folded[f]; ok {
-		return s, p, true
-	}
-	s.folded[f] = name
-	return s, "", false
-}
-
 // fold is the case folding names are compared under: Unicode simple folding,
 // which is what encoding/json's case-insensitive matching uses.
 func fold(s string) string {
@@ -370,16 +333,24 @@ type Names struct {
 // Add records name and reports whether it is new: false when an earlier
 // name of the object equals it or differs from it only in case.
 func (s *Names) Add(name string) bool {
+	_, dup := s.add(name)
+	return !dup
+}
+
+// add records name and returns the earlier name equal to it under fold,
+// if any. A small set is a list compared with strings.EqualFold (equality
+// under fold, without allocating), a map by folded name beyond.
+func (s *Names) add(name string) (prev string, dup bool) {
 	if s.folded == nil {
 		for _, p := range s.small[:s.n] {
 			if strings.EqualFold(p, name) {
-				return false
+				return p, true
 			}
 		}
 		if s.n < len(s.small) {
 			s.small[s.n] = name
 			s.n++
-			return true
+			return "", false
 		}
 		s.folded = make(map[string]string, 2*len(s.small))
 		for _, p := range s.small {
@@ -387,11 +358,11 @@ func (s *Names) Add(name string) bool {
 		}
 	}
 	f := fold(name)
-	if _, ok := s.folded[f]; ok {
-		return false
+	if p, ok := s.folded[f]; ok {
+		return p, true
 	}
 	s.folded[f] = name
-	return true
+	return "", false
 }
 
 // Fold is the case folding under which names are compared: two names are
