@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/hallmark-build/hallmark/internal/limitio"
@@ -30,22 +29,9 @@ type Artifact struct {
 // instead of blocking or never ending.
 func FileArtifact(path string) *Artifact {
 	return &Artifact{Name: path, open: func() (io.ReadCloser, error) {
-		f, fi, err := limitio.OpenRegularInfo(path)
-		if err != nil {
-			return nil, err
-		}
-		return openedFile{f, fi}, nil
+		return limitio.Open(path)
 	}}
 }
-
-// openedFile is a file with the information it had when it was opened:
-// its Stat costs no second system call.
-type openedFile struct {
-	*os.File
-	info os.FileInfo
-}
-
-func (f openedFile) Stat() (os.FileInfo, error) { return f.info, nil }
 
 // BytesArtifact is an artifact held in memory.
 func BytesArtifact(name string, b []byte) *Artifact {
@@ -114,10 +100,10 @@ const pipelineThreshold = 8 << 20
 // cache overlaps with hashing instead of adding to it.
 func hashAll(h hash.Hash, r io.Reader) error {
 	pool := &bufPool
-	if st, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
-		if fi, err := st.Stat(); err == nil && fi.Size() >= pipelineThreshold {
+	if f, ok := r.(*limitio.File); ok {
+		if f.Size() >= pipelineThreshold {
 			return hashPipelined(h, r)
-		} else if err == nil && fi.Size() < smallFile {
+		} else if f.Size() < smallFile {
 			pool = &smallBufPool
 		}
 	}

@@ -26,17 +26,17 @@ func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 // ReadFile reads the regular file at path, refusing more than limit bytes
 // and anything that is not a regular file (ErrNotRegular).
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, fi, err := OpenRegularInfo(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi.Size() > limit {
+	if f.Size() > limit {
 		return nil, fmt.Errorf("%s: %w: more than %d bytes", path, ErrTooLarge, limit)
 	}
 	// Sized from the file's size when opened (one read and the read that
 	// finds its end); a file that grows meanwhile is read on, to the limit.
-	b := make([]byte, 0, fi.Size()+1)
+	b := make([]byte, 0, f.Size()+1)
 	for int64(len(b)) <= limit {
 		n, err := f.Read(b[len(b):min(int64(cap(b)), limit+1)])
 		b = b[:len(b)+n]

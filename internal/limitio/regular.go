@@ -34,9 +34,16 @@ func OpenRegularInfo(path string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%w: %s is %s", ErrNotRegular, path, describe(fi.Mode()))
+		return nil, nil, notRegular(path, fi.Mode())
 	}
 	return f, fi, nil
+}
+
+// Size is the file's size when it was opened.
+func (f *File) Size() int64 { return f.size }
+
+func notRegular(path string, m fs.FileMode) error {
+	return fmt.Errorf("%w: %s is %s", ErrNotRegular, path, describe(m))
 }
 
 // CheckRegular reports an error unless path is a regular file, without
@@ -47,7 +54,7 @@ func CheckRegular(path string) error {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is %s", ErrNotRegular, path, describe(fi.Mode()))
+		return notRegular(path, fi.Mode())
 	}
 	return nil
 }
