@@ -3,16 +3,20 @@ package attest
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 	"github.com/hallmark-build/hallmark/questionnaire"
@@ -231,17 +235,20 @@ func VerifyEnvelopeBudget(ctx context.Context, e *Envelope, payloadType string, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: payload: %v", ErrMalformedEnvelope, err)
 	}
-	pae := ssldsse.PAE(e.PayloadType, payload)
+	var m signedMessage
 	check := func(k *PublicKey, sig []byte) (bool, error) {
 		if b.Used >= b.Limit {
 			return false, fmt.Errorf("%w: %d signature checks spent on this input (at most %d for %d keys); give each signature the keyid of its key", ErrTooManySignatureChecks, b.Used, b.Limit, len(keys))
 		}
 		b.Used++
-		v, err := k.verifier()
+		v, h, err := k.verifier()
 		if err != nil {
 			return false, err
 		}
-		return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(pae)) == nil, nil
+		if h == 0 {
+			return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(m.pae(e.PayloadType, payload))) == nil, nil
+		}
+		return v.VerifySignature(bytes.NewReader(sig), nil, options.WithDigest(m.digest(h, e.PayloadType, payload))) == nil, nil
 	}
 	for _, s := range e.Signatures {
 		sig, err := decodeB64(s.Sig)
@@ -393,4 +400,53 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// signedMessage is what a DSSE signature signs, the pre-authentication
+// encoding (PAE) of the payload, made at most once per envelope in each
+// form a verifier asks for: whole (for Ed25519), or as its digest with the
+// verifier's hash function, hashed without assembling it.
+type signedMessage struct {
+	whole   []byte
+	hashes  [2]crypto.Hash
+	digests [2][]byte
+}
+
+func (m *signedMessage) pae(payloadType string, payload []byte) []byte {
+	if m.whole == nil {
+		m.whole = ssldsse.PAE(payloadType, payload)
+	}
+	return m.whole
+}
+
+func (m *signedMessage) digest(h crypto.Hash, payloadType string, payload []byte) []byte {
+	for i, have := range m.hashes {
+		if have == h {
+			return m.digests[i]
+		}
+	}
+	d := paeDigest(h, payloadType, payload)
+	for i, have := range m.hashes {
+		if have == 0 {
+			m.hashes[i], m.digests[i] = h, d
+			break
+		}
+	}
+	return d
+}
+
+// paeDigest is the digest with h of ssldsse.PAE(payloadType, payload):
+// "DSSEv1 <len(type)> <type> <len(payload)> <payload>".
+func paeDigest(h crypto.Hash, payloadType string, payload []byte) []byte {
+	w := h.New()
+	var n [24]byte
+	w.Write([]byte("DSSEv1 "))
+	w.Write(strconv.AppendInt(n[:0], int64(len(payloadType)), 10))
+	w.Write([]byte(" "))
+	io.WriteString(w, payloadType)
+	w.Write([]byte(" "))
+	w.Write(strconv.AppendInt(n[:0], int64(len(payload)), 10))
+	w.Write([]byte(" "))
+	w.Write(payload)
+	return w.Sum(nil)
 }

@@ -1,8 +1,17 @@
 package attest
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"reflect"
+	"strings"
 	"testing"
+
+	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
@@ -66,4 +75,53 @@ func checkEnvelopePlain(t *testing.T, b []byte) bool {
 		t.Fatalf("%s: plain %#v, strict %#v", b, *got, want)
 	}
 	return true
+}
+
+// paeDigest hashes exactly what ssldsse.PAE assembles, whatever the
+// payload type and payload (empty, binary, with spaces and digits).
+func TestPAEDigest(t *testing.T) {
+	for _, tc := range []struct{ typ, payload string }{
+		{"", ""},
+		{"application/vnd.in-toto+json", `{"_type":"https://in-toto.io/Statement/v1"}`},
+		{"t y p e 12", "12 DSSEv1 \x00\xff"},
+		{strings.Repeat("x", 1000), strings.Repeat("\n", 100_000)},
+	} {
+		want := ssldsse.PAE(tc.typ, []byte(tc.payload))
+		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+			w := h.New()
+			w.Write(want)
+			if got := paeDigest(h, tc.typ, []byte(tc.payload)); !bytes.Equal(got, w.Sum(nil)) {
+				t.Errorf("%s %q: digest differs from the PAE's", h, tc.typ)
+			}
+		}
+		var m signedMessage
+		if !bytes.Equal(m.pae(tc.typ, []byte(tc.payload)), want) {
+			t.Errorf("%q: PAE differs", tc.typ)
+		}
+	}
+}
+
+// Each key type's verifier hashes with the hash its signer signs with:
+// P-256 with SHA-256, P-384 with SHA-384, RSA with SHA-256, Ed25519 signs
+// the message itself.
+func TestVerifierHashes(t *testing.T) {
+	for _, tc := range []struct {
+		alg  Algorithm
+		want crypto.Hash
+	}{{ECDSAP256, crypto.SHA256}, {Ed25519, 0}} {
+		k, err := GenerateKey(tc.alg, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, h, err := k.Public().verifier(); err != nil || h != tc.want {
+			t.Errorf("%s: hash %v, %v", tc.alg, h, err)
+		}
+	}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for key, want := range map[crypto.PublicKey]crypto.Hash{&p384.PublicKey: crypto.SHA384, &rsaKey.PublicKey: crypto.SHA256} {
+		if _, h, err := (&PublicKey{Key: key}).verifier(); err != nil || h != want {
+			t.Errorf("%T: hash %v, %v", key, h, err)
+		}
+	}
 }

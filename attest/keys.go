@@ -67,6 +67,7 @@ type PublicKey struct {
 
 	once sync.Once
 	v    signature.Verifier
+	hash crypto.Hash // the verifier's hash function; 0 when it signs the message itself (Ed25519)
 	verr error
 }
 
@@ -288,14 +289,23 @@ func (k *PrivateKey) sigSigner() (signature.Signer, error) {
 }
 
 // verifier is loaded once per key and shared: verification is read-only.
-func (p *PublicKey) verifier() (signature.Verifier, error) {
+// It returns the hash function the verifier hashes messages with (the
+// algorithm's default, as signature.LoadDefaultVerifier chooses it), or 0
+// for a verifier that needs the message itself (Ed25519).
+func (p *PublicKey) verifier() (signature.Verifier, crypto.Hash, error) {
 	p.once.Do(func() {
 		p.v, p.verr = signature.LoadDefaultVerifier(p.Key)
+		if p.verr == nil {
+			var d signature.AlgorithmDetails
+			if d, p.verr = signature.GetDefaultAlgorithmDetails(p.Key); p.verr == nil {
+				p.hash = d.GetHashType()
+			}
+		}
 		if p.verr != nil {
 			p.verr = errors.Join(ErrUnsupportedKey, p.verr)
 		}
 	})
-	return p.v, p.verr
+	return p.v, p.hash, p.verr
 }
 
 // DistinctKeys refuses a set of keys in which one key appears twice (by
