@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,8 +115,9 @@ func runBatchBench(b *testing.B, dir, artifact, provenance string, roots *trustm
 			}
 			manifest = bytes.Buffer{}
 			runtime.GC()
-			// As the command does: the provenance read with its size
-			// bounded, a JSON line written per result.
+			// As the command does: the collector's target for a batch,
+			// the provenance read with its size bounded, a JSON line
+			// written per result.
 			verify := func(ctx context.Context, it trustmap.BatchItem) (*trustmap.Result, error) {
 				p, err := limitio.ReadFile(it.Provenance, trustmap.MaxProvenanceBytes)
 				if err != nil {
@@ -123,6 +125,7 @@ func runBatchBench(b *testing.B, dir, artifact, provenance string, roots *trustm
 				}
 				return trustmap.Verify(ctx, roots, p, []*trustmap.Artifact{trustmap.FileArtifact(it.Artifact)}, o)
 			}
+			defer debug.SetGCPercent(debug.SetGCPercent(trustmap.BatchGCPercent))
 			var peak atomic.Uint64
 			stop := make(chan struct{})
 			var wg sync.WaitGroup

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -681,6 +682,9 @@ func runBatch(ctx context.Context, e *env, v *verifier, manifest string, vsas *b
 		if e.StderrIsTerminal && (done%50 == 0 || done == total) {
 			fmt.Fprintf(e.Stderr, "\r%s %d/%d, %d failed, %.0f/s ", progressBar(done, max(total, done), 30), done, max(total, done), failedN, float64(done)/max(e.Now().Sub(start).Seconds(), 0.001))
 		}
+	}
+	if e.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(trustmap.BatchGCPercent))
 	}
 	failed, err := trustmap.RunBatch(ctx, f, e.Workers, verify, emit)
 	if e.StderrIsTerminal {
