@@ -396,7 +396,8 @@ func (r bundleReader) bytes(b *[]byte) bool {
 		return false
 	}
 	enc := base64.StdEncoding
-	if bytes.ContainsAny(s, "-_") {
+	// strings.ContainsAny(s, "-_"), by the faster byte search.
+	if bytes.IndexByte(s, '-') >= 0 || bytes.IndexByte(s, '_') >= 0 {
 		enc = base64.URLEncoding
 	}
 	if len(s)%4 != 0 {

@@ -359,3 +359,39 @@ func FuzzBundleFastReading(f *testing.F) {
 		checkBundleFastReading(t, raw)
 	})
 }
+
+// BenchmarkReadBundle reads the benchmark's keyless bundle to its message:
+// in one pass, and in full (the strict walk and protojson).
+func BenchmarkReadBundle(b *testing.B) {
+	raw, err := os.ReadFile("../testdata/corpus/slsa-verifier/bcr/MODULE.bazel.intoto.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := readBundleFast(raw); !ok {
+				b.Fatal("not read in one pass")
+			}
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var pb protobundle.Bundle
+			if !isBundle(raw) || protojson.Unmarshal(bytes.TrimSpace(raw), &pb) != nil {
+				b.Fatal("not a bundle")
+			}
+		}
+	})
+	// With the log entries and verification material decoded, as
+	// verification reads a bundle.
+	b.Run("parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, _, err := readBundle(raw); !ok || err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
