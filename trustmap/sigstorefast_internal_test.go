@@ -26,7 +26,11 @@ const keyBundlePath = "../testdata/oci/cosign-key/blobs/sha256/e41ebf49d2fd21099
 // reading read raw.
 func checkBundleFastReading(t *testing.T, raw []byte) bool {
 	t.Helper()
-	pb, fast := readBundleFast(raw)
+	// Read from a copy, overwritten once read: the message must not
+	// share the document's memory (callers reuse their buffers).
+	scratch := bytes.Clone(raw)
+	pb, fast := readBundleFast(scratch)
+	clear(scratch)
 	if !fast {
 		return false
 	}
