@@ -180,7 +180,22 @@ func isBundle(raw []byte) bool {
 	var probe struct {
 		MediaType string `json:"mediaType"`
 	}
-	return strictjson.UnmarshalOpen(raw, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+	return strictjson.UnmarshalOpen(raw, &probe) == nil && strings.HasPrefix(probe.MediaType, bundleMediaType)
+}
+
+// readBundle reports whether a document is a Sigstore bundle (isBundle)
+// and, if it is, decodes it (decodeBundle). A bundle in plain form is read
+// in one pass (readBundleFast), with the same result.
+func readBundle(raw []byte) (bundle bool, b *parsedBundle, err error) {
+	if pb, ok := readBundleFast(raw); ok {
+		b, err := bundleOf(pb)
+		return true, b, err
+	}
+	if !isBundle(raw) {
+		return false, nil, nil
+	}
+	b, err = decodeBundle(raw)
+	return true, b, err
 }
 
 // sigstoreVerified is what a verified Sigstore signature establishes.
@@ -302,7 +317,12 @@ func decodeBundle(raw []byte) (*parsedBundle, error) {
 	if err := protojson.Unmarshal(bytes.TrimSpace(raw), &pb); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
 	}
-	b, err := newParsedBundle(&pb)
+	return bundleOf(&pb)
+}
+
+// bundleOf validates a decoded bundle (newParsedBundle).
+func bundleOf(pb *protobundle.Bundle) (*parsedBundle, error) {
+	b, err := newParsedBundle(pb)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
 	}

@@ -331,8 +331,8 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	var payload []byte
 	var signer Signer
 	var signedAt time.Time
-	if isBundle(raw) {
-		sv, ok := verifyBundle(ctx, &d, raw, roots, o)
+	if bundle, b, err := readBundle(raw); bundle {
+		sv, ok := verifyBundle(ctx, &d, b, err, roots, o)
 		if !ok {
 			return d
 		}
@@ -637,10 +637,9 @@ func trunc(s string) string {
 	return s
 }
 
-// verifyBundle verifies a Sigstore bundle (a document isBundle accepted)
-// and adds its checks.
-func verifyBundle(ctx context.Context, d *Document, raw []byte, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
-	b, err := decodeBundle(raw) // verifyDocument called isBundle(raw)
+// verifyBundle verifies a Sigstore bundle (a document readBundle found to
+// be one, with what it read) and adds its checks.
+func verifyBundle(ctx context.Context, d *Document, b *parsedBundle, err error, roots *Roots, o VerifyOptions) (*sigstoreVerified, bool) {
 	if err == nil && isKeySigned(b) {
 		return verifyKeySignedBundle(ctx, d, b, roots, o)
 	}

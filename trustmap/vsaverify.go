@@ -152,8 +152,7 @@ func readVSA(ctx context.Context, set *VerifierSet, in VSAInput, o VerifyVSAOpti
 	}
 	var payload []byte
 	var signer Signer
-	if isBundle(raw) {
-		b, err := parseBundle(raw)
+	if bundle, b, err := readBundle(raw); bundle {
 		if err != nil {
 			d.add(failed("bundle", "a Sigstore bundle v0.1-v0.3", "", err))
 			return nil
