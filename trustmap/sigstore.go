@@ -172,9 +172,7 @@ func newestKeyDate(b []byte) string {
 // isBundle reports whether a document is a Sigstore bundle (by its
 // mediaType, whatever the file is called).
 func isBundle(raw []byte) bool {
-	// Without escapes, a mediaType member is spelled out: a document with
-	// neither (a DSSE envelope) is not a bundle, and needs no decoding.
-	if !bytes.Contains(raw, []byte("mediaType")) && bytes.IndexByte(raw, '\\') < 0 {
+	if !mayBeBundle(raw) {
 		return false
 	}
 	var probe struct {
@@ -187,6 +185,9 @@ func isBundle(raw []byte) bool {
 // and, if it is, decodes it (decodeBundle). A bundle in plain form is read
 // in one pass (readBundleFast), with the same result.
 func readBundle(raw []byte) (bundle bool, b *parsedBundle, err error) {
+	if !mayBeBundle(raw) {
+		return false, nil, nil
+	}
 	if pb, ok := readBundleFast(raw); ok {
 		b, err := bundleOf(pb)
 		return true, b, err
@@ -196,6 +197,13 @@ func readBundle(raw []byte) (bundle bool, b *parsedBundle, err error) {
 	}
 	b, err = decodeBundle(raw)
 	return true, b, err
+}
+
+// mayBeBundle is false for a document that cannot be a bundle for isBundle:
+// without escapes, a mediaType member is spelled out, so a document with
+// neither (a DSSE envelope) is not a bundle, and needs no decoding.
+func mayBeBundle(raw []byte) bool {
+	return bytes.Contains(raw, []byte("mediaType")) || bytes.IndexByte(raw, '\\') >= 0
 }
 
 // sigstoreVerified is what a verified Sigstore signature establishes.
