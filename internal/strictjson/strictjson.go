@@ -372,11 +372,24 @@ func Fold(s string) string { return fold(s) }
 // pooledDecoder is a decoder with the buffer it reads, reused by readers
 // of hot paths (a decoder's state is a few hundred bytes and maps).
 type pooledDecoder struct {
-	d   jsontext.Decoder
-	buf bytes.Buffer
+	d    jsontext.Decoder
+	buf  bytes.Buffer
+	done func() // made once with the decoder: giving it back allocates nothing
 }
 
-var decoderPool = sync.Pool{New: func() any { return new(pooledDecoder) }}
+var decoderPool sync.Pool
+
+func init() {
+	decoderPool.New = func() any {
+		p := new(pooledDecoder)
+		p.done = func() {
+			p.buf = bytes.Buffer{}
+			p.d.Reset(&p.buf) // holds no reference to b
+			decoderPool.Put(p)
+		}
+		return p
+	}
+}
 
 // Decoder returns a decoder reading b in place, with opts, and the
 // function that gives it back once the caller is done with it and with
@@ -385,11 +398,7 @@ func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
 	p := decoderPool.Get().(*pooledDecoder)
 	p.buf = *bytes.NewBuffer(b)
 	p.d.Reset(&p.buf, opts...)
-	return &p.d, func() {
-		p.buf = bytes.Buffer{}
-		p.d.Reset(&p.buf) // holds no reference to b
-		decoderPool.Put(p)
-	}
+	return &p.d, p.done
 }
 
 // The plain form of a document is what hot-path readers read in one pass
