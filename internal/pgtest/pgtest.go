@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package pgtest starts a real PostgreSQL server for tests: Debian's
 // `postgresql` package (initdb and postgres from /usr/lib/postgresql/*/bin),
 // on a free loopback port, in a temporary data directory, as a non-root user
