@@ -374,6 +374,7 @@ func Fold(s string) string { return fold(s) }
 type pooledDecoder struct {
 	d    jsontext.Decoder
 	buf  bytes.Buffer
+	out  bool   // handed out by Decoder and not yet given back
 	done func() // made once with the decoder: giving it back allocates nothing
 }
 
@@ -383,6 +384,10 @@ func init() {
 	decoderPool.New = func() any {
 		p := new(pooledDecoder)
 		p.done = func() {
+			if !p.out {
+				return // given back already: never twice into the pool
+			}
+			p.out = false
 			p.buf = bytes.Buffer{}
 			p.d.Reset(&p.buf) // holds no reference to b
 			decoderPool.Put(p)
@@ -393,9 +398,12 @@ func init() {
 
 // Decoder returns a decoder reading b in place, with opts, and the
 // function that gives it back once the caller is done with it and with
-// every value it returned.
+// every value it returned. Calling that function again at once does
+// nothing; keeping it and calling it after the decoder was handed out
+// again is a bug it cannot see (callers defer it, once).
 func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
 	p := decoderPool.Get().(*pooledDecoder)
+	p.out = true
 	p.buf = *bytes.NewBuffer(b)
 	p.d.Reset(&p.buf, opts...)
 	return &p.d, p.done

@@ -5,12 +5,10 @@ import (
 	"testing"
 )
 
-// Review (hardening, not a regression: the per-call closure before the
-// change behaved the same): a done function called twice gives the pooled
-// decoder back twice, and the next two Decoder calls then share one
-// decoder, each resetting the other's input. No caller does this today
-// (every caller defers done once), but nothing refuses it.
-func TestReviewDecoderGivenBackTwice(t *testing.T) {
+// A done function called twice gives the pooled decoder back once: the
+// next two Decoder calls never share one decoder, each resetting the
+// other's input. (No caller calls it twice; this is hardening.)
+func TestDecoderGivenBackTwice(t *testing.T) {
 	runtime.LockOSThread() // one P: Put and Get see the same local pool
 	defer runtime.UnlockOSThread()
 	_, done := Decoder([]byte(`{}`))

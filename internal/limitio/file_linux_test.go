@@ -13,11 +13,11 @@ import (
 	"testing"
 )
 
-// Review: Open refuses what OpenRegularInfo refused, with the same
+// Open refuses what OpenRegularInfo refused, with the same
 // messages (path included), follows symlinks to what it refuses, leaks
 // no descriptor, and a closed File never reads a descriptor that was
 // reused since.
-func TestReviewOpenLikeOpenRegular(t *testing.T) {
+func TestOpenLikeOpenRegular(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -90,9 +90,9 @@ func TestReviewOpenLikeOpenRegular(t *testing.T) {
 	}
 }
 
-// Review: ReadFile enforces its limit on a file that grows after it was
+// ReadFile enforces its limit on a file that grows after it was
 // opened, and reads a file that shrinks to its new end.
-func TestReviewReadFileGrowsShrinks(t *testing.T) {
+func TestReadFileGrowsShrinks(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(p, []byte("0123456789"), 0o600)
 	f, err := Open(p)

@@ -16,12 +16,11 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
-// Review: VerifyEnvelopeBudget (the PAE hashed as it is encoded) answers
-// as the verification before the change did (sigstore's default verifier
-// given the whole PAE), for every key type and for signatures made with
+// VerifyEnvelopeBudget (the PAE hashed as it is encoded) answers as
+// sigstore's default verifier given the whole PAE does, for every key type and for signatures made with
 // the right hash, the wrong hashes, RSA-PSS, and on a PAE with another
 // payload type, payload or length prefix.
-func TestReviewEnvelopeDigestMatchesWholePAE(t *testing.T) {
+func TestEnvelopeDigestMatchesWholePAE(t *testing.T) {
 	type keyCase struct {
 		name string
 		priv crypto.Signer

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Review: a grammar-driven generator of bundle-shaped documents, with
+// A grammar-driven generator of bundle-shaped documents, with
 // mutations at every level (proto names, case variants, unknown names,
 // null, wrong types, escapes, base64 and int64 edge cases, duplicates,
 // oneof conflicts), each checked with checkBundleFastReading. Byte-level
@@ -276,7 +276,7 @@ func (g *bgen) gen() string {
 	return g.sb.String()
 }
 
-func TestReviewBundleFastReadingGenerated(t *testing.T) {
+func TestBundleFastReadingGenerated(t *testing.T) {
 	n := 100000
 	if s := os.Getenv("REVIEW_GEN_N"); s != "" {
 		n, _ = strconv.Atoi(s)
