@@ -172,9 +172,12 @@ func newestKeyDate(b []byte) string {
 // isBundle reports whether a document is a Sigstore bundle (by its
 // mediaType, whatever the file is called).
 func isBundle(raw []byte) bool {
-	if !mayBeBundle(raw) {
-		return false
-	}
+	return mayBeBundle(raw) && hasBundleMediaType(raw)
+}
+
+// hasBundleMediaType is isBundle once mayBeBundle said yes: the strict
+// decoder reads the mediaType.
+func hasBundleMediaType(raw []byte) bool {
 	var probe struct {
 		MediaType string `json:"mediaType"`
 	}
@@ -192,7 +195,7 @@ func readBundle(raw []byte) (bundle bool, b *parsedBundle, err error) {
 		b, err := bundleOf(pb)
 		return true, b, err
 	}
-	if !isBundle(raw) {
+	if !hasBundleMediaType(raw) {
 		return false, nil, nil
 	}
 	b, err = decodeBundle(raw)
