@@ -57,33 +57,54 @@ func MarshalEnvelope(e *Envelope) ([]byte, error) {
 
 // ParseEnvelope decodes a DSSE envelope without verifying it.
 func ParseEnvelope(b []byte) (*Envelope, error) {
+	e, _, err := parseEnvelope(b, false)
+	return e, err
+}
+
+// ParsePlainEnvelope is ParseEnvelope for an envelope in its plain form
+// only: exactly the members DSSE defines, each at most once, strings
+// without escape sequences. For anything else it reads nothing and
+// answers plain=false (ParseEnvelope reads it). A document read in plain
+// form has no member but DSSE's, so a caller that tells envelopes from
+// other formats by their members knows what it is without looking again.
+func ParsePlainEnvelope(b []byte) (e *Envelope, plain bool, err error) {
+	return parseEnvelope(b, true)
+}
+
+func parseEnvelope(b []byte, plainOnly bool) (*Envelope, bool, error) {
 	if len(b) > MaxEnvelopeBytes {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnvelope, MaxEnvelopeBytes)
+		if plainOnly {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnvelope, MaxEnvelopeBytes)
 	}
 	// One reading: duplicate and case-variant names are refused, unknown
 	// members ignored (DSSE), trailing data refused. The plain form is
 	// read in one pass; anything else by the strict decoder.
 	b = bytes.TrimSpace(b)
-	e, ok := parseEnvelopePlain(b)
-	if !ok {
+	e, plain := parseEnvelopePlain(b)
+	if !plain {
+		if plainOnly {
+			return nil, false, nil
+		}
 		e = &Envelope{}
 		if err := strictjson.UnmarshalOpen(b, e); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
+			return nil, false, fmt.Errorf("%w: %w", ErrMalformedEnvelope, err)
 		}
 	}
 	if e.PayloadType == "" {
-		return nil, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
+		return nil, plain, fmt.Errorf("%w: missing payloadType", ErrMalformedEnvelope)
 	}
 	if e.Payload == "" {
-		return nil, fmt.Errorf("%w: missing payload", ErrMalformedEnvelope)
+		return nil, plain, fmt.Errorf("%w: missing payload", ErrMalformedEnvelope)
 	}
 	if len(e.Signatures) == 0 {
-		return nil, ErrNoSignatures
+		return nil, plain, ErrNoSignatures
 	}
 	if len(e.Signatures) > MaxSignatures {
-		return nil, fmt.Errorf("%w: %d signatures, at most %d accepted", ErrMalformedEnvelope, len(e.Signatures), MaxSignatures)
+		return nil, plain, fmt.Errorf("%w: %d signatures, at most %d accepted", ErrMalformedEnvelope, len(e.Signatures), MaxSignatures)
 	}
-	return e, nil
+	return e, plain, nil
 }
 
 // parseEnvelopePlain reads an envelope in its plain form in one pass:

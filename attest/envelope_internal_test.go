@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,7 +59,54 @@ func FuzzParseEnvelopePlain(f *testing.F) {
 	for _, s := range envelopeSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { checkEnvelopePlain(t, b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkEnvelopePlain(t, b)
+		checkParsePlainEnvelope(t, b)
+	})
+}
+
+// TestParsePlainEnvelope: ParsePlainEnvelope answers for the plain form
+// only, and then as ParseEnvelope does (errors included); a bundle is never
+// plain.
+func TestParsePlainEnvelope(t *testing.T) {
+	plain := 0
+	for _, s := range append(envelopeSeeds,
+		`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payloadType":"t","payload":"e30=","signatures":[{"sig":"AA=="}]}}`,
+		`{"payloadType":"t","payload":"e30=","signatures":[{"sig":"AA=="}],"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`,
+		`{"payloadType":"","payload":"e30=","signatures":[{"sig":"AA=="}]}`,
+		`{"payloadType":"t","payload":"","signatures":[{"sig":"AA=="}]}`,
+		`{"payloadType":"t","payload":"e30=","signatures":[`+strings.Repeat(`{"sig":"AA=="},`, MaxSignatures)+`{"sig":"AA=="}]}`,
+		`{"payloadType":"t","payload":"`+strings.Repeat("A", MaxEnvelopeBytes)+`","signatures":[{"sig":"AA=="}]}`,
+	) {
+		if checkParsePlainEnvelope(t, []byte(s)) {
+			plain++
+		}
+	}
+	if plain != 8 {
+		t.Fatalf("%d documents read plain, want 8", plain)
+	}
+}
+
+func checkParsePlainEnvelope(t *testing.T, b []byte) bool {
+	t.Helper()
+	e, plain, err := ParsePlainEnvelope(b)
+	if !plain {
+		if e != nil || err != nil {
+			t.Fatalf("%.200s: not plain, yet read: %v, %v", b, e, err)
+		}
+		return false
+	}
+	var probe struct {
+		MediaType *json.RawMessage `json:"mediaType"`
+	}
+	if strictjson.UnmarshalOpen(bytes.TrimSpace(b), &probe) != nil || probe.MediaType != nil {
+		t.Fatalf("%.200s: a document with a mediaType member read as a plain envelope", b)
+	}
+	want, wantErr := ParseEnvelope(b)
+	if !reflect.DeepEqual(e, want) || (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("%.200s: plain %v, %v; ParseEnvelope %v, %v", b, e, err, want, wantErr)
+	}
+	return true
 }
 
 func checkEnvelopePlain(t *testing.T, b []byte) bool {

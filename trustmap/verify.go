@@ -331,14 +331,24 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 	var payload []byte
 	var signer Signer
 	var signedAt time.Time
-	if bundle, b, err := readBundle(raw); bundle {
-		sv, ok := verifyBundle(ctx, &d, b, err, roots, o)
-		if !ok {
-			return d
+	// An envelope in plain form has DSSE's members only: it is not a
+	// bundle, and is read once. Anything else is a bundle or an envelope
+	// the strict decoder reads.
+	env, plain, err := attest.ParsePlainEnvelope(raw)
+	var bundle bool
+	if !plain {
+		var b *parsedBundle
+		if bundle, b, err = readBundle(raw); bundle {
+			sv, ok := verifyBundle(ctx, &d, b, err, roots, o)
+			if !ok {
+				return d
+			}
+			payload, signer, signedAt = sv.payload, sv.signer, sv.signedAt
+		} else {
+			env, err = attest.ParseEnvelope(raw)
 		}
-		payload, signer, signedAt = sv.payload, sv.signer, sv.signedAt
-	} else {
-		env, err := attest.ParseEnvelope(raw)
+	}
+	if !bundle {
 		if err != nil {
 			if !errors.Is(err, ErrMalformedEnvelope) {
 				err = fmt.Errorf("%w: %v", ErrMalformedEnvelope, err)
