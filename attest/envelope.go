@@ -121,7 +121,14 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 	ok := strictjson.ReadPlainObject(d, func(name string) bool {
 		switch name {
 		case "payloadType":
-			return strictjson.Once(&seen[0]) && strictjson.ReadPlainString(d, &e.PayloadType)
+			if !strictjson.Once(&seen[0]) {
+				return false
+			}
+			t, ok := strictjson.ReadPlainBytes(d)
+			if e.PayloadType = PayloadType; string(t) != PayloadType { // the common type: not copied
+				e.PayloadType = string(t)
+			}
+			return ok
 		case "payload":
 			return strictjson.Once(&seen[1]) && strictjson.ReadPlainString(d, &e.Payload)
 		case "signatures":

@@ -101,7 +101,14 @@ func ParseLevel(s string) (Level, error) {
 func (l Level) Valid() bool { return l >= 0 && l <= MaxLevel }
 
 // String renders "L2".
-func (l Level) String() string { return fmt.Sprintf("L%d", int(l)) }
+func (l Level) String() string {
+	if l >= 0 && int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return fmt.Sprintf("L%d", int(l))
+}
+
+var levelNames = [...]string{"L0", "L1", "L2", "L3"}
 
 // UnmarshalJSON accepts only 0..3.
 func (l *Level) UnmarshalJSON(b []byte) error {

@@ -3,10 +3,10 @@ package trustmap
 import (
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/hallmark-build/hallmark/internal/limitio"
@@ -20,8 +20,9 @@ type Artifact struct {
 	open func() (io.ReadCloser, error)
 	data []byte // an artifact in memory, hashed without a read buffer
 
+	given   map[string]string // DigestArtifact's digests
 	mu      sync.Mutex
-	digests map[string]string
+	digests [len(digestAlgorithms)]string // computed, by digestAlgorithms' order
 }
 
 // FileArtifact is an artifact read from path, which must be a regular file:
@@ -49,7 +50,7 @@ var smallBufPool = sync.Pool{New: func() any { b := make([]byte, smallFile); ret
 const smallFile = 64 << 10
 
 // Supported digest algorithms, strongest first. md5 and sha1 are never used.
-var digestAlgorithms = []string{"sha512", "sha256"}
+var digestAlgorithms = [...]string{"sha512", "sha256"}
 
 func newHash(alg string) hash.Hash {
 	switch alg {
@@ -63,14 +64,20 @@ func newHash(alg string) hash.Hash {
 
 // Digest returns the lowercase hex digest with alg (sha256 or sha512).
 func (a *Artifact) Digest(alg string) (string, error) {
+	if a.given != nil {
+		if d, ok := a.given[alg]; ok {
+			return d, nil
+		}
+	}
+	slot := slices.Index(digestAlgorithms[:], alg)
+	h := newHash(alg)
+	if slot < 0 || h == nil {
+		return "", fmt.Errorf("%w: %s", ErrNoSupportedDigest, alg)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if d, ok := a.digests[alg]; ok {
+	if d := a.digests[slot]; d != "" {
 		return d, nil
-	}
-	h := newHash(alg)
-	if h == nil {
-		return "", fmt.Errorf("%w: %s", ErrNoSupportedDigest, alg)
 	}
 	if a.data != nil {
 		h.Write(a.data)
@@ -84,11 +91,9 @@ func (a *Artifact) Digest(alg string) (string, error) {
 			return "", fmt.Errorf("read %s: %w", a.Name, err)
 		}
 	}
-	d := hex.EncodeToString(h.Sum(nil))
-	if a.digests == nil {
-		a.digests = map[string]string{}
-	}
-	a.digests[alg] = d
+	var sum [64]byte
+	d := hexString(h.Sum(sum[:0]))
+	a.digests[slot] = d
 	return d, nil
 }
 

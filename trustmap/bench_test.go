@@ -367,3 +367,27 @@ func TestLookupMemo(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBatchItem is one item of BenchmarkBatch verified alone, as a
+// batch worker does (the provenance read with its size bounded, then
+// Verify): its time less BenchmarkRawSignatureVerify's is what an item
+// costs beyond its signature check.
+func BenchmarkBatchItem(b *testing.B) {
+	roots := loadRoots(b)
+	dir := b.TempDir()
+	prov, _ := os.ReadFile(filepath.Join(verifyDir, "cases", "pass-no-policy.intoto.jsonl"))
+	os.WriteFile(filepath.Join(dir, "p.intoto.jsonl"), prov, 0o644)
+	os.WriteFile(filepath.Join(dir, "a.tgz"), []byte(artifactData), 0o644)
+	o := trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}}
+	it := trustmap.BatchItem{Artifact: filepath.Join(dir, "a.tgz"), Provenance: filepath.Join(dir, "p.intoto.jsonl")}
+	for b.Loop() {
+		p, err := limitio.ReadFile(it.Provenance, trustmap.MaxProvenanceBytes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := trustmap.Verify(context.Background(), roots, p, []*trustmap.Artifact{trustmap.FileArtifact(it.Artifact)}, o)
+		if err != nil || !r.Passed {
+			b.Fatal(err)
+		}
+	}
+}

@@ -97,6 +97,17 @@ type fastMessages struct {
 	statement, descriptor, provenance, definition, details, builder, metadata map[string]bool
 	// intern holds every JSON name of the formats.
 	intern map[string]string
+	// values holds the values most statements have (types, digest
+	// algorithms): read without a copy.
+	values map[string]string
+}
+
+// value is b as a string, not copied if it is one of m.values.
+func (m *fastMessages) value(b []byte) string {
+	if v, ok := m.values[string(b)]; ok {
+		return v
+	}
+	return string(b)
 }
 
 var fastNames = sync.OnceValue(func() *fastMessages {
@@ -111,7 +122,7 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		}
 		return names
 	}
-	return &fastMessages{
+	m := &fastMessages{
 		statement:  folded(&ita1.Statement{}),
 		descriptor: folded(&ita1.ResourceDescriptor{}),
 		provenance: folded(&slsa1.Provenance{}),
@@ -120,7 +131,12 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		builder:    folded(&slsa1.Builder{}),
 		metadata:   folded(&slsa1.BuildMetadata{}),
 		intern:     intern,
+		values:     map[string]string{},
 	}
+	for _, v := range []string{StatementV1, StatementV01, ProvenanceV1, ProvenanceV02, "sha256", "sha512", "sha1", "gitCommit"} {
+		m.values[v] = v
+	}
+	return m
 })
 
 type fastReader struct {
@@ -325,7 +341,11 @@ func (r *fastReader) ok(ok bool) bool {
 
 // str reads a string without escape sequences.
 func (r *fastReader) str(s *string) bool {
-	return r.ok(strictjson.ReadPlainString(r.d, s))
+	b, ok := strictjson.ReadPlainBytes(r.d)
+	if ok {
+		*s = r.names.value(b)
+	}
+	return r.ok(ok)
 }
 
 // stringMap reads a map<string, string>: names and values strings without
@@ -340,9 +360,14 @@ func (r *fastReader) stringMap(m *map[string]string) bool {
 	}
 	out := map[string]string{}
 	var names strictjson.Names
+	var v string
 	for d.PeekKind() != '}' {
-		var k, v string
-		if !strictjson.ReadPlainString(d, &k) || !names.Add(k) || !strictjson.ReadPlainString(d, &v) {
+		b, ok := strictjson.ReadPlainBytes(d)
+		if !ok {
+			return r.ok(false)
+		}
+		k := r.names.value(b)
+		if !names.Add(k) || !r.str(&v) {
 			return r.ok(false)
 		}
 		out[k] = v
@@ -374,15 +399,20 @@ func structFor(members int) *structpb.Struct {
 // timestamp reads a google.protobuf.Timestamp, and the time as the strict
 // decoder reads it.
 func (r *fastReader) timestamp(ts **timestamppb.Timestamp, at **time.Time) bool {
-	var s string
-	if !strictjson.ReadPlainString(r.d, &s) {
-		return r.ok(false)
-	}
-	t, secs, nanos, ok := protoTimestamp(s)
+	b, ok := strictjson.ReadPlainBytes(r.d)
 	if !ok {
 		return r.ok(false)
 	}
-	*ts, *at = &timestamppb.Timestamp{Seconds: secs, Nanos: nanos}, &t
+	t, secs, nanos, ok := protoTimestamp(string(b))
+	if !ok {
+		return r.ok(false)
+	}
+	// Both in one allocation.
+	both := &struct {
+		ts timestamppb.Timestamp
+		t  time.Time
+	}{timestamppb.Timestamp{Seconds: secs, Nanos: nanos}, t}
+	*ts, *at = &both.ts, &both.t
 	return true
 }
 

@@ -66,8 +66,9 @@ type Roots struct {
 	// The cost of Lookup does not grow with the entries: exact builder.ids
 	// and SANs are indexed, and patterns are matched once per distinct
 	// builder.id or SAN (memo), not per entry per call.
-	index     map[string][]int // signerKey + "\x00" + builderID -> entries
-	bySAN     map[string][]int // issuer + "\x00" + exact SAN -> entries
+	index     map[pair][]int // (signer key, builderID) -> entries
+	bySAN     map[pair][]int // (issuer, exact SAN) -> entries
+	reasons   []string       // each entry's LookupResult.Reason
 	sanRegexp map[int]*regexp.Regexp
 	// Entries whose SAN is a pattern, by issuer.
 	sanPatterns map[string][]int
@@ -170,6 +171,9 @@ type Signer struct {
 	RequireTimestamp bool `json:"requireTimestamp,omitempty"`
 }
 
+// pair is a key of two strings.
+type pair struct{ a, b string }
+
 // id is the index key of a signer.
 func (s Signer) id() string {
 	if s.KeyFingerprint != "" {
@@ -224,8 +228,9 @@ func NewRootsWithVerifiers(compiledAt time.Time, entries []Entry, verifiers []Tr
 }
 
 func (r *Roots) buildIndex() error {
-	r.index = make(map[string][]int, len(r.Entries))
-	r.bySAN = map[string][]int{}
+	r.index = make(map[pair][]int, len(r.Entries))
+	r.bySAN = map[pair][]int{}
+	r.reasons = make([]string, len(r.Entries))
 	r.sanRegexp = map[int]*regexp.Regexp{}
 	r.sanPatterns = map[string][]int{}
 	r.patterns = map[string][]int{}
@@ -253,16 +258,18 @@ func (r *Roots) buildIndex() error {
 				r.sanRegexp[i] = c.san
 				r.sanPatterns[iss] = append(r.sanPatterns[iss], i)
 			} else {
-				r.bySAN[iss+"\x00"+e.Signer.SAN] = append(r.bySAN[iss+"\x00"+e.Signer.SAN], i)
+				k := pair{iss, e.Signer.SAN}
+				r.bySAN[k] = append(r.bySAN[k], i)
 			}
 		}
+		r.reasons[i] = fmt.Sprintf("certified by %s until %s", e.CertifiedBy.Name, e.ValidUntil.Format(time.RFC3339))
 		if c.builder != nil {
 			r.builderRegexp[i] = c.builder
 			r.builderPats = append(r.builderPats, i)
 			r.patterns[e.Signer.id()] = append(r.patterns[e.Signer.id()], i)
 			continue
 		}
-		k := e.Signer.id() + "\x00" + e.BuilderID
+		k := pair{e.Signer.id(), e.BuilderID}
 		r.index[k] = append(r.index[k], i)
 		r.builders[e.BuilderID] = true
 	}
@@ -562,7 +569,7 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 	if signer.OIDCIssuer != "" {
 		// A Sigstore identity is recognised only through an entry: issuer
 		// exact, SAN exact or anchored pattern.
-		exact := r.bySAN[signer.OIDCIssuer+"\x00"+signer.SAN]
+		exact := r.bySAN[pair{signer.OIDCIssuer, signer.SAN}]
 		matched := r.sanPatternMatches(signer.OIDCIssuer, signer.SAN)
 		for _, i := range exact {
 			if r.builderMatches(i, builderID) {
@@ -583,7 +590,7 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 		}
 	} else {
 		id := signer.id()
-		idx = slices.Clip(r.index[id+"\x00"+builderID]) // appending copies
+		idx = slices.Clip(r.index[pair{id, builderID}]) // appending copies
 		for _, i := range r.builderPatternMatches(builderID) {
 			if r.Entries[i].Signer.KeyFingerprint == signer.KeyFingerprint && r.Entries[i].Signer.id() == id {
 				idx = append(idx, i)
@@ -599,7 +606,7 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 	if buildTime.IsZero() {
 		return LookupResult{}, fmt.Errorf("%w: runDetails.metadata has neither finishedOn nor startedOn, so the certified window cannot be checked", ErrNoBuildTime)
 	}
-	var best *Entry
+	best := -1
 	var windowErr error
 	for _, i := range idx {
 		e := &r.Entries[i]
@@ -611,15 +618,14 @@ func (r *Roots) Lookup(signer Signer, builderID string, buildTime, verifyTime ti
 			windowErr = certificationErr(e, verifyTime)
 			continue
 		}
-		if best == nil || e.SLSABuildLevel > best.SLSABuildLevel {
-			best = e
+		if best < 0 || e.SLSABuildLevel > r.Entries[best].SLSABuildLevel {
+			best = i
 		}
 	}
-	if best == nil {
+	if best < 0 {
 		return LookupResult{Reason: "level 0: " + windowErr.Error()}, windowErr
 	}
-	return LookupResult{Level: best.SLSABuildLevel, Entry: best,
-		Reason: fmt.Sprintf("certified by %s until %s", best.CertifiedBy.Name, best.ValidUntil.Format(time.RFC3339))}, nil
+	return LookupResult{Level: r.Entries[best].SLSABuildLevel, Entry: &r.Entries[best], Reason: r.reasons[best]}, nil
 }
 
 // certificationErr says why a certification is not valid at verifyTime.

@@ -381,5 +381,11 @@ func describeLevels(m map[string]int) string {
 // inputAttestations when b is the file.
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return hexString(sum[:])
+}
+
+// hexString is hex.EncodeToString for a digest, with one allocation.
+func hexString(sum []byte) string {
+	var buf [2 * 64]byte
+	return string(hex.AppendEncode(buf[:0], sum))
 }

@@ -3,8 +3,6 @@ package trustmap
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,8 +260,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 			}
 		}
 		res.Documents = append(res.Documents, d)
-		sum := sha256.Sum256(raw)
-		res.InputDigests = append(res.InputDigests, hex.EncodeToString(sum[:]))
+		res.InputDigests = append(res.InputDigests, sha256Hex(raw))
 		if d.Passed {
 			res.Passed, res.Passing, res.Level = true, i, d.Level
 			break
@@ -375,8 +372,7 @@ func verifyDocument(ctx context.Context, roots *Roots, raw []byte, artifacts []*
 // verifyStatement checks a verified payload signed by signer; signedAt is
 // the verified signing time of keyless provenance (zero for keys).
 func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, signedAt time.Time, artifacts []*Artifact, pkg *PackagePolicy, o VerifyOptions) {
-	sum := sha256.Sum256(payload)
-	d.PayloadDigest = hex.EncodeToString(sum[:])
+	d.PayloadDigest = sha256Hex(payload)
 
 	// From here on only the verified payload is read.
 	// One pass for the common case (provenance v1 in plain form): the
@@ -477,9 +473,9 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 		d.add(pass("builder", "builder.id certified for this signer in the roots of trust", prov.BuilderID+" ("+lr.Reason+")"))
 	}
 	if lr.Level < required {
-		d.add(failed("level", "SLSA Build "+required.String(), "SLSA Build "+lr.Level.String(), fmt.Errorf("%w: expected %s, the roots grant %s to %s", ErrLevelTooLow, required, lr.Level, prov.BuilderID)))
+		d.add(failed("level", slsaBuild(required), slsaBuild(lr.Level), fmt.Errorf("%w: expected %s, the roots grant %s to %s", ErrLevelTooLow, required, lr.Level, prov.BuilderID)))
 	} else {
-		d.add(pass("level", "SLSA Build "+required.String(), "SLSA Build "+lr.Level.String()))
+		d.add(pass("level", slsaBuild(required), slsaBuild(lr.Level)))
 	}
 	switch {
 	case pkg != nil:
@@ -488,6 +484,16 @@ func verifyStatement(d *Document, roots *Roots, payload []byte, signer Signer, s
 		checkInline(d, prov, o.Expect)
 	}
 }
+
+// slsaBuild names a level as checks do: "SLSA Build L2".
+func slsaBuild(l questionnaire.Level) string {
+	if l >= 0 && int(l) < len(slsaBuildNames) {
+		return slsaBuildNames[l]
+	}
+	return "SLSA Build " + l.String()
+}
+
+var slsaBuildNames = [...]string{"SLSA Build L0", "SLSA Build L1", "SLSA Build L2", "SLSA Build L3"}
 
 func signatureFailure(env *attest.Envelope, roots *Roots, err error) Check {
 	if errors.Is(err, ErrMalformedEnvelope) {

@@ -73,8 +73,24 @@ func Quote(s string) string { return strconv.QuoteToASCII(s) }
 
 func needsEscape(s string) bool {
 	// ASCII first: among its runes, the control characters (C0 and DEL)
-	// and the backslash are the ones Term escapes.
+	// and the backslash are the ones Term escapes. Eight bytes at a time
+	// while all are ASCII: a word has a byte below 0x20, a DEL or a
+	// backslash exactly when the classic "has a zero byte" test finds one
+	// in it minus 0x20 (bytes below 0x80 cannot borrow into a byte that
+	// is not), or in it XOR 0x7f or 0x5c.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
 	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&highs != 0 {
+			break // non-ASCII: byte by byte from here
+		}
+		if (w-0x20*ones)&^w&highs != 0 || hasZero(w^0x7f*ones) || hasZero(w^'\\'*ones) {
+			return true
+		}
+	}
 	for ; i < len(s) && s[i] < utf8.RuneSelf; i++ {
 		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
 			return true

@@ -3,6 +3,7 @@ package safetext
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestTerm(t *testing.T) {
@@ -35,7 +36,37 @@ func FuzzTerm(f *testing.F) {
 		if !strings.Contains(s, "\\") && !needsEscape(s) && out != s {
 			t.Fatalf("changed safe text %q", s)
 		}
+		if got, want := needsEscape(s), needsEscapeRunes(s); got != want {
+			t.Fatalf("needsEscape(%q) = %v, the rune-by-rune rule says %v", s, got, want)
+		}
 	})
+}
+
+// needsEscapeRunes is needsEscape's rule, one rune at a time.
+func needsEscapeRunes(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\\' || unsafeRune(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// Every ASCII character at every position of a word, with safe text
+// around it: the word-at-a-time test finds exactly those the rule does.
+func TestNeedsEscapeWords(t *testing.T) {
+	for c := 0; c < 0x80; c++ {
+		for n := 0; n < 20; n++ {
+			for _, tail := range []string{"", "é", "abcdefghij"} {
+				s := strings.Repeat("a", n) + string(rune(c)) + strings.Repeat("~", 19-n) + tail
+				if got, want := needsEscape(s), needsEscapeRunes(s); got != want {
+					t.Errorf("needsEscape(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
 }
 
 // JSON text stays JSON: escapes are not doubled, unsafe runes become \u
