@@ -47,17 +47,22 @@ func (e *Expectations) Validate() error {
 
 // describe renders the expectations for results.
 func (e *Expectations) describe() string {
-	parts := []string{"source " + e.SourceURI}
+	var b strings.Builder
+	b.WriteString("inline: source ")
+	b.WriteString(e.SourceURI)
 	if e.SourceRef != "" {
-		parts = append(parts, "ref "+e.SourceRef)
+		b.WriteString(", ref ")
+		b.WriteString(e.SourceRef)
 	}
 	if len(e.BuilderIDs) > 0 {
-		parts = append(parts, "builder "+strings.Join(e.BuilderIDs, " | "))
+		b.WriteString(", builder ")
+		b.WriteString(strings.Join(e.BuilderIDs, " | "))
 	}
 	if len(e.BuildTypes) > 0 {
-		parts = append(parts, "buildType "+strings.Join(e.BuildTypes, " | "))
+		b.WriteString(", buildType ")
+		b.WriteString(strings.Join(e.BuildTypes, " | "))
 	}
-	return "inline: " + strings.Join(parts, ", ")
+	return b.String()
 }
 
 // source is one place provenance names its source: a repository and a ref.

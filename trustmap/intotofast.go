@@ -10,8 +10,6 @@ import (
 	slsa1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
@@ -35,8 +33,14 @@ func inTotoAccepts(payload []byte, provenanceV1 bool) error {
 //     gives;
 //   - the in-toto attestation library's (inTotoParse with provenanceV1):
 //     protojson reading the statement (the predicate as a
-//     google.protobuf.Struct) and the predicate (as provenance), then both
-//     Validate methods, which are run on the protos built here.
+//     google.protobuf.Struct) and the predicate (as provenance), then the
+//     Validate methods of every message read. Their rules are applied to
+//     what is read here, without building the messages: the statement's
+//     type, a subject at least, each with a digest, a predicate type;
+//     buildType, non-empty externalParameters, a builder with an id; every
+//     resource descriptor with a name, a URI or a digest, and each digest
+//     of a fixed-size algorithm (ita1.HashAlgorithm.HexLength) hex of that
+//     size. Anything else is read in full, where the library decides.
 //
 // It reads the messages of the two formats by their field names (taken
 // from the library's descriptors) and reads only the plain form both
@@ -47,47 +51,34 @@ func inTotoAccepts(payload []byte, provenanceV1 bool) error {
 // typed string, a timestamp not in the canonical RFC 3339 form, a number
 // that is not a finite double or nesting deeper than maxSplitDepth
 // anywhere (the predicate is also read as a Struct), a name given twice.
-// A google.protobuf.Struct field is built as an empty Struct or one with a
-// single member, as the JSON object is empty or not: all Validate looks at
-// is whether it is set and whether it is empty.
 // TestInTotoFastReading and FuzzInTotoFastReading check that whatever it
-// reads, both full readings accept, with the same result.
+// reads, both full readings accept (the library's Validate methods
+// included), with the same result.
 func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 	d, done := strictjson.Decoder(payload, jsontext.AllowDuplicateNames(true))
 	defer done()
 	r := fastReader{d: d, payload: payload, names: fastNames()}
-	var st ita1.Statement
-	var prov slsa1.Provenance
-	if !r.statement(&st, &prov) {
+	var st statement
+	var v provenanceV1
+	if !r.statement(&st, &v) {
 		return statement{}, nil, false
 	}
 	if !strictjson.AtEnd(r.d) || r.predicates != 1 {
 		return statement{}, nil, false // trailing data
 	}
-	if st.GetPredicateType() != ProvenanceV1 || st.Validate() != nil || prov.Validate() != nil {
+	// The rest of the library's Validate methods (Statement, Provenance
+	// and the messages in them); descriptors are checked as they are read.
+	if st.Type != StatementV1 && st.Type != StatementV01 || len(st.Subject) == 0 || st.PredicateType != ProvenanceV1 ||
+		v.BuildDefinition.BuildType == "" || r.externalMembers == 0 || v.RunDetails.Builder.ID == "" {
 		return statement{}, nil, false
 	}
-	out := statement{Type: st.GetType(), PredicateType: st.GetPredicateType(), Subject: make([]subject, len(st.GetSubject()))}
-	for i, s := range st.GetSubject() {
-		out.Subject[i] = subject{Name: s.GetName(), Digest: s.GetDigest()}
-	}
-	var v provenanceV1
-	bd := prov.GetBuildDefinition()
-	v.BuildDefinition.BuildType = bd.GetBuildType()
 	v.BuildDefinition.ExternalParameters, v.BuildDefinition.InternalParameters = r.external, r.internal
-	if deps := bd.GetResolvedDependencies(); len(deps) > 0 {
-		v.BuildDefinition.ResolvedDependencies = make([]ResolvedDependency, len(deps))
-		for i, dep := range deps {
-			v.BuildDefinition.ResolvedDependencies[i] = ResolvedDependency{URI: dep.GetUri(), Name: dep.GetName(), Digest: dep.GetDigest()}
-		}
-	}
-	v.RunDetails.Builder.ID = prov.GetRunDetails().GetBuilder().GetId()
 	v.RunDetails.Metadata.StartedOn, v.RunDetails.Metadata.FinishedOn = r.startedOn, r.finishedOn
 	p, err := v.provenance(ProvenanceV1)
 	if err != nil {
 		return statement{}, nil, false
 	}
-	return out, p, true
+	return st, p, true
 }
 
 // fastMessages are the names of each message's fields: their JSON names
@@ -97,15 +88,28 @@ type fastMessages struct {
 	statement, descriptor, provenance, definition, details, builder, metadata map[string]bool
 	// intern holds every JSON name of the formats.
 	intern map[string]string
-	// values holds the values most statements have (types, digest
-	// algorithms): read without a copy.
-	values map[string]string
 }
 
-// value is b as a string, not copied if it is one of m.values.
+// value is b as a string, not copied if it is a value most statements
+// have (types, digest algorithms).
 func (m *fastMessages) value(b []byte) string {
-	if v, ok := m.values[string(b)]; ok {
-		return v
+	switch string(b) {
+	case StatementV1:
+		return StatementV1
+	case StatementV01:
+		return StatementV01
+	case ProvenanceV1:
+		return ProvenanceV1
+	case ProvenanceV02:
+		return ProvenanceV02
+	case "sha256":
+		return "sha256"
+	case "sha512":
+		return "sha512"
+	case "sha1":
+		return "sha1"
+	case "gitCommit":
+		return "gitCommit"
 	}
 	return string(b)
 }
@@ -131,10 +135,6 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		builder:    folded(&slsa1.Builder{}),
 		metadata:   folded(&slsa1.BuildMetadata{}),
 		intern:     intern,
-		values:     map[string]string{},
-	}
-	for _, v := range []string{StatementV1, StatementV01, ProvenanceV1, ProvenanceV02, "sha256", "sha512", "sha1", "gitCommit"} {
-		m.values[v] = v
 	}
 	return m
 })
@@ -148,17 +148,11 @@ type fastReader struct {
 	// failed is set when a field the format defines could not be read.
 	failed bool
 	// The parameters' JSON text and the build times, as the strict
-	// decoder gives them.
+	// decoder gives them; the number of externalParameters' members.
 	external, internal    []byte
+	externalMembers       int
 	startedOn, finishedOn *time.Time
 }
-
-// Struct values as readStatementFast builds them: shared, since the
-// messages they are set in are only validated, never changed.
-var (
-	emptyStruct    = &structpb.Struct{}
-	nonEmptyStruct = &structpb.Struct{Fields: map[string]*structpb.Value{"": structpb.NewNullValue()}}
-)
 
 // object reads a JSON object whose members the format defines: field is
 // called with each name the format defines (its JSON name, exactly) to
@@ -201,7 +195,7 @@ func (r *fastReader) object(known map[string]bool, field func(name string) bool)
 	return members, err == nil
 }
 
-func (r *fastReader) statement(st *ita1.Statement, prov *slsa1.Provenance) bool {
+func (r *fastReader) statement(st *statement, v *provenanceV1) bool {
 	_, ok := r.object(r.names.statement, func(name string) bool {
 		switch name {
 		case "_type":
@@ -209,23 +203,25 @@ func (r *fastReader) statement(st *ita1.Statement, prov *slsa1.Provenance) bool 
 		case "predicateType":
 			return r.str(&st.PredicateType)
 		case "subject":
-			return r.descriptors(&st.Subject)
+			st.Subject = []subject{}
+			return r.descriptors(func(d descriptor) bool {
+				// v1 statements require a digest on every subject.
+				st.Subject = append(st.Subject, subject{Name: d.name, Digest: d.digest})
+				return len(d.digest) > 0
+			})
 		case "predicate":
 			// Read as provenance here, and as a Struct by the rules every
 			// value read here keeps.
 			r.predicates++
-			n, ok := r.object(r.names.provenance, func(name string) bool {
+			_, ok := r.object(r.names.provenance, func(name string) bool {
 				switch name {
 				case "buildDefinition":
-					prov.BuildDefinition = &slsa1.BuildDefinition{}
-					return r.definition(prov.BuildDefinition)
+					return r.definition(v)
 				case "runDetails":
-					prov.RunDetails = &slsa1.RunDetails{}
-					return r.details(prov.RunDetails)
+					return r.details(v)
 				}
 				return false
 			})
-			st.Predicate = structFor(n)
 			return r.ok(ok)
 		}
 		return false
@@ -233,64 +229,82 @@ func (r *fastReader) statement(st *ita1.Statement, prov *slsa1.Provenance) bool 
 	return ok && !r.failed
 }
 
-func (r *fastReader) definition(bd *slsa1.BuildDefinition) bool {
+func (r *fastReader) definition(v *provenanceV1) bool {
+	bd := &v.BuildDefinition
 	_, ok := r.object(r.names.definition, func(name string) bool {
 		switch name {
 		case "buildType":
 			return r.str(&bd.BuildType)
 		case "externalParameters":
-			return r.structValue(&bd.ExternalParameters, &r.external)
+			var ok bool
+			r.externalMembers, ok = r.structValue(&r.external)
+			return ok
 		case "internalParameters":
-			return r.structValue(&bd.InternalParameters, &r.internal)
+			_, ok := r.structValue(&r.internal)
+			return ok
 		case "resolvedDependencies":
-			return r.descriptors(&bd.ResolvedDependencies)
+			bd.ResolvedDependencies = []ResolvedDependency{}
+			return r.descriptors(func(d descriptor) bool {
+				bd.ResolvedDependencies = append(bd.ResolvedDependencies, ResolvedDependency{URI: d.uri, Name: d.name, Digest: d.digest})
+				return true
+			})
 		}
 		return false
 	})
 	return r.ok(ok)
 }
 
-func (r *fastReader) details(rd *slsa1.RunDetails) bool {
+func (r *fastReader) details(v *provenanceV1) bool {
 	_, ok := r.object(r.names.details, func(name string) bool {
 		switch name {
 		case "builder":
-			rd.Builder = &slsa1.Builder{}
 			_, ok := r.object(r.names.builder, func(name string) bool {
 				switch name {
 				case "id":
-					return r.str(&rd.Builder.Id)
+					return r.str(&v.RunDetails.Builder.ID)
 				case "builderDependencies":
-					return r.descriptors(&rd.Builder.BuilderDependencies)
+					return r.descriptors(nil)
 				case "version":
-					return r.stringMap(&rd.Builder.Version)
+					return r.stringMap(nil)
 				}
 				return false
 			})
 			return r.ok(ok)
 		case "metadata":
-			rd.Metadata = &slsa1.BuildMetadata{}
+			// Its timestamps are valid as read (protoTimestamp): all
+			// its Validate checks.
 			_, ok := r.object(r.names.metadata, func(name string) bool {
 				switch name {
 				case "invocationId":
-					return r.str(&rd.Metadata.InvocationId)
+					var s string
+					return r.str(&s)
 				case "startedOn":
-					return r.timestamp(&rd.Metadata.StartedOn, &r.startedOn)
+					return r.timestamp(&r.startedOn)
 				case "finishedOn":
-					return r.timestamp(&rd.Metadata.FinishedOn, &r.finishedOn)
+					return r.timestamp(&r.finishedOn)
 				}
 				return false
 			})
 			return r.ok(ok)
 		case "byproducts":
-			return r.descriptors(&rd.Byproducts)
+			return r.descriptors(nil)
 		}
 		return false
 	})
 	return r.ok(ok)
 }
 
-// descriptors reads a list of resource descriptors.
-func (r *fastReader) descriptors(list *[]*ita1.ResourceDescriptor) bool {
+// descriptor is a resource descriptor's fields that are kept.
+type descriptor struct {
+	name, uri string
+	digest    map[string]string
+}
+
+// descriptors reads a list of resource descriptors, each valid as the
+// library's ResourceDescriptor.Validate requires (a name, a URI or a
+// digest; every digest of a fixed-size algorithm hex of its size) and
+// accepted by add, if not nil.
+func (r *fastReader) descriptors(add func(descriptor) bool) bool {
 	d := r.d
 	if d.PeekKind() != '[' {
 		return r.ok(false)
@@ -298,34 +312,31 @@ func (r *fastReader) descriptors(list *[]*ita1.ResourceDescriptor) bool {
 	if _, err := d.ReadToken(); err != nil {
 		return r.ok(false)
 	}
-	l := []*ita1.ResourceDescriptor{}
 	for d.PeekKind() != ']' {
-		rd := &ita1.ResourceDescriptor{}
+		var rd descriptor
 		_, ok := r.object(r.names.descriptor, func(name string) bool {
 			switch name {
 			case "name":
-				return r.str(&rd.Name)
+				return r.str(&rd.name)
 			case "uri":
-				return r.str(&rd.Uri)
-			case "downloadLocation":
-				return r.str(&rd.DownloadLocation)
-			case "mediaType":
-				return r.str(&rd.MediaType)
+				return r.str(&rd.uri)
+			case "downloadLocation", "mediaType":
+				var s string
+				return r.str(&s)
 			case "digest":
-				return r.stringMap(&rd.Digest)
+				return r.stringMap(&rd.digest)
 			case "annotations":
-				return r.structValue(&rd.Annotations, nil)
+				_, ok := r.structValue(nil)
+				return ok
 			case "content":
 				return r.ok(false) // bytes: read in full
 			}
 			return false
 		})
-		if !ok {
+		if !ok || rd.name == "" && rd.uri == "" && len(rd.digest) == 0 || add != nil && !add(rd) {
 			return r.ok(false)
 		}
-		l = append(l, rd)
 	}
-	*list = l
 	_, err := d.ReadToken()
 	return r.ok(err == nil)
 }
@@ -349,7 +360,9 @@ func (r *fastReader) str(s *string) bool {
 }
 
 // stringMap reads a map<string, string>: names and values strings without
-// escape sequences, no name given twice or twice up to case.
+// escape sequences, no name given twice or twice up to case. Into m, if
+// not nil, as a digest: every value of a fixed-size algorithm (as the
+// library's ResourceDescriptor.Validate names them) hex of its size.
 func (r *fastReader) stringMap(m *map[string]string) bool {
 	d := r.d
 	if d.PeekKind() != '{' {
@@ -367,52 +380,60 @@ func (r *fastReader) stringMap(m *map[string]string) bool {
 			return r.ok(false)
 		}
 		k := r.names.value(b)
-		if !names.Add(k) || !r.str(&v) {
+		if !names.Add(k) || !r.str(&v) || m != nil && !validDigest(k, v) {
 			return r.ok(false)
 		}
 		out[k] = v
 	}
-	*m = out
+	if m != nil {
+		*m = out
+	}
 	_, err := d.ReadToken()
 	return r.ok(err == nil)
 }
 
 // structValue reads a JSON object protojson reads as a
-// google.protobuf.Struct; raw, if not nil, receives its JSON text.
-func (r *fastReader) structValue(s **structpb.Struct, raw *[]byte) bool {
+// google.protobuf.Struct and returns its number of members; raw, if not
+// nil, receives its JSON text.
+func (r *fastReader) structValue(raw *[]byte) (int, bool) {
 	start := r.d.InputOffset()
 	n, ok := r.object(nil, func(string) bool { return false })
 	if raw != nil {
 		*raw = bytes.TrimLeft(r.payload[start:r.d.InputOffset()], " \t\r\n:")
 	}
-	*s = structFor(n)
-	return r.ok(ok)
+	return n, r.ok(ok)
 }
 
-func structFor(members int) *structpb.Struct {
-	if members > 0 {
-		return nonEmptyStruct
+// validDigest is the library's rule for a digest: hex of the algorithm's
+// size if the algorithm has a fixed size, anything otherwise.
+func validDigest(alg, digest string) bool {
+	n := ita1.HashAlgorithm(alg).HexLength()
+	if n == 0 {
+		return true
 	}
-	return emptyStruct
+	if len(digest) != 2*n {
+		return false
+	}
+	for i := range len(digest) {
+		if c := digest[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
-// timestamp reads a google.protobuf.Timestamp, and the time as the strict
-// decoder reads it.
-func (r *fastReader) timestamp(ts **timestamppb.Timestamp, at **time.Time) bool {
+// timestamp reads a google.protobuf.Timestamp as the time the strict
+// decoder reads.
+func (r *fastReader) timestamp(at **time.Time) bool {
 	b, ok := strictjson.ReadPlainBytes(r.d)
 	if !ok {
 		return r.ok(false)
 	}
-	t, secs, nanos, ok := protoTimestamp(string(b))
+	t, _, _, ok := protoTimestamp(string(b))
 	if !ok {
 		return r.ok(false)
 	}
-	// Both in one allocation.
-	both := &struct {
-		ts timestamppb.Timestamp
-		t  time.Time
-	}{timestamppb.Timestamp{Seconds: secs, Nanos: nanos}, t}
-	*ts, *at = &both.ts, &both.t
+	*at = &t
 	return true
 }
 

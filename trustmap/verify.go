@@ -524,11 +524,7 @@ func checkSubjects(subjects []subject, artifacts []*Artifact) Check {
 		return failed("subject", "", "", fmt.Errorf("%w: more than %d subjects", ErrMalformedStatement, MaxSubjects))
 	}
 	supported := false
-	algs := map[string]bool{}
 	for i, s := range subjects {
-		for alg := range s.Digest {
-			algs[alg] = true
-		}
 		if len(s.Digest) == 0 {
 			return failed("subject", "a digest on every subject", fmt.Sprintf("subject %d without digest", i), fmt.Errorf("%w: expected a digest on every subject, subject %d (%q) has none", ErrSubjectWithoutDigest, i, trunc(s.Name)))
 		}
@@ -539,6 +535,12 @@ func checkSubjects(subjects []subject, artifacts []*Artifact) Check {
 		}
 	}
 	if !supported {
+		algs := map[string]bool{}
+		for _, s := range subjects {
+			for alg := range s.Digest {
+				algs[alg] = true
+			}
+		}
 		found := strings.Join(sortedKeys(algs), ", ")
 		return failed("subject", "sha256 or sha512 digests", found, fmt.Errorf("%w: expected sha256 or sha512 subject digests, got only %s (md5 is never accepted)", ErrNoSupportedDigest, found))
 	}
