@@ -485,9 +485,13 @@ func fastReadingPayloads(t testing.TB) (all [][]byte, base []byte) {
 		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha256": strings.Repeat("AB", 32)} }),
 		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha256": strings.Repeat("ab", 32) + "a"} }),
 		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha512": strings.Repeat("ab", 32)} }),
-		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha1": strings.Repeat("ab", 20), "md5": strings.Repeat("0", 32)} }),
+		edit(func(m map[string]any) {
+			subj(m)["digest"] = map[string]any{"sha1": strings.Repeat("ab", 20), "md5": strings.Repeat("0", 32)}
+		}),
 		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"gitCommit": strings.Repeat("a", 39)} }),
-		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"dirHash": strings.Repeat("0f", 32), "sha3_384": strings.Repeat("0", 96)} }),
+		edit(func(m map[string]any) {
+			subj(m)["digest"] = map[string]any{"dirHash": strings.Repeat("0f", 32), "sha3_384": strings.Repeat("0", 96)}
+		}),
 		edit(func(m map[string]any) { subj(m)["digest"] = map[string]any{"sha512_224": strings.Repeat("0", 55)} }),
 		edit(func(m map[string]any) {
 			subj(m)["digest"] = map[string]any{"sha256": strings.Repeat("ab", 32), "custom": "not hex", "SHA-256": "x"}
@@ -495,19 +499,35 @@ func fastReadingPayloads(t testing.TB) (all [][]byte, base []byte) {
 		edit(func(m map[string]any) { delete(subj(m), "name"); subj(m)["uri"] = "https://x/a.tgz" }),
 		edit(func(m map[string]any) { delete(subj(m), "name") }),
 		edit(func(m map[string]any) { delete(subj(m), "digest") }),
-		edit(func(m map[string]any) { m["subject"] = append(m["subject"].([]any), map[string]any{"name": "b", "digest": map[string]any{}}) }),
-		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{map[string]any{"downloadLocation": "https://x"}} }),
-		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{map[string]any{"annotations": map[string]any{"a": "b"}}} }),
-		edit(func(m map[string]any) { bd(m)["resolvedDependencies"] = []any{map[string]any{"mediaType": "text/plain", "uri": "u"}} }),
-		edit(func(m map[string]any) { rd(m)["byproducts"] = []any{map[string]any{"digest": map[string]any{"sha256": "zz"}}} }),
-		edit(func(m map[string]any) { rd(m)["byproducts"] = []any{map[string]any{"digest": map[string]any{"sha256": strings.Repeat("0", 64)}}} }),
+		edit(func(m map[string]any) {
+			m["subject"] = append(m["subject"].([]any), map[string]any{"name": "b", "digest": map[string]any{}})
+		}),
+		edit(func(m map[string]any) {
+			bd(m)["resolvedDependencies"] = []any{map[string]any{"downloadLocation": "https://x"}}
+		}),
+		edit(func(m map[string]any) {
+			bd(m)["resolvedDependencies"] = []any{map[string]any{"annotations": map[string]any{"a": "b"}}}
+		}),
+		edit(func(m map[string]any) {
+			bd(m)["resolvedDependencies"] = []any{map[string]any{"mediaType": "text/plain", "uri": "u"}}
+		}),
+		edit(func(m map[string]any) {
+			rd(m)["byproducts"] = []any{map[string]any{"digest": map[string]any{"sha256": "zz"}}}
+		}),
+		edit(func(m map[string]any) {
+			rd(m)["byproducts"] = []any{map[string]any{"digest": map[string]any{"sha256": strings.Repeat("0", 64)}}}
+		}),
 		edit(func(m map[string]any) {
 			rd(m)["builder"].(map[string]any)["builderDependencies"] = []any{map[string]any{"uri": "u"}, map[string]any{"mediaType": "m"}}
 		}),
 		edit(func(m map[string]any) { rd(m)["builder"] = map[string]any{"version": map[string]any{"a": "1"}} }),
 		edit(func(m map[string]any) { rd(m)["metadata"] = map[string]any{} }),
-		edit(func(m map[string]any) { obj(m, "predicate")["runDetails"] = map[string]any{"metadata": map[string]any{"invocationId": "i"}} }),
-		edit(func(m map[string]any) { obj(m, "predicate")["buildDefinition"] = map[string]any{"externalParameters": map[string]any{"a": 1}} }),
+		edit(func(m map[string]any) {
+			obj(m, "predicate")["runDetails"] = map[string]any{"metadata": map[string]any{"invocationId": "i"}}
+		}),
+		edit(func(m map[string]any) {
+			obj(m, "predicate")["buildDefinition"] = map[string]any{"externalParameters": map[string]any{"a": 1}}
+		}),
 		edit(func(m map[string]any) { bd(m)["externalParameters"] = map[string]any{"a": nil} }),
 		edit(func(m map[string]any) { bd(m)["externalParameters"] = map[string]any{"": map[string]any{}} }),
 		replace(`"externalParameters":{`, "\"externalParameters\" : \n {"),
