@@ -587,6 +587,9 @@ func checkFastReading(t *testing.T, payload []byte) bool {
 	if _, _, err := inTotoParseFull(payload, true); err != nil {
 		t.Fatalf("the fast reading accepts what the library refuses (%v):\n%s", err, payload)
 	}
+	if _, _, err := inTotoParse(payload, true); err != nil {
+		t.Fatalf("the fast reading accepts what the library's split reading refuses (%v):\n%s", err, payload)
+	}
 	var full statementV1
 	if err := strictjson.UnmarshalOpen(payload, &full); err != nil {
 		t.Fatalf("the fast reading accepts what the strict decoder refuses (%v):\n%s", err, payload)
