@@ -79,14 +79,22 @@ func BenchmarkRawSignatureVerifyParallel(b *testing.B) {
 // rate against raw signature verifications on every core, measured in the
 // same run (target: at least 80%), and the peak heap (flat from 1k to 10k).
 func BenchmarkBatch(b *testing.B) {
+	roots, dir, it, o := keySignedItem(b)
+	raw := rawVerifier(b)
+	runBatchBench(b, dir, it.Artifact, it.Provenance, roots, o, raw, 0.8, "of-raw×cores")
+}
+
+// keySignedItem is the key-signed batch item of the benchmarks: a
+// provenance file and its artifact in a temporary directory, with inline
+// expectations.
+func keySignedItem(b *testing.B) (*trustmap.Roots, string, trustmap.BatchItem, trustmap.VerifyOptions) {
 	roots := loadRoots(b)
 	dir := b.TempDir()
 	prov, _ := os.ReadFile(filepath.Join(verifyDir, "cases", "pass-no-policy.intoto.jsonl"))
 	os.WriteFile(filepath.Join(dir, "p.intoto.jsonl"), prov, 0o644)
 	os.WriteFile(filepath.Join(dir, "a.tgz"), []byte(artifactData), 0o644)
 	o := trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}}
-	raw := rawVerifier(b)
-	runBatchBench(b, dir, filepath.Join(dir, "a.tgz"), filepath.Join(dir, "p.intoto.jsonl"), roots, o, raw, 0.8, "of-raw×cores")
+	return roots, dir, trustmap.BatchItem{Artifact: filepath.Join(dir, "a.tgz"), Provenance: filepath.Join(dir, "p.intoto.jsonl")}, o
 }
 
 // BenchmarkBatchKeyless is BenchmarkBatch for keyless bundles (the corpus's),
@@ -373,13 +381,7 @@ func TestLookupMemo(t *testing.T) {
 // Verify): its time less BenchmarkRawSignatureVerify's is what an item
 // costs beyond its signature check.
 func BenchmarkBatchItem(b *testing.B) {
-	roots := loadRoots(b)
-	dir := b.TempDir()
-	prov, _ := os.ReadFile(filepath.Join(verifyDir, "cases", "pass-no-policy.intoto.jsonl"))
-	os.WriteFile(filepath.Join(dir, "p.intoto.jsonl"), prov, 0o644)
-	os.WriteFile(filepath.Join(dir, "a.tgz"), []byte(artifactData), 0o644)
-	o := trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}}
-	it := trustmap.BatchItem{Artifact: filepath.Join(dir, "a.tgz"), Provenance: filepath.Join(dir, "p.intoto.jsonl")}
+	roots, _, it, o := keySignedItem(b)
 	for b.Loop() {
 		p, err := limitio.ReadFile(it.Provenance, trustmap.MaxProvenanceBytes)
 		if err != nil {
