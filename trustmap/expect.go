@@ -85,6 +85,8 @@ func (p *Provenance) sources() ([]source, error) {
 			return nil, err
 		}
 		sp = sourceParamsOf(ext)
+	} else if p.sourcesRead {
+		sp = p.sourceMembers
 	} else {
 		var err error
 		if sp, err = readSourceParams(p.extRaw); err != nil {

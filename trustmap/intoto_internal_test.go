@@ -530,6 +530,21 @@ func fastReadingPayloads(t testing.TB) (all [][]byte, base []byte) {
 		}),
 		edit(func(m map[string]any) { bd(m)["externalParameters"] = map[string]any{"a": nil} }),
 		edit(func(m map[string]any) { bd(m)["externalParameters"] = map[string]any{"": map[string]any{}} }),
+		// The source members, read with the statement or not.
+		edit(func(m map[string]any) {
+			bd(m)["externalParameters"] = map[string]any{"workflow": map[string]any{"repository": "https://github.com/o/r", "ref": "refs/tags/v1", "path": "p"}, "repository": 5}
+		}),
+		edit(func(m map[string]any) {
+			bd(m)["externalParameters"] = map[string]any{"workflow": "w", "configSource": map[string]any{"uri": "git+https://x@refs/tags/v1", "digest": map[string]any{"sha1": "ab"}}, "ref": []any{"r"}}
+		}),
+		edit(func(m map[string]any) {
+			bd(m)["externalParameters"] = map[string]any{"configSource": map[string]any{"uri": nil}, "workflow": nil}
+		}),
+		edit(func(m map[string]any) {
+			bd(m)["externalParameters"] = map[string]any{"other": map[string]any{"repository": "deep", "workflow": map[string]any{"ref": "deeper"}}, "ref": "r"}
+		}),
+		replace(`"externalParameters":{`, `"externalParameters":{"workflow":{"repository":"https:\/\/github.com\/o\/r"},`),
+		replace(`"externalParameters":{`, `"externalParameters":{"workflow":{"Repository":"x"},"configSource":{"URI":"y"},`),
 		replace(`"externalParameters":{`, "\"externalParameters\" : \n {"),
 		replace(`"predicate":{`, "\"predicate\":\t{"),
 	)
@@ -611,7 +626,16 @@ func checkFastReading(t *testing.T, payload []byte) bool {
 	if !sameTime(prov.StartedOn, want.StartedOn) || !sameTime(prov.FinishedOn, want.FinishedOn) {
 		t.Fatalf("times differ: fast %v %v, strict %v %v\n%s", prov.StartedOn, prov.FinishedOn, want.StartedOn, want.FinishedOn, payload)
 	}
+	// The source members it read with the statement are what
+	// readSourceParams reads from externalParameters.
+	if prov.sourcesRead {
+		sp, err := readSourceParams(prov.extRaw)
+		if err != nil || sp != prov.sourceMembers {
+			t.Fatalf("source members differ: read with the statement %+v, readSourceParams %+v, %v\n%s", prov.sourceMembers, sp, err, payload)
+		}
+	}
 	a, b := *prov, *want
+	a.sourceMembers, a.sourcesRead = sourceParams{}, false
 	a.StartedOn, a.FinishedOn, b.StartedOn, b.FinishedOn = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("provenance differs:\nfast   %#v\nstrict %#v\n%s", a, b, payload)

@@ -78,6 +78,7 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 	if err != nil {
 		return statement{}, nil, false
 	}
+	p.sourceMembers, p.sourcesRead = r.sources, !r.sourcesEscaped
 	return st, p, true
 }
 
@@ -152,6 +153,10 @@ type fastReader struct {
 	external, internal    []byte
 	externalMembers       int
 	startedOn, finishedOn *time.Time
+	// externalParameters' source members (sourceMember), unless one is a
+	// string with escape sequences.
+	sources        sourceParams
+	sourcesEscaped bool
 }
 
 // object reads a JSON object whose members the format defines: field is
@@ -237,7 +242,7 @@ func (r *fastReader) definition(v *provenanceV1) bool {
 			return r.str(&bd.BuildType)
 		case "externalParameters":
 			var ok bool
-			r.externalMembers, ok = r.structValue(&r.external)
+			r.externalMembers, ok = r.structValueWith(&r.external, r.sourceMember)
 			return ok
 		case "internalParameters":
 			_, ok := r.structValue(&r.internal)
@@ -396,12 +401,71 @@ func (r *fastReader) stringMap(m *map[string]string) bool {
 // google.protobuf.Struct and returns its number of members; raw, if not
 // nil, receives its JSON text.
 func (r *fastReader) structValue(raw *[]byte) (int, bool) {
+	return r.structValueWith(raw, func(string) bool { return false })
+}
+
+// structValueWith is structValue with field reading the members it
+// answers true for (the others are read as any value).
+func (r *fastReader) structValueWith(raw *[]byte, field func(name string) bool) (int, bool) {
 	start := r.d.InputOffset()
-	n, ok := r.object(nil, func(string) bool { return false })
+	n, ok := r.object(nil, field)
 	if raw != nil {
 		*raw = bytes.TrimLeft(r.payload[start:r.d.InputOffset()], " \t\r\n:")
 	}
 	return n, r.ok(ok)
+}
+
+// sourceMember reads the members of externalParameters that name a
+// source, as readSourceParams does, while the object is read: a string
+// without escape sequences is kept, an object is read member by member;
+// any other value (or a string with escapes, which sets sourcesEscaped:
+// readSourceParams reads those) is read as any value.
+func (r *fastReader) sourceMember(name string) bool {
+	switch name {
+	case "repository":
+		return r.sourceString(2)
+	case "ref":
+		return r.sourceString(3)
+	case "workflow":
+		return r.sourceObject(func(name string) bool {
+			switch name {
+			case "repository":
+				return r.sourceString(0)
+			case "ref":
+				return r.sourceString(1)
+			}
+			return false
+		})
+	case "configSource":
+		return r.sourceObject(func(name string) bool {
+			return name == "uri" && r.sourceString(4)
+		})
+	}
+	return false
+}
+
+func (r *fastReader) sourceString(i int) bool {
+	if r.d.PeekKind() != '"' {
+		return false
+	}
+	v, err := r.d.ReadValue()
+	if err != nil {
+		return r.ok(false)
+	}
+	if bytes.IndexByte(v, '\\') >= 0 {
+		r.sourcesEscaped = true
+		return true
+	}
+	r.sources.values[i], r.sources.set[i] = string(v[1:len(v)-1]), true
+	return true
+}
+
+func (r *fastReader) sourceObject(field func(name string) bool) bool {
+	if r.d.PeekKind() != '{' || r.d.StackDepth() >= maxSplitDepth {
+		return false
+	}
+	_, ok := r.object(nil, field)
+	return r.ok(ok)
 }
 
 // validDigest is the library's rule for a digest: hex of the algorithm's

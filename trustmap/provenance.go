@@ -58,6 +58,11 @@ type Provenance struct {
 	ext, internal  map[string]any
 	decoded        bool
 	decodeErr      error
+	// sourceMembers are externalParameters' source members, when the one-pass
+	// reading read them (sourcesRead; readSourceParams reads them
+	// otherwise).
+	sourceMembers sourceParams
+	sourcesRead   bool
 }
 
 // Parameters returns externalParameters and internalParameters (numbers as
