@@ -17,6 +17,7 @@ import (
 // once with one hash.
 type Artifact struct {
 	Name string
+	path string // a FileArtifact's file
 	open func() (io.ReadCloser, error)
 	data []byte // an artifact in memory, hashed without a read buffer
 
@@ -29,9 +30,7 @@ type Artifact struct {
 // a named pipe or a device (/dev/zero) is refused with ErrNotRegularFile
 // instead of blocking or never ending.
 func FileArtifact(path string) *Artifact {
-	return &Artifact{Name: path, open: func() (io.ReadCloser, error) {
-		return limitio.Open(path)
-	}}
+	return &Artifact{Name: path, path: path}
 }
 
 // BytesArtifact is an artifact held in memory.
@@ -82,7 +81,13 @@ func (a *Artifact) Digest(alg string) (string, error) {
 	if a.data != nil {
 		h.Write(a.data)
 	} else {
-		r, err := a.open()
+		var r io.ReadCloser
+		var err error
+		if a.path != "" {
+			r, err = limitio.Open(a.path)
+		} else {
+			r, err = a.open()
+		}
 		if err != nil {
 			return "", err
 		}
@@ -114,9 +119,16 @@ func hashAll(h hash.Hash, r io.Reader) error {
 	}
 	buf := pool.Get().(*[]byte)
 	defer pool.Put(buf)
-	// Hide the file's WriterTo, which would ignore buf and allocate its own.
-	_, err := io.CopyBuffer(h, struct{ io.Reader }{r}, *buf)
-	return err
+	for {
+		n, err := r.Read(*buf)
+		h.Write((*buf)[:n])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func hashPipelined(h hash.Hash, r io.Reader) error {

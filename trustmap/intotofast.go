@@ -281,8 +281,7 @@ func (r *fastReader) details(v *provenanceV1) bool {
 			_, ok := r.object(r.names.metadata, func(name string) bool {
 				switch name {
 				case "invocationId":
-					var s string
-					return r.str(&s)
+					return r.skipStr()
 				case "startedOn":
 					return r.timestamp(&r.startedOn)
 				case "finishedOn":
@@ -326,8 +325,7 @@ func (r *fastReader) descriptors(add func(descriptor) bool) bool {
 			case "uri":
 				return r.str(&rd.uri)
 			case "downloadLocation", "mediaType":
-				var s string
-				return r.str(&s)
+				return r.skipStr()
 			case "digest":
 				return r.stringMap(&rd.digest)
 			case "annotations":
@@ -361,6 +359,12 @@ func (r *fastReader) str(s *string) bool {
 	if ok {
 		*s = r.names.value(b)
 	}
+	return r.ok(ok)
+}
+
+// skipStr reads a string without escape sequences that is not kept.
+func (r *fastReader) skipStr() bool {
+	_, ok := strictjson.ReadPlainBytes(r.d)
 	return r.ok(ok)
 }
 
