@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/hallmark-build/hallmark/internal/safetext"
 	"github.com/hallmark-build/hallmark/internal/strictjson"
 )
@@ -55,15 +57,25 @@ type BatchVerifier func(ctx context.Context, item BatchItem) (*Result, error)
 const BatchGCPercent = 400
 
 // RunBatch reads manifest lines from r, verifies them on workers goroutines
-// and calls emit for each result as it completes (from one goroutine at a
-// time). Memory stays flat: at most 2*workers items are in flight. It
+// and calls emit for each result as it completes, never for two at once
+// (from the goroutine that has the result). Memory stays flat: at most 2*workers items are in flight. It
 // returns the number of failed items; a malformed line counts as failed.
 func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifier, emit func(BatchResult)) (failed int, err error) {
 	if workers < 1 {
 		workers = 1
 	}
 	items := make(chan BatchItem, workers)
-	results := make(chan BatchResult, workers)
+	// Results are reported by the goroutine that has one, one at a time:
+	// no hand-over to another goroutine per item.
+	var mu sync.Mutex
+	report := func(br BatchResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !br.Passed {
+			failed++
+		}
+		emit(br)
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -77,20 +89,10 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 				} else {
 					br.Passed, br.Level = res.Passed, int(res.Level)
 				}
-				results <- br
+				report(br)
 			}
 		}()
 	}
-	done := make(chan struct{})
-	go func() {
-		for br := range results {
-			if !br.Passed {
-				failed++
-			}
-			emit(br)
-		}
-		close(done)
-	}()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), MaxManifestLine)
 	line := 0
@@ -110,7 +112,7 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 			if uerr != nil {
 				found = strings.TrimPrefix(uerr.Error(), ErrMalformedManifest.Error()+": ")
 			}
-			results <- BatchResult{Line: line, Error: safetext.Term(fmt.Sprintf("%v: line %d: expected %s, got %s", ErrMalformedManifest, line, ManifestFields, found))}
+			report(BatchResult{Line: line, Error: safetext.Term(fmt.Sprintf("%v: line %d: expected %s, got %s", ErrMalformedManifest, line, ManifestFields, found))})
 			continue
 		}
 		it.Line = line
@@ -128,8 +130,8 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 	}
 	close(items)
 	wg.Wait()
-	close(results)
-	<-done
+	mu.Lock() // the reports are all made; failed is read under their lock
+	defer mu.Unlock()
 	return failed, err
 }
 
@@ -144,7 +146,8 @@ func (b BatchResult) MarshalLine() []byte {
 // escape sequences); anything else the strict decoder reads, and what this
 // reads it reads the same way (FuzzParseBatchItemPlain).
 func parseBatchItemPlain(b []byte) (BatchItem, bool) {
-	d, done := strictjson.Decoder(b)
+	// Each member at most once (Once): the decoder need not track names.
+	d, done := strictjson.Decoder(b, jsontext.AllowDuplicateNames(true))
 	defer done()
 	var it BatchItem
 	var seen [3]bool
