@@ -642,3 +642,23 @@ func checkFastReading(t *testing.T, payload []byte) bool {
 	}
 	return true
 }
+
+// Every JSON name of the formats' messages is read without a copy.
+func TestInternNames(t *testing.T) {
+	names := fastNames().jsonNames
+	if len(names) < 20 {
+		t.Fatalf("only %d JSON names", len(names))
+	}
+	for _, name := range names {
+		b := []byte(name)
+		if got := internName(b); got != name {
+			t.Fatalf("internName(%q) = %q", name, got)
+		}
+		if n := testing.AllocsPerRun(10, func() { internName(b) }); n != 0 {
+			t.Errorf("internName(%q) allocates: the switch lacks it", name)
+		}
+	}
+	if got := internName([]byte("other")); got != "other" {
+		t.Fatalf("internName(other) = %q", got)
+	}
+}

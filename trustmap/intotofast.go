@@ -87,8 +87,9 @@ func readStatementFast(payload []byte) (statement, *Provenance, bool) {
 // folds to one of these is read in full).
 type fastMessages struct {
 	statement, descriptor, provenance, definition, details, builder, metadata map[string]bool
-	// intern holds every JSON name of the formats.
-	intern map[string]string
+	// jsonNames holds every JSON name of the formats (internName has
+	// them all: TestInternNames).
+	jsonNames []string
 }
 
 // value is b as a string, not copied if it is a value most statements
@@ -116,12 +117,12 @@ func (m *fastMessages) value(b []byte) string {
 }
 
 var fastNames = sync.OnceValue(func() *fastMessages {
-	intern := map[string]string{}
+	var jsonNames []string
 	folded := func(m protoreflect.ProtoMessage) map[string]bool {
 		fields := m.ProtoReflect().Descriptor().Fields()
 		names := map[string]bool{}
 		for i := range fields.Len() {
-			intern[fields.Get(i).JSONName()] = fields.Get(i).JSONName()
+			jsonNames = append(jsonNames, fields.Get(i).JSONName())
 			names[strictjson.Fold(fields.Get(i).JSONName())] = true
 			names[strictjson.Fold(fields.Get(i).TextName())] = true
 		}
@@ -135,7 +136,7 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		details:    folded(&slsa1.RunDetails{}),
 		builder:    folded(&slsa1.Builder{}),
 		metadata:   folded(&slsa1.BuildMetadata{}),
-		intern:     intern,
+		jsonNames:  jsonNames,
 	}
 	return m
 })
@@ -179,10 +180,7 @@ func (r *fastReader) object(known map[string]bool, field func(name string) bool)
 		if !ok {
 			return 0, false
 		}
-		name, ok := r.names.intern[string(b)] // the formats' names: not copied
-		if !ok {
-			name = string(b)
-		}
+		name := internName(b) // the formats' names: not copied
 		if !names.Add(name) {
 			return 0, false // an escape sequence; a name given twice, or twice up to case
 		}
@@ -360,6 +358,75 @@ func (r *fastReader) str(s *string) bool {
 		*s = r.names.value(b)
 	}
 	return r.ok(ok)
+}
+
+// internName is b as a string, not copied if it is a JSON name of the
+// formats' messages or a source member of externalParameters
+// (TestInternNames checks that every JSON name is here).
+func internName(b []byte) string {
+	switch string(b) {
+	case "_type":
+		return "_type"
+	case "subject":
+		return "subject"
+	case "predicateType":
+		return "predicateType"
+	case "predicate":
+		return "predicate"
+	case "name":
+		return "name"
+	case "uri":
+		return "uri"
+	case "digest":
+		return "digest"
+	case "content":
+		return "content"
+	case "downloadLocation":
+		return "downloadLocation"
+	case "mediaType":
+		return "mediaType"
+	case "annotations":
+		return "annotations"
+	case "buildDefinition":
+		return "buildDefinition"
+	case "runDetails":
+		return "runDetails"
+	case "buildType":
+		return "buildType"
+	case "externalParameters":
+		return "externalParameters"
+	case "internalParameters":
+		return "internalParameters"
+	case "resolvedDependencies":
+		return "resolvedDependencies"
+	case "builder":
+		return "builder"
+	case "metadata":
+		return "metadata"
+	case "byproducts":
+		return "byproducts"
+	case "id":
+		return "id"
+	case "version":
+		return "version"
+	case "builderDependencies":
+		return "builderDependencies"
+	case "invocationId":
+		return "invocationId"
+	case "startedOn":
+		return "startedOn"
+	case "finishedOn":
+		return "finishedOn"
+	case "repository":
+		return "repository"
+	case "ref":
+		return "ref"
+	case "workflow":
+		return "workflow"
+	case "configSource":
+		return "configSource"
+	}
+	return string(b)
 }
 
 // skipStr reads a string without escape sequences that is not kept.
