@@ -50,38 +50,86 @@ type BatchVerifier func(ctx context.Context, item BatchItem) (*Result, error)
 
 // BatchGCPercent is the garbage collector's target percentage (GOGC) that
 // trustmap verify --batch runs with, unless GOGC is set. A batch holds at
-// most 2*workers items in flight, so its heap is a few MiB whatever the
+// most one item per worker in flight, so its heap is a few MiB whatever the
 // number of items: letting it grow to five times what is live (instead of
 // twice) makes collections rarer, for a heap still flat in the number of
 // items (BenchmarkBatch reports its peak).
 const BatchGCPercent = 400
 
 // RunBatch reads manifest lines from r, verifies them on workers goroutines
-// and calls emit for each result as it completes, never for two at once
-// (from the goroutine that has the result). Memory stays flat: at most 2*workers items are in flight. It
-// returns the number of failed items; a malformed line counts as failed.
+// and calls emit for each result as it completes, never for two at once.
+// Each worker reads the next line itself, in turn, and reports its result:
+// no item or result is handed from one goroutine to another. Memory stays
+// flat: at most workers items are in flight. It returns the number of
+// failed items; a malformed line counts as failed.
 func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifier, emit func(BatchResult)) (failed int, err error) {
 	if workers < 1 {
 		workers = 1
 	}
-	items := make(chan BatchItem, workers)
-	// Results are reported by the goroutine that has one, one at a time:
-	// no hand-over to another goroutine per item.
-	var mu sync.Mutex
+	var reportMu sync.Mutex
 	report := func(br BatchResult) {
-		mu.Lock()
-		defer mu.Unlock()
+		reportMu.Lock()
+		defer reportMu.Unlock()
 		if !br.Passed {
 			failed++
 		}
 		emit(br)
+	}
+	// The manifest, read by one worker at a time; err is set under its
+	// lock when reading stops early (a cancelled context, a read error).
+	var readMu sync.Mutex
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), MaxManifestLine)
+	line := 0
+	done := false
+	next := func() (BatchItem, bool) {
+		readMu.Lock()
+		defer readMu.Unlock()
+		for !done {
+			if cerr := ctx.Err(); cerr != nil {
+				err, done = cerr, true
+				break
+			}
+			if !sc.Scan() {
+				if serr := sc.Err(); serr != nil {
+					err = fmt.Errorf("manifest: %w", serr)
+				}
+				done = true
+				break
+			}
+			line++
+			b := sc.Bytes()
+			if len(bytes.TrimSpace(b)) == 0 {
+				continue
+			}
+			it, plain := parseBatchItemPlain(b)
+			var uerr error
+			if !plain {
+				it, uerr = BatchItem{}, decodeStrict(b, &it, MaxManifestLine, ErrMalformedManifest)
+			}
+			if uerr != nil || it.Artifact == "" {
+				found := "no artifact"
+				if uerr != nil {
+					found = strings.TrimPrefix(uerr.Error(), ErrMalformedManifest.Error()+": ")
+				}
+				report(BatchResult{Line: line, Error: safetext.Term(fmt.Sprintf("%v: line %d: expected %s, got %s", ErrMalformedManifest, line, ManifestFields, found))})
+				continue
+			}
+			it.Line = line
+			return it, true
+		}
+		return BatchItem{}, false
 	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range items {
+			for {
+				it, ok := next()
+				if !ok {
+					return
+				}
 				res, verr := verify(ctx, it)
 				br := BatchResult{Line: it.Line, Artifact: safetext.Term(it.Artifact), Package: safetext.Term(it.Package)}
 				if verr != nil {
@@ -93,45 +141,8 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 			}
 		}()
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), MaxManifestLine)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		it, plain := parseBatchItemPlain(b)
-		var uerr error
-		if !plain {
-			it, uerr = BatchItem{}, decodeStrict(b, &it, MaxManifestLine, ErrMalformedManifest)
-		}
-		if uerr != nil || it.Artifact == "" {
-			found := "no artifact"
-			if uerr != nil {
-				found = strings.TrimPrefix(uerr.Error(), ErrMalformedManifest.Error()+": ")
-			}
-			report(BatchResult{Line: line, Error: safetext.Term(fmt.Sprintf("%v: line %d: expected %s, got %s", ErrMalformedManifest, line, ManifestFields, found))})
-			continue
-		}
-		it.Line = line
-		select {
-		case items <- it:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if err != nil {
-			break
-		}
-	}
-	if serr := sc.Err(); serr != nil && err == nil {
-		err = fmt.Errorf("manifest: %w", serr)
-	}
-	close(items)
 	wg.Wait()
-	mu.Lock() // the reports are all made; failed is read under their lock
-	defer mu.Unlock()
+	// Every worker is done: failed and err are read after their writes.
 	return failed, err
 }
 
