@@ -376,7 +376,16 @@ type pooledDecoder struct {
 	buf  bytes.Buffer
 	out  bool   // handed out by Decoder and not yet given back
 	done func() // made once with the decoder: giving it back allocates nothing
+	// large is set for an input larger than pinnedInput: the decoder
+	// drops its reference to it when given back. A smaller one stays
+	// referenced until the decoder is handed out again (or the pool is
+	// emptied by a collection), which saves a reset per use.
+	large bool
 }
+
+// pinnedInput is the largest input a pooled decoder may keep a reference
+// to while in the pool.
+const pinnedInput = 64 << 10
 
 var decoderPool sync.Pool
 
@@ -389,7 +398,9 @@ func init() {
 			}
 			p.out = false
 			p.buf = bytes.Buffer{}
-			p.d.Reset(&p.buf) // holds no reference to b
+			if p.large {
+				p.d.Reset(&p.buf) // holds no reference to b
+			}
 			decoderPool.Put(p)
 		}
 		return p
@@ -403,7 +414,7 @@ func init() {
 // again is a bug it cannot see (callers defer it, once).
 func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
 	p := decoderPool.Get().(*pooledDecoder)
-	p.out = true
+	p.out, p.large = true, len(b) > pinnedInput
 	p.buf = *bytes.NewBuffer(b)
 	p.d.Reset(&p.buf, opts...)
 	return &p.d, p.done
