@@ -83,7 +83,7 @@ func (a *Artifact) Digest(alg string) (string, error) {
 	} else {
 		var r io.ReadCloser
 		var err error
-		if a.path != "" {
+		if a.open == nil { // a FileArtifact (or a zero Artifact: no file "")
 			r, err = limitio.Open(a.path)
 		} else {
 			r, err = a.open()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,5 +38,18 @@ func TestArtifactDigest(t *testing.T) {
 	}
 	if _, err := BytesArtifact("x", nil).Digest("md5"); err == nil {
 		t.Fatal("md5 accepted")
+	}
+}
+
+// An artifact without a file (no path, or a zero Artifact) is an error,
+// never a panic; unsupported algorithms are refused before any read.
+func TestArtifactWithoutFile(t *testing.T) {
+	for _, a := range []*Artifact{FileArtifact(""), {}, FileArtifact(filepath.Join(t.TempDir(), "missing"))} {
+		if d, err := a.Digest("sha256"); err == nil {
+			t.Fatalf("%q: digest %s without a file", a.Name, d)
+		}
+		if _, err := a.Digest("md5"); !errors.Is(err, ErrNoSupportedDigest) {
+			t.Fatalf("%q: md5: %v", a.Name, err)
+		}
 	}
 }

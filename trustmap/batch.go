@@ -76,7 +76,8 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 		emit(br)
 	}
 	// The manifest, read by one worker at a time; err is set under its
-	// lock when reading stops early (a cancelled context, a read error).
+	// lock when reading stops early (a read error, or a cancelled context
+	// when an item would be handed out).
 	var readMu sync.Mutex
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), MaxManifestLine)
@@ -86,10 +87,6 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 		readMu.Lock()
 		defer readMu.Unlock()
 		for !done {
-			if cerr := ctx.Err(); cerr != nil {
-				err, done = cerr, true
-				break
-			}
 			if !sc.Scan() {
 				if serr := sc.Err(); serr != nil {
 					err = fmt.Errorf("manifest: %w", serr)
@@ -114,6 +111,12 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 				}
 				report(BatchResult{Line: line, Error: safetext.Term(fmt.Sprintf("%v: line %d: expected %s, got %s", ErrMalformedManifest, line, ManifestFields, found))})
 				continue
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				// Cancelled: no item is handed out any more (malformed
+				// lines read before it are reported, as is the end).
+				err, done = cerr, true
+				break
 			}
 			it.Line = line
 			return it, true

@@ -1,6 +1,7 @@
 package trustmap_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"strings"
@@ -46,5 +47,53 @@ func TestRunBatch(t *testing.T) {
 	}
 	if got[3].Passed || got[3].Error != "subject mismatch" || got[4].Passed || got[5].Passed || got[6].Passed {
 		t.Fatalf("failing lines: %+v", got)
+	}
+}
+
+// A cancelled context stops handing out items, and only that: malformed
+// lines are still reported, a manifest read to its end is not an error,
+// and a line too long is one.
+func TestRunBatchCancelled(t *testing.T) {
+	verify := func(ctx context.Context, it trustmap.BatchItem) (*trustmap.Result, error) {
+		return &trustmap.Result{Passed: true, Level: 3}, nil
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name, manifest string
+		ctx            context.Context
+		failed, lines  int
+		err            error
+	}{
+		{"empty, cancelled", "", cancelled, 0, 0, nil},
+		{"malformed only, cancelled", "{}\nx\n", cancelled, 2, 2, nil},
+		{"an item, cancelled", `{"artifact":"a","provenance":"p"}` + "\n", cancelled, 0, 0, context.Canceled},
+		{"a line too long", `{"artifact":"a","provenance":"p"}` + "\n" + strings.Repeat("x", trustmap.MaxManifestLine+1), context.Background(), 0, 1, bufio.ErrTooLong},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			lines := 0
+			failed, err := trustmap.RunBatch(tc.ctx, strings.NewReader(tc.manifest), 3, verify, func(trustmap.BatchResult) {
+				mu.Lock()
+				defer mu.Unlock()
+				lines++
+			})
+			if failed != tc.failed || lines != tc.lines || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+				t.Fatalf("failed %d, %d results, %v; want %d, %d, %v", failed, lines, err, tc.failed, tc.lines, tc.err)
+			}
+		})
+	}
+	// Cancelled while the last item is verified: its result, and no error
+	// (the manifest was read to its end).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lines := 0
+	failed, err := trustmap.RunBatch(ctx, strings.NewReader(`{"artifact":"a","provenance":"p"}`), 2,
+		func(ctx context.Context, it trustmap.BatchItem) (*trustmap.Result, error) {
+			cancel()
+			return &trustmap.Result{Passed: true, Level: 3}, nil
+		}, func(trustmap.BatchResult) { lines++ })
+	if failed != 0 || lines != 1 || err != nil {
+		t.Fatalf("failed %d, %d results, %v", failed, lines, err)
 	}
 }

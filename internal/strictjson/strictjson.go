@@ -414,7 +414,7 @@ func init() {
 // again is a bug it cannot see (callers defer it, once).
 func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
 	p := decoderPool.Get().(*pooledDecoder)
-	p.out, p.large = true, len(b) > pinnedInput
+	p.out, p.large = true, cap(b) > pinnedInput // what stays referenced is b's whole array
 	p.buf = *bytes.NewBuffer(b)
 	p.d.Reset(&p.buf, opts...)
 	return &p.d, p.done
