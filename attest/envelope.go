@@ -118,8 +118,8 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 	defer done()
 	e := &Envelope{}
 	var seen [3]bool
-	ok := strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	ok := strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "payloadType":
 			if !strictjson.Once(&seen[0]) {
 				return false
@@ -142,8 +142,8 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 			for d.PeekKind() != ']' {
 				var sig ssldsse.Signature
 				var seenSig [2]bool
-				if !strictjson.ReadPlainObject(d, func(name string) bool {
-					switch name {
+				if !strictjson.ReadPlainObject(d, func(name []byte) bool {
+					switch string(name) {
 					case "keyid":
 						return strictjson.Once(&seenSig[0]) && strictjson.ReadPlainString(d, &sig.KeyID)
 					case "sig":

@@ -165,8 +165,8 @@ func parseBatchItemPlain(b []byte) (BatchItem, bool) {
 	defer done()
 	var it BatchItem
 	var seen [3]bool
-	ok := strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	ok := strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "artifact":
 			return strictjson.Once(&seen[0]) && strictjson.ReadPlainString(d, &it.Artifact)
 		case "provenance":

@@ -73,8 +73,8 @@ type bundleReader struct {
 
 func (r bundleReader) bundle(pb *protobundle.Bundle) bool {
 	var seen [3]bool // mediaType, verificationMaterial, the content oneof
-	return strictjson.ReadPlainObject(r.d, func(name string) bool {
-		switch name {
+	return strictjson.ReadPlainObject(r.d, func(name []byte) bool {
+		switch string(name) {
 		case "mediaType":
 			return strictjson.Once(&seen[0]) && r.str(&pb.MediaType)
 		case "verificationMaterial":
@@ -105,8 +105,8 @@ func (r bundleReader) bundle(pb *protobundle.Bundle) bool {
 func (r bundleReader) material(vm *protobundle.VerificationMaterial) bool {
 	d := r.d
 	var seen [3]bool // the content oneof, tlogEntries, timestampVerificationData
-	return strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	return strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "publicKey":
 			if !strictjson.Once(&seen[0]) {
 				return false
@@ -114,8 +114,8 @@ func (r bundleReader) material(vm *protobundle.VerificationMaterial) bool {
 			pk := &protocommon.PublicKeyIdentifier{}
 			vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: pk}
 			var hint bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				return name == "hint" && strictjson.Once(&hint) && r.str(&pk.Hint)
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				return string(name) == "hint" && strictjson.Once(&hint) && r.str(&pk.Hint)
 			})
 		case "x509CertificateChain":
 			if !strictjson.Once(&seen[0]) {
@@ -124,8 +124,8 @@ func (r bundleReader) material(vm *protobundle.VerificationMaterial) bool {
 			chain := &protocommon.X509CertificateChain{}
 			vm.Content = &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: chain}
 			var certs bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				return name == "certificates" && strictjson.Once(&certs) && r.list(func() bool {
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				return string(name) == "certificates" && strictjson.Once(&certs) && r.list(func() bool {
 					c := &protocommon.X509Certificate{}
 					chain.Certificates = append(chain.Certificates, c)
 					return r.certificate(c)
@@ -151,13 +151,13 @@ func (r bundleReader) material(vm *protobundle.VerificationMaterial) bool {
 			tv := &protobundle.TimestampVerificationData{}
 			vm.TimestampVerificationData = tv
 			var stamps bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				return name == "rfc3161Timestamps" && strictjson.Once(&stamps) && r.list(func() bool {
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				return string(name) == "rfc3161Timestamps" && strictjson.Once(&stamps) && r.list(func() bool {
 					ts := &protocommon.RFC3161SignedTimestamp{}
 					tv.Rfc3161Timestamps = append(tv.Rfc3161Timestamps, ts)
 					var signed bool
-					return strictjson.ReadPlainObject(d, func(name string) bool {
-						return name == "signedTimestamp" && strictjson.Once(&signed) && r.bytes(&ts.SignedTimestamp)
+					return strictjson.ReadPlainObject(d, func(name []byte) bool {
+						return string(name) == "signedTimestamp" && strictjson.Once(&signed) && r.bytes(&ts.SignedTimestamp)
 					})
 				})
 			})
@@ -168,16 +168,16 @@ func (r bundleReader) material(vm *protobundle.VerificationMaterial) bool {
 
 func (r bundleReader) certificate(c *protocommon.X509Certificate) bool {
 	var raw bool
-	return strictjson.ReadPlainObject(r.d, func(name string) bool {
-		return name == "rawBytes" && strictjson.Once(&raw) && r.bytes(&c.RawBytes)
+	return strictjson.ReadPlainObject(r.d, func(name []byte) bool {
+		return string(name) == "rawBytes" && strictjson.Once(&raw) && r.bytes(&c.RawBytes)
 	})
 }
 
 func (r bundleReader) tlogEntry(e *protorekor.TransparencyLogEntry) bool {
 	d := r.d
 	var seen [7]bool
-	return strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	return strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "logIndex":
 			return strictjson.Once(&seen[0]) && r.int64(&e.LogIndex)
 		case "logId":
@@ -186,8 +186,8 @@ func (r bundleReader) tlogEntry(e *protorekor.TransparencyLogEntry) bool {
 			}
 			e.LogId = &protocommon.LogId{}
 			var key bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				return name == "keyId" && strictjson.Once(&key) && r.bytes(&e.LogId.KeyId)
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				return string(name) == "keyId" && strictjson.Once(&key) && r.bytes(&e.LogId.KeyId)
 			})
 		case "kindVersion":
 			if !strictjson.Once(&seen[2]) {
@@ -196,8 +196,8 @@ func (r bundleReader) tlogEntry(e *protorekor.TransparencyLogEntry) bool {
 			kv := &protorekor.KindVersion{}
 			e.KindVersion = kv
 			var kind, version bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				switch name {
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				switch string(name) {
 				case "kind":
 					return strictjson.Once(&kind) && r.str(&kv.Kind)
 				case "version":
@@ -213,8 +213,8 @@ func (r bundleReader) tlogEntry(e *protorekor.TransparencyLogEntry) bool {
 			}
 			e.InclusionPromise = &protorekor.InclusionPromise{}
 			var set bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				return name == "signedEntryTimestamp" && strictjson.Once(&set) && r.bytes(&e.InclusionPromise.SignedEntryTimestamp)
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				return string(name) == "signedEntryTimestamp" && strictjson.Once(&set) && r.bytes(&e.InclusionPromise.SignedEntryTimestamp)
 			})
 		case "inclusionProof":
 			if !strictjson.Once(&seen[5]) {
@@ -232,8 +232,8 @@ func (r bundleReader) tlogEntry(e *protorekor.TransparencyLogEntry) bool {
 func (r bundleReader) inclusionProof(p *protorekor.InclusionProof) bool {
 	d := r.d
 	var seen [5]bool
-	return strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	return strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "logIndex":
 			return strictjson.Once(&seen[0]) && r.int64(&p.LogIndex)
 		case "rootHash":
@@ -258,8 +258,8 @@ func (r bundleReader) inclusionProof(p *protorekor.InclusionProof) bool {
 			}
 			p.Checkpoint = &protorekor.Checkpoint{}
 			var env bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				return name == "envelope" && strictjson.Once(&env) && r.str(&p.Checkpoint.Envelope)
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				return string(name) == "envelope" && strictjson.Once(&env) && r.str(&p.Checkpoint.Envelope)
 			})
 		}
 		return false
@@ -269,8 +269,8 @@ func (r bundleReader) inclusionProof(p *protorekor.InclusionProof) bool {
 func (r bundleReader) envelope(env *protodsse.Envelope) bool {
 	d := r.d
 	var seen [3]bool
-	return strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	return strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "payload":
 			return strictjson.Once(&seen[0]) && r.bytes(&env.Payload)
 		case "payloadType":
@@ -280,8 +280,8 @@ func (r bundleReader) envelope(env *protodsse.Envelope) bool {
 				sig := &protodsse.Signature{}
 				env.Signatures = append(env.Signatures, sig)
 				var s, k bool
-				return strictjson.ReadPlainObject(d, func(name string) bool {
-					switch name {
+				return strictjson.ReadPlainObject(d, func(name []byte) bool {
+					switch string(name) {
 					case "sig":
 						return strictjson.Once(&s) && r.bytes(&sig.Sig)
 					case "keyid":
@@ -298,8 +298,8 @@ func (r bundleReader) envelope(env *protodsse.Envelope) bool {
 func (r bundleReader) messageSignature(ms *protocommon.MessageSignature) bool {
 	d := r.d
 	var seen [2]bool
-	return strictjson.ReadPlainObject(d, func(name string) bool {
-		switch name {
+	return strictjson.ReadPlainObject(d, func(name []byte) bool {
+		switch string(name) {
 		case "messageDigest":
 			if !strictjson.Once(&seen[0]) {
 				return false
@@ -307,8 +307,8 @@ func (r bundleReader) messageSignature(ms *protocommon.MessageSignature) bool {
 			h := &protocommon.HashOutput{}
 			ms.MessageDigest = h
 			var alg, digest bool
-			return strictjson.ReadPlainObject(d, func(name string) bool {
-				switch name {
+			return strictjson.ReadPlainObject(d, func(name []byte) bool {
+				switch string(name) {
 				case "algorithm":
 					return strictjson.Once(&alg) && r.hashAlgorithm(&h.Algorithm)
 				case "digest":

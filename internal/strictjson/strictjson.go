@@ -428,8 +428,10 @@ func Decoder(b []byte, opts ...jsontext.Options) (*jsontext.Decoder, func()) {
 
 // ReadPlainObject reads an object whose every member field reads: field
 // is called with each name and reads its value; it answers false for a
-// name it does not read, and so does ReadPlainObject.
-func ReadPlainObject(d *jsontext.Decoder, field func(name string) bool) bool {
+// name it does not read, and so does ReadPlainObject. The name's bytes
+// are valid until field reads from d (compare them, as switch
+// string(name) does without a copy; never keep them).
+func ReadPlainObject(d *jsontext.Decoder, field func(name []byte) bool) bool {
 	if d.PeekKind() != '{' {
 		return false
 	}
@@ -437,8 +439,8 @@ func ReadPlainObject(d *jsontext.Decoder, field func(name string) bool) bool {
 		return false
 	}
 	for d.PeekKind() != '}' {
-		var name string
-		if !ReadPlainString(d, &name) || !field(name) {
+		name, ok := ReadPlainBytes(d)
+		if !ok || !field(name) {
 			return false
 		}
 	}
