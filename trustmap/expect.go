@@ -48,6 +48,7 @@ func (e *Expectations) Validate() error {
 // describe renders the expectations for results.
 func (e *Expectations) describe() string {
 	var b strings.Builder
+	b.Grow(len("inline: source , ref ") + len(e.SourceURI) + len(e.SourceRef))
 	b.WriteString("inline: source ")
 	b.WriteString(e.SourceURI)
 	if e.SourceRef != "" {

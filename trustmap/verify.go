@@ -199,7 +199,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 		return fail(fmt.Errorf("%w: the provenance file is empty", ErrNoProvenance))
 	}
 	var pkg *PackagePolicy
-	var kinds []string
+	kinds := make([]string, 0, 2)
 	switch {
 	case o.Policy != nil:
 		kinds = append(kinds, fmt.Sprintf("policy, package %s", o.Package))
