@@ -1,15 +1,9 @@
 package trustmap
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"path"
 	"strings"
-
-	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/hallmark-build/hallmark/internal/strictjson"
 
 	"github.com/hallmark-build/hallmark/internal/safetext"
 )
@@ -78,36 +72,30 @@ type source struct {
 // the expectation: an attacker cannot put the expected repository in one
 // place and build from another.
 func (p *Provenance) sources() ([]source, error) {
-	var sp sourceParams
-	if p.decoded {
-		// Decoded already (a policy read them, or provenance v0.2).
+	// Read with the statement in the common case (readStatementFast),
+	// looked up in the decoded parameters otherwise.
+	sp := p.sourceMembers
+	if !p.sourcesRead {
 		ext, _, err := p.Parameters()
 		if err != nil {
 			return nil, err
 		}
 		sp = sourceParamsOf(ext)
-	} else if p.sourcesRead {
-		sp = p.sourceMembers
-	} else {
-		var err error
-		if sp, err = readSourceParams(p.extRaw); err != nil {
-			return nil, fmt.Errorf("%w: parameters: %v", ErrMalformedProvenance, err)
-		}
 	}
 	var out []source
 	for _, at := range [...]struct {
 		where     string
 		repo, ref int
 	}{
-		{"externalParameters /workflow/repository and /workflow/ref", 0, 1},
-		{"externalParameters /repository and /ref", 2, 3},
+		{"externalParameters /workflow/repository and /workflow/ref", srcWorkflowRepository, srcWorkflowRef},
+		{"externalParameters /repository and /ref", srcRepository, srcRef},
 	} {
 		if sp.set[at.repo] {
 			out = append(out, source{at.where, sp.values[at.repo], sp.values[at.ref]})
 		}
 	}
-	if sp.set[4] {
-		repo, ref := splitGitURI(sp.values[4])
+	if sp.set[srcConfigSourceURI] {
+		repo, ref := splitGitURI(sp.values[srcConfigSourceURI])
 		out = append(out, source{"invocation.configSource.uri", repo, ref})
 	}
 	if strings.HasPrefix(p.firstDependency, "git+") {
@@ -191,8 +179,17 @@ func matchOne(id string, allowed []string, found string, sentinel error) Check {
 	return failed(id, strings.Join(allowed, " | "), found, fmt.Errorf("%w: expected one of %s, got %s", sentinel, strings.Join(quoted, ", "), safetext.Quote(found)))
 }
 
-// sourcePointers are the members of externalParameters that name a source.
+// sourcePointers are the members of externalParameters that name a
+// source, by their indexes below.
 var sourcePointers = [...]string{"/workflow/repository", "/workflow/ref", "/repository", "/ref", "/configSource/uri"}
+
+const (
+	srcWorkflowRepository = iota
+	srcWorkflowRef
+	srcRepository
+	srcRef
+	srcConfigSourceURI
+)
 
 // sourceParams holds the string at each of sourcePointers, if it is one.
 type sourceParams struct {
@@ -208,106 +205,4 @@ func sourceParamsOf(ext map[string]any) (sp sourceParams) {
 		sp.set[i] = sp.set[i] && ok
 	}
 	return sp
-}
-
-// readSourceParams reads sourcePointers from externalParameters' JSON
-// text (which the strict decoder has read: no name given twice) without
-// decoding the rest: what sourceParamsOf finds in the decoded object
-// (TestReadSourceParams, FuzzReadSourceParams).
-func readSourceParams(raw []byte) (sp sourceParams, err error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return sp, nil
-	}
-	d, done := strictjson.Decoder(raw)
-	defer done()
-	if d.PeekKind() == 'n' {
-		_, err = d.ReadToken()
-	} else {
-		err = readSourceMembers(d, &sp, []string{"repository", "ref", "workflow", "configSource"}, []int{2, 3, -1, -2})
-	}
-	if err != nil {
-		return sourceParams{}, err
-	}
-	if _, err := d.ReadToken(); err != io.EOF {
-		return sourceParams{}, fmt.Errorf("more than one JSON value")
-	}
-	return sp, nil
-}
-
-// readSourceMembers reads an object, setting sp.values[at[i]] to the
-// string value of member names[i]; at[i] -1 and -2 are the objects
-// workflow and configSource, read in turn. Any other member is skipped.
-func readSourceMembers(d *jsontext.Decoder, sp *sourceParams, names []string, at []int) error {
-	tok, err := d.ReadToken()
-	if err != nil {
-		return err
-	}
-	if tok.Kind() != '{' {
-		return fmt.Errorf("expected a JSON object, got %v", tok.Kind())
-	}
-	var buf [64]byte
-	for d.PeekKind() != '}' {
-		v, err := d.ReadValue()
-		if err != nil {
-			return err
-		}
-		name, err := jsontext.AppendUnquote(buf[:0], v)
-		if err != nil {
-			return err
-		}
-		i := -1
-		for j, n := range names {
-			if string(name) == n {
-				i = j
-			}
-		}
-		switch {
-		case i < 0:
-			err = d.SkipValue()
-		case at[i] == -1: // /workflow: repository and ref
-			err = readSourceObject(d, sp, []string{"repository", "ref"}, []int{0, 1})
-		case at[i] == -2: // /configSource: uri
-			err = readSourceObject(d, sp, []string{"uri"}, []int{4})
-		default:
-			err = readSourceString(d, sp, at[i])
-		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err = d.ReadToken()
-	return err
-}
-
-// readSourceObject reads a member's value: an object is read by
-// readSourceMembers, anything else skipped (and its members unset, as a
-// later member of the same name replaces an earlier one).
-func readSourceObject(d *jsontext.Decoder, sp *sourceParams, names []string, at []int) error {
-	for _, i := range at {
-		sp.values[i], sp.set[i] = "", false
-	}
-	if d.PeekKind() != '{' {
-		return d.SkipValue()
-	}
-	return readSourceMembers(d, sp, names, at)
-}
-
-// readSourceString reads a member's value into sp.values[i] if it is a
-// string, and unsets it otherwise.
-func readSourceString(d *jsontext.Decoder, sp *sourceParams, i int) error {
-	sp.values[i], sp.set[i] = "", false
-	if d.PeekKind() != '"' {
-		return d.SkipValue()
-	}
-	v, err := d.ReadValue()
-	if err != nil {
-		return err
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		sp.values[i], sp.set[i] = string(v[1:len(v)-1]), true
-		return nil
-	}
-	s, err := jsontext.AppendUnquote(nil, v)
-	sp.values[i], sp.set[i] = string(s), err == nil
-	return err
 }

@@ -548,6 +548,11 @@ func fastReadingPayloads(t testing.TB) (all [][]byte, base []byte) {
 		replace(`"externalParameters":{`, "\"externalParameters\" : \n {"),
 		replace(`"predicate":{`, "\"predicate\":\t{"),
 	)
+	for _, ext := range sourceSeeds {
+		if strings.HasPrefix(strings.TrimSpace(ext), "{") {
+			all = append(all, edit(func(m map[string]any) { bd(m)["externalParameters"] = json.RawMessage(ext) }))
+		}
+	}
 	return all, base
 }
 
@@ -626,12 +631,17 @@ func checkFastReading(t *testing.T, payload []byte) bool {
 	if !sameTime(prov.StartedOn, want.StartedOn) || !sameTime(prov.FinishedOn, want.FinishedOn) {
 		t.Fatalf("times differ: fast %v %v, strict %v %v\n%s", prov.StartedOn, prov.FinishedOn, want.StartedOn, want.FinishedOn, payload)
 	}
-	// The source members it read with the statement are what
-	// readSourceParams reads from externalParameters.
+	// The source members it read with the statement are what the look-up
+	// in the decoded externalParameters finds.
 	if prov.sourcesRead {
-		sp, err := readSourceParams(prov.extRaw)
-		if err != nil || sp != prov.sourceMembers {
-			t.Fatalf("source members differ: read with the statement %+v, readSourceParams %+v, %v\n%s", prov.sourceMembers, sp, err, payload)
+		var ext map[string]any
+		if len(prov.extRaw) > 0 {
+			if err := decodeUseNumber(prov.extRaw, &ext); err != nil {
+				t.Fatalf("externalParameters: %v\n%s", err, payload)
+			}
+		}
+		if want := sourceParamsOf(ext); want != prov.sourceMembers {
+			t.Fatalf("source members differ: read with the statement %+v, looked up %+v\n%s", prov.sourceMembers, want, payload)
 		}
 	}
 	a, b := *prov, *want
@@ -661,4 +671,28 @@ func TestInternNames(t *testing.T) {
 	if got := internName([]byte("other")); got != "other" {
 		t.Fatalf("internName(other) = %q", got)
 	}
+}
+
+// sourceSeeds are externalParameters texts (fastReadingPayloads puts
+// each object among them in the fixture) for the source members: each
+// where a member is a string, another type, missing, escaped, nested in a
+// non-object, or a look-alike name (case variant, escaped name, deeper).
+var sourceSeeds = []string{
+	``,
+	`null`,
+	`{}`,
+	`{"repository":"https://git.example.com/app","ref":"refs/tags/v1"}`,
+	`{"workflow":{"repository":"https://github.com/o/r","ref":"refs/heads/main","path":".github/workflows/b.yml"}}`,
+	`{"workflow":{"repository":"https://github.com/o/r"},"repository":"https://x.example/evil","ref":7}`,
+	`{"workflow":"https://github.com/o/r","repository":{"repository":"r"}}`,
+	`{"workflow":[{"repository":"r"}],"configSource":{"uri":"git+https://github.com/o/r@refs/tags/v1","digest":{"sha1":"ab"}}}`,
+	`{"configSource":{"uri":5}}`,
+	`{"configSource":"git+https://github.com/o/r"}`,
+	`{"Repository":"r","REF":"x","Workflow":{"repository":"r"}}`,
+	`{"repo\u0073itory":"https://escaped.example/name","r\u0065f":"refs/tags/v\u0031"}`,
+	`{"repository":"a\"b\\c\u0000\u202e","ref":"\ud83d\ude00"}`,
+	`{"repository":null,"ref":true,"workflow":null}`,
+	`{"other":{"repository":"deep","workflow":{"repository":"deeper"}},"list":[1,2,{"ref":"x"}],"n":1e400}`,
+	`{"repository":"r"} `,
+	` {"workflow":{"ref":"refs/tags/v2"}}`,
 }

@@ -487,29 +487,29 @@ func (r *fastReader) structValueWith(raw *[]byte, field func(name string) bool) 
 }
 
 // sourceMember reads the members of externalParameters that name a
-// source, as readSourceParams does, while the object is read: a string
-// without escape sequences is kept, an object is read member by member;
-// any other value (or a string with escapes, which sets sourcesEscaped:
-// readSourceParams reads those) is read as any value.
+// source (sourcePointers) while the object is read: a string without
+// escape sequences is kept, an object is read member by member; any other
+// value (or a string with escapes, which sets sourcesEscaped: sources
+// then looks them up in the decoded parameters) is read as any value.
 func (r *fastReader) sourceMember(name string) bool {
 	switch name {
 	case "repository":
-		return r.sourceString(2)
+		return r.sourceString(srcRepository)
 	case "ref":
-		return r.sourceString(3)
+		return r.sourceString(srcRef)
 	case "workflow":
 		return r.sourceObject(func(name string) bool {
 			switch name {
 			case "repository":
-				return r.sourceString(0)
+				return r.sourceString(srcWorkflowRepository)
 			case "ref":
-				return r.sourceString(1)
+				return r.sourceString(srcWorkflowRef)
 			}
 			return false
 		})
 	case "configSource":
 		return r.sourceObject(func(name string) bool {
-			return name == "uri" && r.sourceString(4)
+			return name == "uri" && r.sourceString(srcConfigSourceURI)
 		})
 	}
 	return false

@@ -58,9 +58,8 @@ type Provenance struct {
 	ext, internal  map[string]any
 	decoded        bool
 	decodeErr      error
-	// sourceMembers are externalParameters' source members, when the one-pass
-	// reading read them (sourcesRead; readSourceParams reads them
-	// otherwise).
+	// sourceMembers are externalParameters' source members, when the
+	// one-pass reading read them (sourcesRead).
 	sourceMembers sourceParams
 	sourcesRead   bool
 }
