@@ -125,7 +125,8 @@ func parseEnvelopePlain(b []byte) (*Envelope, bool) {
 				return false
 			}
 			t, ok := strictjson.ReadPlainBytes(d)
-			if e.PayloadType = PayloadType; string(t) != PayloadType { // the common type: not copied
+			e.PayloadType = PayloadType // the common type, not copied
+			if string(t) != PayloadType {
 				e.PayloadType = string(t)
 			}
 			return ok

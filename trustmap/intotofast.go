@@ -92,9 +92,9 @@ type fastMessages struct {
 	jsonNames []string
 }
 
-// value is b as a string, not copied if it is a value most statements
-// have (types, digest algorithms).
-func (m *fastMessages) value(b []byte) string {
+// internValue is b as a string, not copied if it is a value most
+// statements have (types, digest algorithms).
+func internValue(b []byte) string {
 	switch string(b) {
 	case StatementV1:
 		return StatementV1
@@ -128,7 +128,7 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		}
 		return names
 	}
-	m := &fastMessages{
+	return &fastMessages{
 		statement:  folded(&ita1.Statement{}),
 		descriptor: folded(&ita1.ResourceDescriptor{}),
 		provenance: folded(&slsa1.Provenance{}),
@@ -138,7 +138,6 @@ var fastNames = sync.OnceValue(func() *fastMessages {
 		metadata:   folded(&slsa1.BuildMetadata{}),
 		jsonNames:  jsonNames,
 	}
-	return m
 })
 
 type fastReader struct {
@@ -355,7 +354,7 @@ func (r *fastReader) ok(ok bool) bool {
 func (r *fastReader) str(s *string) bool {
 	b, ok := strictjson.ReadPlainBytes(r.d)
 	if ok {
-		*s = r.names.value(b)
+		*s = internValue(b)
 	}
 	return r.ok(ok)
 }
@@ -455,7 +454,7 @@ func (r *fastReader) stringMap(m *map[string]string) bool {
 		if !ok {
 			return r.ok(false)
 		}
-		k := r.names.value(b)
+		k := internValue(b)
 		if !names.Add(k) || !r.str(&v) || m != nil && !validDigest(k, v) {
 			return r.ok(false)
 		}
