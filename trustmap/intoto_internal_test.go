@@ -263,13 +263,7 @@ func TestInTotoSplitReading(t *testing.T) {
 		all = append(all, payloads(t, f)...)
 	}
 	base := all[0]
-	edit := func(f func(m map[string]any)) []byte {
-		var m map[string]any
-		json.Unmarshal(base, &m)
-		f(m)
-		b, _ := json.Marshal(m)
-		return b
-	}
+	edit := func(f func(m map[string]any)) []byte { return editJSON(base, f) }
 	pred := func(m map[string]any) map[string]any { return m["predicate"].(map[string]any) }
 	deep := strings.Repeat(`{"a":`, 1200) + "1" + strings.Repeat("}", 1200)
 	all = append(all,
@@ -321,13 +315,7 @@ func fastReadingPayloads(t testing.TB) (all [][]byte, base []byte) {
 	if base == nil {
 		t.Fatal("no provenance v1 fixture with resolvedDependencies")
 	}
-	edit := func(f func(m map[string]any)) []byte {
-		var m map[string]any
-		json.Unmarshal(base, &m)
-		f(m)
-		b, _ := json.Marshal(m)
-		return b
-	}
+	edit := func(f func(m map[string]any)) []byte { return editJSON(base, f) }
 	obj := func(m map[string]any, path ...string) map[string]any {
 		for _, p := range path {
 			m = m[p].(map[string]any)
@@ -695,4 +683,13 @@ var sourceSeeds = []string{
 	`{"other":{"repository":"deep","workflow":{"repository":"deeper"}},"list":[1,2,{"ref":"x"}],"n":1e400}`,
 	`{"repository":"r"} `,
 	` {"workflow":{"ref":"refs/tags/v2"}}`,
+}
+
+// editJSON is doc decoded, changed by f and encoded again.
+func editJSON(doc []byte, f func(m map[string]any)) []byte {
+	var m map[string]any
+	json.Unmarshal(doc, &m)
+	f(m)
+	b, _ := json.Marshal(m)
+	return b
 }
