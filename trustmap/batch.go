@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -168,10 +168,34 @@ func RunBatch(ctx context.Context, r io.Reader, workers int, verify BatchVerifie
 	return failed, err
 }
 
-// MarshalLine encodes a batch result as one JSON line.
+// MarshalLine encodes a batch result as one JSON line: the members
+// BatchResult's tags name, in their order, each string quoted by jsontext
+// (encoding/json's reflection cost as much as a fifth of what a batch item
+// costs beyond its signature check). TestMarshalLine compares it with
+// encoding/json.
 func (b BatchResult) MarshalLine() []byte {
-	out, _ := json.Marshal(b)
-	return append(out, '\n')
+	out := make([]byte, 0, 64+len(b.Artifact)+len(b.Package)+len(b.Error)+len(b.VSA))
+	out = strconv.AppendInt(append(out, `{"line":`...), int64(b.Line), 10)
+	out = appendString(append(out, `,"artifact":`...), b.Artifact)
+	if b.Package != "" {
+		out = appendString(append(out, `,"package":`...), b.Package)
+	}
+	out = strconv.AppendBool(append(out, `,"passed":`...), b.Passed)
+	out = strconv.AppendInt(append(out, `,"level":`...), int64(b.Level), 10)
+	if b.Error != "" {
+		out = appendString(append(out, `,"error":`...), b.Error)
+	}
+	if b.VSA != "" {
+		out = appendString(append(out, `,"vsa":`...), b.VSA)
+	}
+	return append(out, "}\n"...)
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json writes it (the error says only that).
+func appendString(dst []byte, s string) []byte {
+	dst, _ = jsontext.AppendQuote(dst, s)
+	return dst
 }
 
 // parseBatchItemPlain reads a manifest line in its plain form in one pass

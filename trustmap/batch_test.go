@@ -2,8 +2,11 @@ package trustmap_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -96,4 +99,59 @@ func TestRunBatchCancelled(t *testing.T) {
 	if failed != 0 || lines != 1 || err != nil {
 		t.Fatalf("failed %d, %d results, %v", failed, lines, err)
 	}
+}
+
+// MarshalLine writes what encoding/json writes for a BatchResult, member
+// for member in the same order, up to how characters are escaped: one line
+// of valid JSON that reads back as the same result, whatever its strings.
+func TestMarshalLine(t *testing.T) {
+	strs := []string{"", "app.tgz", `a "quoted" \ path`, "<script>&amp;</script>", "line\nbreak\ttab\x00\x1f\x7f",
+		"\u2028\u2029", "caf\u00e9 \U0001F600", "bad \xff utf-8 \xc3", "\x1b[31mred\x1b[0m"}
+	var results []trustmap.BatchResult
+	for i, s := range strs {
+		results = append(results,
+			trustmap.BatchResult{Line: i, Artifact: s},
+			trustmap.BatchResult{Line: -i, Artifact: s, Package: s, Passed: true, Level: 3, VSA: s},
+			trustmap.BatchResult{Line: 1 << 40, Artifact: "a", Error: s, Level: -1, Package: "p"},
+		)
+	}
+	for _, r := range results {
+		got := r.MarshalLine()
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasSuffix(got, []byte("\n")) || bytes.Count(got, []byte("\n")) != 1 || !json.Valid(got) {
+			t.Fatalf("%+v: not one line of JSON: %q", r, got)
+		}
+		var back trustmap.BatchResult
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		var again trustmap.BatchResult
+		json.Unmarshal(want, &again)
+		if back != again {
+			t.Fatalf("%q reads as %+v, encoding/json's %q as %+v", got, back, want, again)
+		}
+		if g, w := memberNames(t, got), memberNames(t, want); !slices.Equal(g, w) {
+			t.Fatalf("members %q, encoding/json writes %q", g, w)
+		}
+	}
+}
+
+// memberNames are the names of a JSON object's members, in order.
+func memberNames(t *testing.T, b []byte) []string {
+	d := json.NewDecoder(bytes.NewReader(b))
+	var names []string
+	d.Token()
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tok.(string))
+		var v any
+		d.Decode(&v)
+	}
+	return names
 }

@@ -131,8 +131,8 @@ type Result struct {
 	// SignatureChecks is the number of signature checks made (bounded per
 	// provenance file: keyids select keys, the rest is capped).
 	SignatureChecks int `json:"signatureChecks,omitempty"`
-	// InputDigests are the sha256 of each provenance document (for VSAs).
-	InputDigests []string `json:"-"`
+	// inputs are the provenance documents read, in order (InputDigests).
+	inputs [][]byte
 	// VSAs are the VSAs the source and dependency checks relied on, and
 	// DependencyProvenance the dependencies' provenance.
 	VSAs                 []UsedVSA `json:"vsas,omitempty"`
@@ -140,6 +140,17 @@ type Result struct {
 	// DependencyLevels counts the dependencies checked at each level
 	// (SLSA_BUILD_LEVEL_n), as a VSA's dependencyLevels.
 	DependencyLevels map[string]uint64 `json:"dependencyLevels,omitempty"`
+}
+
+// InputDigests are the sha256 of each provenance document read, in order
+// (a VSA's inputs when the documents came from a registry). They are
+// computed when asked: most verifications never need them.
+func (r *Result) InputDigests() []string {
+	out := make([]string, len(r.inputs))
+	for i, raw := range r.inputs {
+		out[i] = sha256Hex(raw)
+	}
+	return out
 }
 
 // NoExpectations reports whether the verification checked no expectations
@@ -178,6 +189,8 @@ func (o *VerifyOptions) insecure() []string {
 // verification procedure. It passes when one document passes every check;
 // fields are never combined across documents. The error wraps the sentinel
 // of the failure (errors.Join of each document's failure when several).
+// The result refers to provenance (InputDigests): the caller leaves it
+// unchanged while the result is in use.
 func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*Artifact, o VerifyOptions) (*Result, error) {
 	res := &Result{Passing: -1, Package: o.Package, Documents: []Document{}, Insecure: o.insecure()}
 	for _, a := range artifacts {
@@ -260,7 +273,7 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 			}
 		}
 		res.Documents = append(res.Documents, d)
-		res.InputDigests = append(res.InputDigests, sha256Hex(raw))
+		res.inputs = append(res.inputs, raw)
 		if d.Passed {
 			res.Passed, res.Passing, res.Level = true, i, d.Level
 			break

@@ -1,7 +1,9 @@
 package trustmap_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -9,6 +11,7 @@ import (
 
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -571,5 +574,31 @@ func TestNoExpectationsNeverYieldsAPassedVSA(t *testing.T) {
 	json.Unmarshal(st, &got)
 	if got.Predicate.VerificationResult != "FAILED" || !slices.Equal(got.Predicate.VerifiedLevels, []string{"FAILED"}) {
 		t.Fatalf("VSA of a run without expectations: %+v", got.Predicate)
+	}
+}
+
+// InputDigests are the sha256 of each document read, in order, as given
+// (a VSA's inputs for provenance from a registry): a failing document
+// read before the passing one is among them.
+func TestInputDigests(t *testing.T) {
+	roots := loadRoots(t)
+	good, err := os.ReadFile(filepath.Join(verifyDir, "cases", "pass-no-policy.intoto.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := os.ReadFile(filepath.Join(verifyDir, "cases", "fork-source.intoto.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, bad = bytes.TrimSpace(good), bytes.TrimSpace(bad)
+	prov := append(append(append([]byte("  "), bad...), "\n\n"...), good...)
+	o := trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}}
+	res, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("a", []byte(artifactData))}, o)
+	if err != nil || res.Passing != 1 {
+		t.Fatalf("passing %d: %v", res.Passing, err)
+	}
+	want := []string{fmt.Sprintf("%x", sha256.Sum256(bad)), fmt.Sprintf("%x", sha256.Sum256(good))}
+	if got := res.InputDigests(); !slices.Equal(got, want) {
+		t.Fatalf("input digests %q, want %q", got, want)
 	}
 }
