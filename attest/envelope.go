@@ -9,8 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
+	"hash"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -467,15 +468,31 @@ func (m *signedMessage) digest(h crypto.Hash, payloadType string, payload []byte
 // paeDigest is the digest with h of ssldsse.PAE(payloadType, payload):
 // "DSSEv1 <len(type)> <type> <len(payload)> <payload>".
 func paeDigest(h crypto.Hash, payloadType string, payload []byte) []byte {
-	w := h.New()
-	var n [24]byte
-	w.Write([]byte("DSSEv1 "))
-	w.Write(strconv.AppendInt(n[:0], int64(len(payloadType)), 10))
-	w.Write([]byte(" "))
-	io.WriteString(w, payloadType)
-	w.Write([]byte(" "))
-	w.Write(strconv.AppendInt(n[:0], int64(len(payload)), 10))
-	w.Write([]byte(" "))
+	var w hash.Hash
+	var s *paeScratch
+	if h == crypto.SHA256 { // the hash of P-256 keys: a pooled hasher
+		s = sha256Scratch.Get().(*paeScratch)
+		defer sha256Scratch.Put(s)
+		w = s.h
+		w.Reset()
+	} else {
+		w = h.New()
+		s = new(paeScratch)
+	}
+	hdr := append(s.hdr[:0], "DSSEv1 "...)
+	hdr = append(strconv.AppendInt(hdr, int64(len(payloadType)), 10), ' ')
+	hdr = append(hdr, payloadType...)
+	hdr = append(strconv.AppendInt(append(hdr, ' '), int64(len(payload)), 10), ' ')
+	w.Write(hdr)
 	w.Write(payload)
 	return w.Sum(nil)
 }
+
+// paeScratch is a hasher and room for a PAE's header (its type included,
+// when short), reused from one envelope to the next.
+type paeScratch struct {
+	h   hash.Hash
+	hdr [128]byte
+}
+
+var sha256Scratch = sync.Pool{New: func() any { return &paeScratch{h: sha256.New()} }}

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
@@ -43,7 +44,7 @@ func TestEnvelopeDigestMatchesWholePAE(t *testing.T) {
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
 	keys = append(keys, keyCase{"Ed25519", ed})
 
-	payloadTypes := []string{"application/vnd.in-toto+json", "", "t y p e 12", "12"}
+	payloadTypes := []string{"application/vnd.in-toto+json", "", "t y p e 12", "12", strings.Repeat("long/type", 30)}
 	payloads := [][]byte{[]byte(`{"a":1}`), nil, []byte("12 DSSEv1 \x00"), bytes.Repeat([]byte("x"), 70000)}
 
 	for _, kc := range keys {

@@ -147,6 +147,19 @@ func TestPAEDigest(t *testing.T) {
 			t.Errorf("%q: PAE differs", tc.typ)
 		}
 	}
+	// Payload types of every length around the room for the header, in
+	// turn through the pooled SHA-256 hasher: nothing of one PAE stays
+	// in the next one's digest.
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA512} {
+		for n := range 200 {
+			typ, payload := strings.Repeat("t", n), bytes.Repeat([]byte{byte(n)}, 7*n)
+			w := h.New()
+			w.Write(ssldsse.PAE(typ, payload))
+			if got := paeDigest(h, typ, payload); !bytes.Equal(got, w.Sum(nil)) {
+				t.Fatalf("%s, a type of %d bytes: digest differs from the PAE's", h, n)
+			}
+		}
+	}
 }
 
 // Each key type's verifier hashes with the hash its signer signs with:

@@ -51,15 +51,27 @@ const smallFile = 64 << 10
 // Supported digest algorithms, strongest first. md5 and sha1 are never used.
 var digestAlgorithms = [...]string{"sha512", "sha256"}
 
+// newHash returns a hasher for alg, a reset one from a pool for sha256 (the
+// common case), to be given back with freeHash.
 func newHash(alg string) hash.Hash {
 	switch alg {
 	case "sha256":
-		return sha256.New()
+		h := sha256Pool.Get().(hash.Hash)
+		h.Reset()
+		return h
 	case "sha512":
 		return sha512.New()
 	}
 	return nil
 }
+
+func freeHash(alg string, h hash.Hash) {
+	if alg == "sha256" {
+		sha256Pool.Put(h)
+	}
+}
+
+var sha256Pool = sync.Pool{New: func() any { return sha256.New() }}
 
 // Digest returns the lowercase hex digest with alg (sha256 or sha512).
 func (a *Artifact) Digest(alg string) (string, error) {
@@ -73,6 +85,7 @@ func (a *Artifact) Digest(alg string) (string, error) {
 	if slot < 0 || h == nil {
 		return "", fmt.Errorf("%w: %s", ErrNoSupportedDigest, alg)
 	}
+	defer freeHash(alg, h)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if d := a.digests[slot]; d != "" {
