@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -191,9 +193,21 @@ func (b BatchResult) MarshalLine() []byte {
 	return append(out, "}\n"...)
 }
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json writes it (the error says only that).
+// appendString appends s as a JSON string, byte for byte as encoding/json
+// writes it without HTML escaping (TestMarshalLine): ASCII by jsontext's
+// quoting; anything else (rare: RunBatch's strings are escaped by
+// safetext.Term) by encoding/json itself, which also escapes U+2028 and
+// U+2029 and writes invalid UTF-8 as U+FFFD.
 func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s)
+			return append(dst, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
+		}
+	}
 	dst, _ = jsontext.AppendQuote(dst, s)
 	return dst
 }

@@ -187,12 +187,11 @@ func FuzzInTotoDifferential(f *testing.F) {
 // statement parses and validates with the library's Statement and VSA v1
 // types, with the same subject, verifier, result, levels and inputs.
 func TestWrittenVSAReadByInToto(t *testing.T) {
-	prov := []byte("provenance")
-	res := &Result{Passed: true, Level: 3, inputs: [][]byte{prov}}
+	res := &Result{Passed: true, Level: 3, InputDigests: []string{strings.Repeat("cd", 32)}}
 	digest := strings.Repeat("ab", 32)
 	b, err := NewVSA(res, VSAOptions{VerifierID: "https://verifier.example/v", ResourceURI: "pkg:app@1", Subjects: map[string]string{"app.tar.gz": digest},
 		PolicyURI: "file:///srv/policy.json", PolicyData: []byte("{}"), At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
-		InputAttestations: []VSARef{{URI: "file:///srv/app.intoto.jsonl", Digest: map[string]string{"sha256": res.InputDigests()[0]}}}})
+		InputAttestations: []VSARef{{URI: "file:///srv/app.intoto.jsonl", Digest: map[string]string{"sha256": res.InputDigests[0]}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +213,7 @@ func TestWrittenVSAReadByInToto(t *testing.T) {
 	}
 	if p.GetVerifier().GetId() != "https://verifier.example/v" || p.GetResourceUri() != "pkg:app@1" || p.GetVerificationResult() != "PASSED" ||
 		!reflect.DeepEqual(p.GetVerifiedLevels(), []string{"SLSA_BUILD_LEVEL_3"}) || p.GetSlsaVersion() != "1.0" ||
-		len(p.GetInputAttestations()) != 1 || p.GetInputAttestations()[0].GetDigest()["sha256"] != sha256Hex(prov) ||
+		len(p.GetInputAttestations()) != 1 || p.GetInputAttestations()[0].GetDigest()["sha256"] != res.InputDigests[0] ||
 		p.GetPolicy().GetUri() != "file:///srv/policy.json" || len(p.GetPolicy().GetDigest()["sha256"]) != 64 || !p.GetTimeVerified().AsTime().Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("VSA as the library reads it: %v", &p)
 	}

@@ -31,6 +31,10 @@ type VerifyOptions struct {
 	// (not in the roots, certification expired, build outside its window)
 	// is level 0.
 	MinLevel questionnaire.Level
+	// InputDigests asks for Result.InputDigests: the sha256 of each
+	// provenance document read (a VSA's inputs when the documents came
+	// from a registry rather than a file the caller hashes itself).
+	InputDigests bool
 	// AllowUncertifiedUnsafe lets MinLevel 0 accept a builder that is not
 	// certified (--min-level 0).
 	AllowUncertifiedUnsafe bool
@@ -131,8 +135,10 @@ type Result struct {
 	// SignatureChecks is the number of signature checks made (bounded per
 	// provenance file: keyids select keys, the rest is capped).
 	SignatureChecks int `json:"signatureChecks,omitempty"`
-	// inputs are the provenance documents read, in order (InputDigests).
-	inputs [][]byte
+	// InputDigests are the sha256 of each provenance document read, in
+	// order, when VerifyOptions.InputDigests asks for them (nil
+	// otherwise): most verifications never need them.
+	InputDigests []string `json:"-"`
 	// VSAs are the VSAs the source and dependency checks relied on, and
 	// DependencyProvenance the dependencies' provenance.
 	VSAs                 []UsedVSA `json:"vsas,omitempty"`
@@ -140,17 +146,6 @@ type Result struct {
 	// DependencyLevels counts the dependencies checked at each level
 	// (SLSA_BUILD_LEVEL_n), as a VSA's dependencyLevels.
 	DependencyLevels map[string]uint64 `json:"dependencyLevels,omitempty"`
-}
-
-// InputDigests are the sha256 of each provenance document read, in order
-// (a VSA's inputs when the documents came from a registry). They are
-// computed when asked: most verifications never need them.
-func (r *Result) InputDigests() []string {
-	out := make([]string, len(r.inputs))
-	for i, raw := range r.inputs {
-		out[i] = sha256Hex(raw)
-	}
-	return out
 }
 
 // NoExpectations reports whether the verification checked no expectations
@@ -189,8 +184,6 @@ func (o *VerifyOptions) insecure() []string {
 // verification procedure. It passes when one document passes every check;
 // fields are never combined across documents. The error wraps the sentinel
 // of the failure (errors.Join of each document's failure when several).
-// The result refers to provenance (InputDigests): the caller leaves it
-// unchanged while the result is in use.
 func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*Artifact, o VerifyOptions) (*Result, error) {
 	res := &Result{Passing: -1, Package: o.Package, Documents: []Document{}, Insecure: o.insecure()}
 	for _, a := range artifacts {
@@ -273,7 +266,9 @@ func Verify(ctx context.Context, roots *Roots, provenance []byte, artifacts []*A
 			}
 		}
 		res.Documents = append(res.Documents, d)
-		res.inputs = append(res.inputs, raw)
+		if o.InputDigests {
+			res.InputDigests = append(res.InputDigests, sha256Hex(raw))
+		}
 		if d.Passed {
 			res.Passed, res.Passing, res.Level = true, i, d.Level
 			break

@@ -577,9 +577,10 @@ func TestNoExpectationsNeverYieldsAPassedVSA(t *testing.T) {
 	}
 }
 
-// InputDigests are the sha256 of each document read, in order, as given
-// (a VSA's inputs for provenance from a registry): a failing document
-// read before the passing one is among them.
+// InputDigests, when asked for, are the sha256 of each document read, in
+// order, as given (a VSA's inputs for provenance from a registry): a
+// failing document read before the passing one is among them. Not asked
+// for, there are none.
 func TestInputDigests(t *testing.T) {
 	roots := loadRoots(t)
 	good, err := os.ReadFile(filepath.Join(verifyDir, "cases", "pass-no-policy.intoto.jsonl"))
@@ -592,13 +593,18 @@ func TestInputDigests(t *testing.T) {
 	}
 	good, bad = bytes.TrimSpace(good), bytes.TrimSpace(bad)
 	prov := append(append(append([]byte("  "), bad...), "\n\n"...), good...)
-	o := trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}}
-	res, err := trustmap.Verify(context.Background(), roots, prov, []*trustmap.Artifact{trustmap.BytesArtifact("a", []byte(artifactData))}, o)
+	o := trustmap.VerifyOptions{At: verifyAt, Expect: &trustmap.Expectations{SourceURI: "https://git.example.com/app"}, InputDigests: true}
+	art := []*trustmap.Artifact{trustmap.BytesArtifact("a", []byte(artifactData))}
+	res, err := trustmap.Verify(context.Background(), roots, prov, art, o)
 	if err != nil || res.Passing != 1 {
 		t.Fatalf("passing %d: %v", res.Passing, err)
 	}
 	want := []string{fmt.Sprintf("%x", sha256.Sum256(bad)), fmt.Sprintf("%x", sha256.Sum256(good))}
-	if got := res.InputDigests(); !slices.Equal(got, want) {
-		t.Fatalf("input digests %q, want %q", got, want)
+	if !slices.Equal(res.InputDigests, want) {
+		t.Fatalf("input digests %q, want %q", res.InputDigests, want)
+	}
+	o.InputDigests = false
+	if res, err := trustmap.Verify(context.Background(), roots, prov, art, o); err != nil || res.InputDigests != nil {
+		t.Fatalf("not asked for: input digests %q (%v)", res.InputDigests, err)
 	}
 }

@@ -361,6 +361,7 @@ func runVerify(ctx context.Context, e *env, f verifyFlags, args []string) error 
 			return err
 		}
 		v.opts.VSAs = append(v.opts.VSAs, vsas...)
+		v.opts.InputDigests = true // the VSA's inputs: the documents from the registry
 		arts = append(arts, img.Artifact())
 	} else if prov, err = e.ReadInput(f.provenance, trustmap.MaxProvenanceBytes); err != nil {
 		return err

@@ -90,7 +90,7 @@ func inputAttestations(f verifyFlags, v *verifier, res *trustmap.Result, prov []
 	var out []trustmap.VSARef
 	switch {
 	case img != nil && f.provenance == "":
-		for _, d := range res.InputDigests() {
+		for _, d := range res.InputDigests {
 			out = append(out, trustmap.VSARef{URI: img.Pinned, Digest: map[string]string{"sha256": d}})
 		}
 	case f.provenance == "-":
